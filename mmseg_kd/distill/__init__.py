@@ -1,0 +1,15 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+from .connectors import (ChannelConnector, ConnectorChain, ResizeConnector,
+                         TokensToMap, build_connector)
+from .distiller import Distiller, resize_labels
+from .network import forward_network, parts_needed
+from .recorder import TensorRecorder
+from .tensor_spec import TensorSpec
+from .weight_schedule import WeightSchedule, build_schedule
+
+__all__ = [
+    'TensorSpec', 'TensorRecorder', 'Distiller', 'resize_labels',
+    'ChannelConnector', 'ResizeConnector', 'TokensToMap', 'ConnectorChain',
+    'build_connector', 'forward_network', 'parts_needed', 'WeightSchedule',
+    'build_schedule'
+]

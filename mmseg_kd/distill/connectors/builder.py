@@ -1,0 +1,58 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+import copy
+import inspect
+from typing import List, Optional, Tuple, Union
+
+import torch
+from mmseg.registry import MODELS
+from torch import Tensor, nn
+
+
+def channels_of(x: Tensor) -> int:
+    """Channel count of a (B, C, H, W) map or of (B, N, C) tokens."""
+    return int(x.shape[-1] if x.dim() == 3 else x.shape[1])
+
+
+class ConnectorChain(nn.ModuleList):
+    """Connectors applied one after the other, each seeing the target."""
+
+    def forward(self, x: Tensor, target: Optional[Tensor] = None) -> Tensor:
+        for connector in self:
+            x = connector(x, target)
+        return x
+
+
+def build_connector(cfg: Union[dict, List[dict]], sample: Tensor,
+                    target: Tensor) -> Tuple[ConnectorChain, Tensor]:
+    """Build a connector (or a list of them) for a probed tensor pair.
+
+    Missing ``in_channels``/``out_channels`` arguments are filled from the
+    shapes of ``sample`` (the tensor the connector transforms) and ``target``
+    (the tensor it is compared with).
+
+    Returns:
+        tuple: The :class:`ConnectorChain` and its output on ``sample``.
+    """
+    cfgs = cfg if isinstance(cfg, (list, tuple)) else [cfg]
+    chain = ConnectorChain()
+    x = sample
+    for one in cfgs:
+        one = copy.deepcopy(dict(one))
+        cls = MODELS.get(one['type']) if isinstance(one['type'],
+                                                    str) else one['type']
+        if cls is None:
+            raise KeyError(f"Unknown connector type {one['type']!r}; "
+                           'available: ChannelConnector, ResizeConnector, '
+                           'TokensToMap.')
+        params = inspect.signature(cls.__init__).parameters
+        if 'in_channels' in params and one.get('in_channels') is None:
+            one['in_channels'] = channels_of(x)
+        if 'out_channels' in params and one.get('out_channels') is None:
+            one['out_channels'] = channels_of(target)
+        connector = MODELS.build(one)
+        connector.eval()
+        with torch.no_grad():
+            x = connector(x, target)
+        connector.train()
+        chain.append(connector)
+    return chain, x

@@ -1,0 +1,77 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+"""Student-only checkpoints and configs that stock mmseg tools accept."""
+import copy
+import os
+import os.path as osp
+from typing import Dict, Optional
+
+import torch
+from mmengine.config import Config
+from mmengine.runner.checkpoint import _load_checkpoint, weights_to_cpu
+
+from ..version import __version__
+
+STUDENT_PREFIX = 'student.'
+
+
+def student_state_dict(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """Keys of a DistillationSegmentor state dict that belong to the student,
+    with the ``student.`` prefix removed (plain mmseg keys). Teacher,
+    connectors, projection heads and discriminators are left out."""
+    if state and all(k.startswith('module.') for k in state):
+        state = {k[len('module.'):]: v for k, v in state.items()}
+    out = {
+        k[len(STUDENT_PREFIX):]: v
+        for k, v in state.items() if k.startswith(STUDENT_PREFIX)
+    }
+    if not out:
+        raise KeyError('No student.* keys in this state dict: it is not a '
+                       'DistillationSegmentor checkpoint.')
+    return out
+
+
+def save_student(state: Dict[str, torch.Tensor],
+                 out_file: str,
+                 meta: Optional[dict] = None) -> str:
+    """Write ``{'meta': ..., 'state_dict': student weights}`` to
+    ``out_file`` (weights moved to CPU)."""
+    meta = dict(meta or {})
+    meta.setdefault('mmseg_kd_version', __version__)
+    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+    torch.save(
+        dict(meta=meta, state_dict=weights_to_cpu(student_state_dict(state))),
+        out_file)
+    return out_file
+
+
+def export_student(checkpoint: str, out_file: str) -> str:
+    """Turn a distillation training checkpoint into a student checkpoint."""
+    ckpt = _load_checkpoint(checkpoint, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt)
+    meta = dict(ckpt.get('meta', {}) or {})
+    keep = {k: meta[k] for k in ('dataset_meta', 'iter', 'epoch', 'seed',
+                                 'experiment_name') if k in meta}
+    keep['exported_from'] = osp.abspath(checkpoint)
+    return save_student(state, out_file, keep)
+
+
+def student_config(cfg: Config, student_model_cfg: dict) -> Config:
+    """A config for the student alone, derived from a distillation config:
+    the model is the student, and distillation-only settings (the optimizer
+    constructor's ``student`` entry, the separate DDP wrapper, the export
+    hook) are turned back into their plain mmseg forms."""
+    out = copy.deepcopy(cfg)
+    out.model = student_model_cfg
+    ow = out.get('optim_wrapper')
+    if isinstance(ow, dict) and ow.get(
+            'constructor') == 'DistillationOptimWrapperConstructor':
+        ow = copy.deepcopy(ow)
+        ow.pop('constructor')
+        out.optim_wrapper = ow.get('student', ow)
+    sched = out.get('param_scheduler')
+    if isinstance(sched, dict) and 'type' not in sched and 'student' in sched:
+        out.param_scheduler = sched['student']
+    out.pop('model_wrapper_cfg', None)
+    hooks = out.get('custom_hooks') or []
+    out.custom_hooks = [h for h in hooks if h.get('type') != 'ExportStudentHook']
+    return out

@@ -1,0 +1,4 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+from .export_student_hook import ExportStudentHook
+
+__all__ = ['ExportStudentHook']

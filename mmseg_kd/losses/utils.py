@@ -1,0 +1,76 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+"""Tensor helpers shared by the distillation losses."""
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def kl_divergence(student_logits: Tensor,
+                  teacher_logits: Tensor,
+                  dim: int,
+                  tau: float = 1.0) -> Tensor:
+    """KL(softmax(t / tau) || softmax(s / tau)) along ``dim``, unreduced
+    otherwise: sum_k p_t,k (log p_t,k - log p_s,k). Uses ``log_softmax`` on
+    both sides, so it stays finite where a softmax underflows."""
+    log_p_s = F.log_softmax(student_logits / tau, dim=dim)
+    log_p_t = F.log_softmax(teacher_logits / tau, dim=dim)
+    return (log_p_t.exp() * (log_p_t - log_p_s)).sum(dim=dim)
+
+
+def masked_mean(values: Tensor, mask: Optional[Tensor]) -> Tensor:
+    """Mean of ``values`` where ``mask`` is true (everywhere when None).
+    An empty mask gives a zero that stays connected to the graph, not NaN."""
+    if mask is None:
+        return values.mean()
+    mask = mask.to(values.dtype)
+    return (values * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def valid_mask(labels: Optional[Tensor], ignore_index: Optional[int]):
+    """Boolean mask of pixels whose label is not ``ignore_index`` (None when
+    no masking is asked for)."""
+    if labels is None or ignore_index is None:
+        return None
+    return labels != ignore_index
+
+
+def check_same_shape(student: Tensor, teacher: Tensor, loss: str,
+                     what: str = 'tensors') -> None:
+    """Raise a ValueError naming both shapes and the fix when they differ."""
+    if student.shape == teacher.shape:
+        return
+    s, t = tuple(student.shape), tuple(teacher.shape)
+    if student.dim() == teacher.dim() == 4 and s[2:] == t[2:]:
+        fix = ('the channel counts differ: add a ChannelConnector for this '
+               'student tensor, or for logits make sure both models predict '
+               'the same classes (num_classes)')
+    elif student.dim() == teacher.dim() == 4 and s[1] == t[1]:
+        fix = ('the spatial sizes differ: add a ResizeConnector for this '
+               'student tensor')
+    else:
+        fix = ('add connectors (TokensToMap, ChannelConnector, '
+               'ResizeConnector) for this student tensor')
+    raise ValueError(f'{loss} compares {what} of the same shape, but the '
+                     f'student gives {s} and the teacher {t}: {fix}.')
+
+
+def pairwise_cosine(features: Tensor, detach_norm: bool = False) -> Tensor:
+    """Cosine similarity between all positions of each map.
+
+    Args:
+        features (Tensor): (B, C, N) features of N positions.
+        detach_norm (bool): Divide by the L2 norm (+1e-8) without gradient
+            through the norm (the SKD reference). Otherwise the norm is
+            differentiable (``F.normalize``).
+
+    Returns:
+        Tensor: (B, N, N) similarities.
+    """
+    if detach_norm:
+        norm = features.norm(p=2, dim=1, keepdim=True).detach() + 1e-8
+        unit = features / norm
+    else:
+        unit = F.normalize(features, p=2, dim=1)
+    return torch.bmm(unit.transpose(1, 2), unit)

@@ -1,0 +1,100 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+import copy
+from typing import Any, Dict, Optional
+
+from mmengine.model import BaseDataPreprocessor
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+# Options that change the pixel values a model sees (not the geometry).
+_VALUE_KEYS = ('mean', 'std', 'bgr_to_rgb', 'rgb_to_bgr', 'pad_val')
+
+
+def _same_values(a: dict, b: dict) -> bool:
+    if a.get('type') != b.get('type'):
+        return False
+    for key in _VALUE_KEYS:
+        va, vb = a.get(key), b.get(key)
+        if isinstance(va, (list, tuple)) and isinstance(vb, (list, tuple)):
+            if len(va) != len(vb) or any(
+                    abs(float(x) - float(y)) > 1e-6 for x, y in zip(va, vb)):
+                return False
+        elif va != vb:
+            return False
+    return True
+
+
+def teacher_preprocessor_cfg(teacher_cfg: Optional[dict],
+                             student_cfg: Optional[dict]) -> Optional[dict]:
+    """The config of the preprocessor that turns a raw batch into teacher
+    inputs, or None when the student's inputs can be shared.
+
+    The teacher keeps its own normalisation (mean, std, channel order, pad
+    value) and takes the student's geometry (``size``/``size_divisor``), so
+    both see the same pixels at the same positions.
+    """
+    student_cfg = dict(student_cfg or {})
+    if student_cfg.get('batch_augments'):
+        raise ValueError(
+            "The student's data_preprocessor has batch_augments; the teacher "
+            'would see different images. Remove them for distillation.')
+    if not teacher_cfg:
+        return None
+    teacher_cfg = copy.deepcopy(dict(teacher_cfg))
+    if _same_values(teacher_cfg, student_cfg):
+        return None
+    teacher_cfg['batch_augments'] = None
+    if teacher_cfg.get('type') in ('SegDataPreProcessor',
+                                   'mmseg.SegDataPreProcessor'):
+        teacher_cfg['size'] = student_cfg.get('size')
+        teacher_cfg['size_divisor'] = student_cfg.get('size_divisor')
+        teacher_cfg['test_cfg'] = None
+    return teacher_cfg
+
+
+@MODELS.register_module()
+class DistillationDataPreprocessor(BaseDataPreprocessor):
+    """Preprocesses one raw batch for both models.
+
+    In training it returns the student's ``inputs`` and ``data_samples`` plus
+    ``teacher_inputs`` made by the teacher's own normalisation (absent when
+    the two normalisations are identical, so the work is not done twice). In
+    validation and test only the student's preprocessing runs.
+
+    Args:
+        student (BaseDataPreprocessor): The student model's preprocessor
+            (shared with it, not copied).
+        teacher (BaseDataPreprocessor, optional): The teacher's, adjusted to
+            the student's padding geometry (see :func:`teacher_preprocessor_cfg`),
+            or None to share the student's inputs.
+    """
+
+    def __init__(self,
+                 student: BaseDataPreprocessor,
+                 teacher: Optional[BaseDataPreprocessor] = None) -> None:
+        super().__init__()
+        self.student = student
+        self.teacher = teacher
+
+    def forward(self, data: dict, training: bool = False) -> Dict[str, Any]:
+        if not training:
+            return self.student(data, False)
+        data = self.cast_data(data)
+        teacher_inputs = None
+        if self.teacher is not None:
+            # Fresh empty samples: stack_batch pads ground truth in place,
+            # which must happen once only (in the student's pass).
+            blanks = [SegDataSample() for _ in data['inputs']]
+            teacher_inputs = self.teacher(
+                dict(inputs=data['inputs'], data_samples=blanks),
+                True)['inputs']
+        out = self.student(data, True)
+        if teacher_inputs is not None:
+            if teacher_inputs.shape != out['inputs'].shape:
+                raise RuntimeError(
+                    'Teacher and student inputs differ in shape '
+                    f'({tuple(teacher_inputs.shape)} vs '
+                    f"{tuple(out['inputs'].shape)}); give the teacher's "
+                    'data_preprocessor the same size/size_divisor.')
+            out['teacher_inputs'] = teacher_inputs
+        return out

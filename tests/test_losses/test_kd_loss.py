@@ -1,0 +1,88 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+import numpy as np
+import pytest
+import torch
+
+from mmseg_kd.losses import KDLoss
+from ..loss_checks import (assert_finite_under_low_precision,
+                               assert_grad_to_student_only)
+
+
+def np_softmax(x):
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+def reference_kd(s, t, tau, labels=None, ignore=None, per_class=False):
+    """Loop over pixels with explicit softmax/log: the definition."""
+    b, k, h, w = s.shape
+    total, count = 0.0, 0
+    for n in range(b):
+        for y in range(h):
+            for x in range(w):
+                if labels is not None and labels[n, y, x] == ignore:
+                    continue
+                p_t = np_softmax(t[n, :, y, x] / tau)
+                p_s = np_softmax(s[n, :, y, x] / tau)
+                total += float(np.sum(p_t * (np.log(p_t) - np.log(p_s))))
+                count += 1
+    loss = tau**2 * total / max(count, 1)
+    return loss / k if per_class else loss
+
+
+@pytest.mark.parametrize('tau', [1.0, 4.0])
+def test_kd_matches_pixel_loop(tau):
+    gen = torch.Generator().manual_seed(0)
+    s = torch.randn(2, 5, 3, 4, generator=gen, dtype=torch.float64)
+    t = torch.randn(2, 5, 3, 4, generator=gen, dtype=torch.float64)
+    expected = reference_kd(s.numpy(), t.numpy(), tau)
+    got = KDLoss(tau=tau, loss_weight=2.0)(s, t)
+    assert got.item() == pytest.approx(2.0 * expected, rel=1e-5)
+    got = KDLoss(tau=tau, reduction='element_mean')(s, t)
+    assert got.item() == pytest.approx(expected / 5, rel=1e-5)
+
+
+def test_kd_ignore_mask():
+    gen = torch.Generator().manual_seed(1)
+    s = torch.randn(2, 4, 3, 3, generator=gen)
+    t = torch.randn(2, 4, 3, 3, generator=gen)
+    labels = torch.randint(0, 4, (2, 3, 3), generator=gen)
+    labels[0, 0] = 255
+    labels[1, :, 2] = 255
+    loss = KDLoss(ignore_index=255)
+    assert loss.uses_labels
+    expected = reference_kd(s.double().numpy(), t.double().numpy(), 1.0,
+                            labels.numpy(), 255)
+    assert loss(s, t, labels).item() == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(ValueError, match='labels'):
+        loss(s, t)
+
+
+def test_kd_all_ignore_is_zero_and_connected():
+    s = torch.randn(1, 3, 2, 2, requires_grad=True)
+    t = torch.randn(1, 3, 2, 2)
+    labels = torch.full((1, 2, 2), 255)
+    value = KDLoss(ignore_index=255)(s, t, labels)
+    assert value.item() == 0.0 and torch.isfinite(value)
+    value.backward()
+    assert torch.equal(s.grad, torch.zeros_like(s))
+
+
+def test_kd_zero_when_equal_and_positive_otherwise():
+    z = torch.randn(2, 6, 4, 4)
+    assert KDLoss(tau=2.0)(z, z.clone()).item() == pytest.approx(0, abs=1e-6)
+    assert KDLoss()(z, torch.randn(2, 6, 4, 4)).item() > 0
+
+
+def test_kd_gradient_and_precision():
+    assert_grad_to_student_only(KDLoss(tau=4.0), (2, 5, 4, 4))
+    assert_finite_under_low_precision(KDLoss(tau=4.0), (2, 5, 4, 4))
+
+
+def test_kd_shape_errors_name_the_fix():
+    with pytest.raises(ValueError, match='num_classes'):
+        KDLoss()(torch.randn(1, 5, 4, 4), torch.randn(1, 6, 4, 4))
+    with pytest.raises(ValueError, match='ResizeConnector'):
+        KDLoss()(torch.randn(1, 5, 4, 4), torch.randn(1, 5, 8, 8))
+    with pytest.raises(ValueError, match='reduction'):
+        KDLoss(reduction='sum')

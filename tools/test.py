@@ -1,0 +1,79 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+"""Evaluate a checkpoint with a config (mmseg's metrics and test loop).
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR]
+                         [--show-dir DIR] [--cfg-options k=v ...]
+    tools/dist_test.sh CONFIG CHECKPOINT NGPUS [same options]
+
+CONFIG may be a distillation config (the student is evaluated, the teacher
+is not run) or a plain mmseg config, e.g. the student_config.py written by
+the export next to student_final.pth.
+"""
+import argparse
+import os.path as osp
+
+from _launch import local_rank_to_env, setup_cpu_distributed
+
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+import mmseg_kd  # noqa: F401  (registers everything)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='dir for the evaluation results')
+    parser.add_argument(
+        '--out', type=str, help='dir to save the predicted label maps')
+    parser.add_argument(
+        '--show-dir', help='dir to save painted predictions')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value (xxx=yyy format)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    local_rank_to_env(args.local_rank)
+    return args
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+
+    if args.show_dir:
+        vis = cfg.default_hooks.setdefault(
+            'visualization', dict(type='SegVisualizationHook'))
+        vis['draw'] = True
+        vis['interval'] = 1
+        cfg.visualizer['save_dir'] = args.show_dir
+    if args.out is not None:
+        cfg.test_evaluator['output_dir'] = args.out
+        cfg.test_evaluator['keep_results'] = True
+
+    setup_cpu_distributed(cfg, args.launcher)
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
+        Runner.from_cfg(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
