@@ -145,5 +145,13 @@ def fake_batch(batch_size: int = 2, size=(64, 64), num_classes: int = 11,
 
 
 @pytest.fixture
+def mmseg_scope():
+    """Run the test in mmseg's registry scope, as a runner would."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        yield
+
+
+@pytest.fixture
 def camvid():
     return camvid_root()

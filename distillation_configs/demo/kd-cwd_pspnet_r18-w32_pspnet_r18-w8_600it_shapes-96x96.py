@@ -6,7 +6,6 @@ _base_ = [
     '../_base_/distill_runtime.py', '../_base_/schedules/schedule_demo.py'
 ]
 randomness = dict(seed=0)
-optim_wrapper = dict(constructor='DistillationOptimWrapperConstructor')
 model = dict(
     type='DistillationSegmentor',
     teacher=dict(

@@ -3,11 +3,12 @@
 import copy
 import os
 import os.path as osp
+from collections import OrderedDict
 from typing import Dict, Optional
 
 import torch
 from mmengine.config import Config
-from mmengine.runner.checkpoint import _load_checkpoint, weights_to_cpu
+from mmengine.runner.checkpoint import _load_checkpoint
 
 from ..version import __version__
 
@@ -20,10 +21,8 @@ def student_state_dict(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor
     connectors, projection heads and discriminators are left out."""
     if state and all(k.startswith('module.') for k in state):
         state = {k[len('module.'):]: v for k, v in state.items()}
-    out = {
-        k[len(STUDENT_PREFIX):]: v
-        for k, v in state.items() if k.startswith(STUDENT_PREFIX)
-    }
+    out = OrderedDict((k[len(STUDENT_PREFIX):], v) for k, v in state.items()
+                      if k.startswith(STUDENT_PREFIX))
     if not out:
         raise KeyError('No student.* keys in this state dict: it is not a '
                        'DistillationSegmentor checkpoint.')
@@ -34,13 +33,15 @@ def save_student(state: Dict[str, torch.Tensor],
                  out_file: str,
                  meta: Optional[dict] = None) -> str:
     """Write ``{'meta': ..., 'state_dict': student weights}`` to
-    ``out_file`` (weights moved to CPU)."""
+    ``out_file`` (weights moved to CPU). The file holds only tensors and
+    plain Python values, so ``torch.load(weights_only=True)`` (the default
+    since torch 2.6) and therefore stock mmseg tools read it anywhere."""
     meta = dict(meta or {})
     meta.setdefault('mmseg_kd_version', __version__)
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
-    torch.save(
-        dict(meta=meta, state_dict=weights_to_cpu(student_state_dict(state))),
-        out_file)
+    weights = OrderedDict((k, v.detach().cpu())
+                          for k, v in student_state_dict(state).items())
+    torch.save(dict(meta=meta, state_dict=weights), out_file)
     return out_file
 
 

@@ -1,6 +1,5 @@
 # 40k iterations, SGD lr 0.01, poly 0.9 (the SKD/IFVD/CWD/CIRKD protocol).
 optim_wrapper = dict(
-    constructor='DistillationOptimWrapperConstructor',
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4),
     clip_grad=None)

@@ -83,6 +83,11 @@ class DistillationOptimWrapperConstructor:
     def __call__(self, model: nn.Module) -> Union[OptimWrapper,
                                                    OptimWrapperDict]:
         model = _unwrap(model)
+        if not hasattr(model, 'student'):
+            raise TypeError(
+                'DistillationOptimWrapperConstructor builds optimizers for a '
+                f'DistillationSegmentor, not a {type(model).__name__}; drop '
+                '`constructor` from optim_wrapper for a plain model.')
         if self.single:
             if getattr(model, 'discriminator', None) is not None:
                 raise KeyError(

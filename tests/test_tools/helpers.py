@@ -1,0 +1,110 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+"""Configs and hooks for the training tests (tiny models on real CamVid)."""
+import copy
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import torch
+from mmengine.config import Config
+from mmengine.dist import get_rank
+from mmengine.hooks import Hook
+from mmseg.registry import HOOKS
+
+from ..conftest import REPO, camvid_root, tiny_segmentor
+
+SHIPPED_CWD = osp.join(
+    REPO, 'distillation_configs', 'cwd',
+    'cwd_logits_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_camvid-360x360.py')
+CROP = (96, 96)
+
+
+def shrink_data(cfg: Config, crop=CROP, val_images: int = 3,
+                batch_size: int = 2) -> None:
+    """Small crops, few val images, no worker processes."""
+    for step in cfg.train_dataloader.dataset.pipeline:
+        if step['type'] == 'RandomResize':
+            step['scale'] = (160, 120)
+        if step['type'] == 'RandomCrop':
+            step['crop_size'] = crop
+    for loader in ('val_dataloader', 'test_dataloader'):
+        dl = cfg[loader]
+        dl.dataset.indices = val_images
+        for step in dl.dataset.pipeline:
+            if step['type'] == 'Resize':
+                step['scale'] = (160, 120)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].num_workers = 0
+        cfg[loader].persistent_workers = False
+        cfg[loader].dataset.data_root = camvid_root()
+    cfg.train_dataloader.batch_size = batch_size
+
+
+def tiny_camvid_cfg(work_dir: str, iters: int = 4, distill: dict = None,
+                    dropout: float = 0.1) -> Config:
+    """The shipped CamVid CWD config with tiny models and small crops."""
+    cfg = Config.fromfile(SHIPPED_CWD)
+    shrink_data(cfg)
+    teacher = tiny_segmentor(width=16, size=CROP)
+    student = tiny_segmentor(width=8, size=CROP)
+    for model in (teacher, student):
+        model['decode_head']['dropout_ratio'] = dropout
+        model['auxiliary_head']['dropout_ratio'] = dropout
+    cfg.model.teacher = dict(model=teacher)
+    cfg.model.student = dict(model=student)
+    cfg.model.distill.probe_size = CROP
+    if distill:
+        cfg.model.distill.update(copy.deepcopy(distill))
+    cfg.work_dir = work_dir
+    cfg.train_cfg.max_iters = iters
+    cfg.train_cfg.val_interval = iters
+    cfg.param_scheduler[0].end = iters
+    cfg.default_hooks.logger.interval = 1
+    cfg.default_hooks.checkpoint.interval = 2
+    cfg.default_hooks.checkpoint.max_keep_ckpts = -1
+    cfg.randomness = dict(seed=0, deterministic=False)
+    cfg.env_cfg.cudnn_benchmark = False
+    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
+    return cfg
+
+
+def run(cmd, cwd=REPO, timeout=600, env=None):
+    """Run a command; on failure show its output."""
+    full_env = dict(os.environ, CAMVID_ROOT=camvid_root(),
+                    PYTHON=sys.executable, OMP_NUM_THREADS='1')
+    full_env.update(env or {})
+    proc = subprocess.run(cmd, cwd=cwd, env=full_env, timeout=timeout,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    return proc.stdout
+
+
+@HOOKS.register_module(force=True)
+class DumpStateHook(Hook):
+    """Saves the model state on every rank at the end of training
+    (rank{r}_state.pth in the work dir), to compare ranks after DDP."""
+
+    priority = 'LOWEST'
+
+    def after_train(self, runner):
+        model = runner.model.module if hasattr(runner.model,
+                                               'module') else runner.model
+        state = {k: v.detach().cpu().clone()
+                 for k, v in model.state_dict().items()}
+        torch.save(state, osp.join(runner.work_dir,
+                                   f'rank{get_rank()}_state.pth'))
+
+
+@HOOKS.register_module(force=True)
+class InterruptHook(Hook):
+    """Raises after iteration ``at`` (1-based), like a killed job."""
+
+    def __init__(self, at: int):
+        self.at = at
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        if runner.iter + 1 == self.at:
+            raise KeyboardInterrupt(f'interrupted after iteration {self.at}')
