@@ -1,6 +1,8 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 from .connectors import (ChannelConnector, ConnectorChain, ResizeConnector,
                          TokensToMap, build_connector)
+from .discriminators import (DiscriminatorSet, SAGANDiscriminator,
+                             SelfAttention2d)
 from .distiller import Distiller, resize_labels
 from .network import forward_network, parts_needed
 from .recorder import TensorRecorder
@@ -11,5 +13,6 @@ __all__ = [
     'TensorSpec', 'TensorRecorder', 'Distiller', 'resize_labels',
     'ChannelConnector', 'ResizeConnector', 'TokensToMap', 'ConnectorChain',
     'build_connector', 'forward_network', 'parts_needed', 'WeightSchedule',
-    'build_schedule'
+    'build_schedule', 'SAGANDiscriminator', 'SelfAttention2d',
+    'DiscriminatorSet'
 ]

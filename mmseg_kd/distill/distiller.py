@@ -1,5 +1,6 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 """From recorded student/teacher tensors to named, weighted loss terms."""
+import inspect
 import keyword
 from typing import Dict, List, Mapping, NamedTuple, Optional
 
@@ -11,6 +12,7 @@ from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from .connectors import build_connector
+from .connectors.builder import channels_of
 from .weight_schedule import WeightSchedule, build_schedule
 
 
@@ -19,6 +21,8 @@ class LossRoute(NamedTuple):
     student: str
     teacher: str
     schedule: Optional[WeightSchedule]
+    #: extra keyword inputs of the loss (``extra_inputs``) to student tensor
+    extras: Dict[str, str]
 
 
 def resize_labels(labels: Tensor, size) -> Tensor:
@@ -29,6 +33,18 @@ def resize_labels(labels: Tensor, size) -> Tensor:
     return F.interpolate(
         labels[:, None].float(), size=tuple(size),
         mode='nearest')[:, 0].long()
+
+
+def _fill_channels(cfg: dict, student: Tensor, teacher: Tensor) -> None:
+    """Fill a loss's ``student_channels``/``teacher_channels`` arguments
+    (e.g. CIRKD's projection head) from the probed tensors when left out."""
+    cls = MODELS.get(cfg['type']) if isinstance(cfg['type'],
+                                                str) else cfg['type']
+    params = inspect.signature(cls.__init__).parameters
+    for arg, tensor in (('student_channels', student), ('teacher_channels',
+                                                         teacher)):
+        if arg in params and cfg.get(arg) is None:
+            cfg[arg] = channels_of(tensor)
 
 
 def _check_name(name: str, what: str) -> None:
@@ -81,10 +97,25 @@ class Distiller(BaseModule):
                     f'Loss name {key!r} must contain "loss" (e.g. '
                     f"'loss_{key}'): mmengine only optimises log entries "
                     'whose name contains "loss".')
+            loss_cls = MODELS.get(cfg['type']) if isinstance(
+                cfg.get('type'), str) else cfg.get('type')
+            if loss_cls is None:
+                raise KeyError(f"Loss {key!r}: unknown type {cfg.get('type')!r}"
+                               '; see docs/loss_reference.md.')
             route = LossRoute(
                 student=cfg.pop('student', None),
                 teacher=cfg.pop('teacher', None),
-                schedule=build_schedule(cfg.pop('weight_schedule', None)))
+                schedule=build_schedule(cfg.pop('weight_schedule', None)),
+                extras={
+                    name: cfg.pop(name)
+                    for name in getattr(loss_cls, 'extra_inputs', ())
+                    if name in cfg
+                })
+            for name, tensor in route.extras.items():
+                if tensor not in student_probe:
+                    raise KeyError(
+                        f'Loss {key!r}: {name}={tensor!r} is not a recorded '
+                        f'student tensor; recorded: {sorted(student_probe)}.')
             for side, probe in (('student', student_probe),
                                 ('teacher', teacher_probe)):
                 name = getattr(route, side)
@@ -144,8 +175,10 @@ class Distiller(BaseModule):
 
         self.losses = nn.ModuleDict()
         for key, cfg in loss_cfgs.items():
-            loss = MODELS.build(cfg)
             route = self.routes[key]
+            _fill_channels(cfg, student_probe[route.student],
+                           teacher_probe[route.teacher])
+            loss = MODELS.build(cfg)
             if hasattr(loss, 'check_inputs'):
                 try:
                     loss.check_inputs(student_probe[route.student],
@@ -155,6 +188,9 @@ class Distiller(BaseModule):
                         f'Loss {key!r} (student {route.student!r}, teacher '
                         f'{route.teacher!r}): {err}') from err
             self.losses[key] = loss
+        #: detached inputs of the adversarial losses in the last forward,
+        #: for the discriminator step (see :meth:`pop_adversarial_inputs`)
+        self._adversarial_inputs: Dict[str, tuple] = {}
         #: probed (connected) shapes, for the probe tool and messages
         self.student_shapes = {k: tuple(v.shape) for k, v in
                                student_probe.items()}
@@ -213,6 +249,7 @@ class Distiller(BaseModule):
                 hub.update_scalar(f'train/kd_factor.{key}', factor)
         resized: Dict[tuple, Tensor] = {}
         terms = {}
+        self._adversarial_inputs = {}
         for key, loss in self.losses.items():
             route = self.routes[key]
             s, t = student[route.student], teacher[route.teacher]
@@ -228,13 +265,31 @@ class Distiller(BaseModule):
                     raise ValueError(
                         f'Loss {key!r} needs ground-truth labels, but the '
                         'batch has no gt_sem_seg.')
-                size = tuple(s.shape[-2:])
+                size = tuple(labels.shape[-2:]) if getattr(
+                    loss, 'full_resolution_labels', False) else tuple(
+                        s.shape[-2:])
                 if size not in resized:
                     resized[size] = resize_labels(labels, size)
                 lab = resized[size]
-            value = loss(s, t, lab)
-            terms[key] = value * factor if factor != 1.0 else value
+            extras = {k: student[v] for k, v in route.extras.items()}
+            value = loss(s, t, lab, **extras)
+            if getattr(loss, 'is_adversarial', False):
+                image = extras.get('image')
+                self._adversarial_inputs[key] = (
+                    s.detach(), t.detach(),
+                    None if image is None else image.detach())
+            if isinstance(value, dict):  # several named terms
+                for sub, v in value.items():
+                    terms[f'{key}_{sub}'] = v * factor
+            else:
+                terms[key] = value * factor if factor != 1.0 else value
         return terms
+
+    def pop_adversarial_inputs(self) -> Dict[str, tuple]:
+        """The (student, teacher, image) maps the adversarial losses saw in
+        the last forward, detached; cleared once taken."""
+        inputs, self._adversarial_inputs = self._adversarial_inputs, {}
+        return inputs
 
     def trainable_losses(self) -> List[str]:
         """Names of loss terms that own trainable parameters."""

@@ -21,6 +21,10 @@ class DistillLoss(nn.Module):
     #: Whether the loss reads ground-truth labels (set per instance when it
     #: depends on a config option).
     uses_labels: bool = False
+    #: With :attr:`uses_labels`, whether the labels are wanted at the input
+    #: (ground-truth) resolution instead of nearest-resized to the student
+    #: tensor (e.g. to resize logits to the label size, as CGD does).
+    full_resolution_labels: bool = False
 
     def __init__(self, loss_weight: float = 1.0) -> None:
         super().__init__()
@@ -37,10 +41,12 @@ class DistillLoss(nn.Module):
             student (Tensor): Student tensor.
             teacher (Tensor): Teacher tensor (detached here).
             labels (Tensor, optional): (B, h, w) long labels at the tensors'
-                resolution, for losses with ``uses_labels``.
+                resolution (at the input resolution with
+                ``full_resolution_labels``), for losses with ``uses_labels``.
 
         Returns:
-            Tensor: The weighted scalar loss (float32).
+            Tensor | dict: The weighted scalar loss (float32), or for losses
+            made of several terms a dict of them by name.
         """
         if self.uses_labels and labels is None:
             raise ValueError(f'{type(self).__name__} needs the ground-truth '
@@ -50,6 +56,8 @@ class DistillLoss(nn.Module):
         with torch.autocast(device_type=student.device.type, enabled=False):
             value = self.compute(student.float(), teacher.detach().float(),
                                  labels)
+        if isinstance(value, dict):
+            return {k: self.loss_weight * v for k, v in value.items()}
         return self.loss_weight * value
 
     def check_inputs(self, student: Tensor, teacher: Tensor) -> None:
@@ -59,7 +67,9 @@ class DistillLoss(nn.Module):
 
     def compute(self, student: Tensor, teacher: Tensor,
                 labels: Optional[Tensor]) -> Tensor:
-        """The unweighted loss; subclasses implement it."""
+        """The unweighted loss (a scalar, or a dict of named scalar terms
+        that are logged as ``<loss name>_<term>``); subclasses implement
+        it."""
         raise NotImplementedError
 
     def extra_repr(self) -> str:

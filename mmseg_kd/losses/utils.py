@@ -74,3 +74,32 @@ def pairwise_cosine(features: Tensor, detach_norm: bool = False) -> Tensor:
     else:
         unit = F.normalize(features, p=2, dim=1)
     return torch.bmm(unit.transpose(1, 2), unit)
+
+
+def spatial_attention(features: Tensor) -> Tensor:
+    """Channel mean of the squared features: (B, C, H, W) -> (B, H, W),
+    a(b, y, x) = (1/C) sum_c f(b, c, y, x)^2 (the attention map of attention
+    transfer and of the pre-ReLU pixel-wise loss, before normalisation)."""
+    return features.pow(2).mean(dim=1)
+
+
+def check_same_spatial(student: Tensor, teacher: Tensor, loss: str,
+                       what: str = 'feature maps') -> None:
+    """Raise a ValueError naming the fix unless both tensors are (B, C, H, W)
+    maps with the same batch size and spatial size; the channel counts may
+    differ (for losses that compare only per-position or per-pair maps)."""
+    s, t = tuple(student.shape), tuple(teacher.shape)
+    if student.dim() != 4 or teacher.dim() != 4:
+        raise ValueError(
+            f'{loss} expects (B, C, H, W) {what}, but the student gives {s} '
+            f'and the teacher {t}: record a 4-D tensor, or add a TokensToMap '
+            'connector for (B, N, C) tokens.')
+    if s[0] != t[0]:
+        raise ValueError(f'{loss} needs the same batch size on both sides, but'
+                         f' the student gives {s} and the teacher {t}.')
+    if s[2:] != t[2:]:
+        raise ValueError(
+            f'{loss} compares {what} of the same spatial size (the channel '
+            f'counts may differ), but the student gives {s} and the teacher '
+            f'{t}: add a ResizeConnector for this student tensor.')
+

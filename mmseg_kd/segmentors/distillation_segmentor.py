@@ -13,7 +13,9 @@ from mmseg.models.segmentors import BaseSegmentor
 from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 
+from ..distill.discriminators import DiscriminatorSet
 from ..distill.distiller import Distiller
 from ..distill.network import forward_network, parts_needed
 from ..distill.recorder import TensorRecorder
@@ -134,6 +136,7 @@ class DistillationSegmentor(BaseSegmentor):
 
         self._local_iter = 0
         self._skip_update = False
+        self._in_train_step = False
         with _mmseg_scope():
             self._build(teacher, student, distill)
 
@@ -191,6 +194,9 @@ class DistillationSegmentor(BaseSegmentor):
             connectors=distill.get('connectors'),
             teacher_connectors=distill.get('teacher_connectors'))
 
+        self.discriminator = self._build_discriminators()
+        self._exclude_memories_from_ddp()
+
         tpp_cfg = teacher_preprocessor_cfg(
             teacher_cfg.get('data_preprocessor'),
             student_cfg.get('data_preprocessor'))
@@ -220,6 +226,43 @@ class DistillationSegmentor(BaseSegmentor):
                 module.train(mode)
         return s, t
 
+    def _build_discriminators(self) -> Optional[DiscriminatorSet]:
+        """One discriminator per adversarial loss, its input channels taken
+        from the probed student tensor; None without adversarial losses."""
+        losses = {
+            key: loss
+            for key, loss in self.distiller.losses.items()
+            if getattr(loss, 'is_adversarial', False)
+        }
+        if not losses:
+            return None
+        nets = {}
+        for key, loss in losses.items():
+            cfg = dict(loss.discriminator_cfg)
+            shape = self.distiller.student_shapes[
+                self.distiller.routes[key].student]
+            extra = 3 if cfg.get('preprocess') == 'softmax_image' else 0
+            cfg.setdefault('in_channels', shape[1] + extra)
+            nets[key] = MODELS.build(cfg)
+            loss.attach(nets[key])
+        return DiscriminatorSet(nets, losses)
+
+    def _exclude_memories_from_ddp(self) -> None:
+        """Buffers that losses keep identical on every rank themselves
+        (CIRKD's queues) must not be broadcast by DDP: name them in DDP's
+        ignore list, for a DDP around the whole model and around the
+        distiller alone (MMSeparateDistributedDataParallel)."""
+        names = [
+            f'losses.{key}.{buf}'
+            for key, loss in self.distiller.losses.items()
+            for buf in getattr(loss, 'ddp_ignore_buffers', ())
+        ]
+        if names:
+            DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(
+                self.distiller, names)
+            DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(
+                self, [f'distiller.{n}' for n in names])
+
     # ---------------------------------------------------------- properties
     @property
     def student_model(self) -> nn.Module:
@@ -235,7 +278,10 @@ class DistillationSegmentor(BaseSegmentor):
     def init_weights(self) -> None:
         """Initialise the student and the distiller; never the teacher, whose
         weights come from its checkpoint."""
-        for part in (self.student_model, _unwrap(self.distiller)):
+        parts = [self.student_model, _unwrap(self.distiller)]
+        if self.discriminator is not None:
+            parts.append(_unwrap(self.discriminator))
+        for part in parts:
             if hasattr(part, 'init_weights'):
                 part.init_weights()
         self._is_init = True
@@ -294,6 +340,14 @@ class DistillationSegmentor(BaseSegmentor):
              data_samples: SampleList,
              teacher_inputs: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Student task losses plus every distillation term, by name."""
+        if self.discriminator is not None and not self._in_train_step and \
+                torch.is_grad_enabled():
+            raise RuntimeError(
+                'This model has adversarial losses: their discriminator is '
+                'trained in DistillationSegmentor.train_step, which a plain '
+                'DDP wrapper bypasses. Use model_wrapper_cfg=dict(type='
+                "'MMSeparateDistributedDataParallel') (the distillation "
+                'runtime base does).')
         iteration = self.current_iteration()
         self._local_iter += 1
         teacher_records = self.teacher_forward(
@@ -357,21 +411,51 @@ class DistillationSegmentor(BaseSegmentor):
         Returns:
             dict: Log variables.
         """
+        student_ow, disc_ow = self._optim_wrappers(optim_wrapper)
+        self._in_train_step = True
+        try:
+            with student_ow.optim_context(self):
+                data = self.data_preprocessor(data, True)
+                losses = self._run_forward(data, mode='loss')
+        finally:
+            self._in_train_step = False
+        parsed, log_vars = self.parse_losses(losses)
+        if self._skip_update:
+            student_ow.zero_grad()
+            self.distiller_module.pop_adversarial_inputs()
+            log_vars['skipped_step'] = torch.ones((), device=parsed.device)
+            return log_vars
+        student_ow.update_params(parsed)
+        if disc_ow is not None:
+            log_vars.update(self._discriminator_step(disc_ow))
+        return log_vars
+
+    def _optim_wrappers(self, optim_wrapper):
+        """(student wrapper, discriminator wrapper or None)."""
         if isinstance(optim_wrapper, OptimWrapperDict):
             if 'student' not in optim_wrapper:
                 raise KeyError(
                     'With several optimizers, optim_wrapper needs a '
                     f"'student' entry; got {list(optim_wrapper.keys())}.")
             student_ow = optim_wrapper['student']
+            disc_ow = optim_wrapper.optim_wrappers.get('discriminator')
         else:
-            student_ow = optim_wrapper
-        with student_ow.optim_context(self):
-            data = self.data_preprocessor(data, True)
-            losses = self._run_forward(data, mode='loss')
-        parsed, log_vars = self.parse_losses(losses)
-        if self._skip_update:
-            student_ow.zero_grad()
-            log_vars['skipped_step'] = torch.ones((), device=parsed.device)
-            return log_vars
-        student_ow.update_params(parsed)
-        return log_vars
+            student_ow, disc_ow = optim_wrapper, None
+        if self.discriminator is not None and disc_ow is None:
+            raise KeyError(
+                'This model has a discriminator, which needs its own '
+                "optimizer: give optim_wrapper a 'discriminator' entry (with "
+                "constructor='DistillationOptimWrapperConstructor').")
+        return student_ow, disc_ow
+
+    def _discriminator_step(self, disc_ow: OptimWrapper) -> Dict[str, Tensor]:
+        """One update of the discriminators on the detached maps of the
+        student step that just ran (SKD's alternating schedule)."""
+        inputs = self.distiller_module.pop_adversarial_inputs()
+        if not inputs:  # every adversarial term is scheduled off
+            return {}
+        with disc_ow.optim_context(self.discriminator):
+            terms = self.discriminator(inputs)
+        total = sum(terms.values())
+        disc_ow.update_params(total)
+        return {k: v.detach() for k, v in terms.items()}

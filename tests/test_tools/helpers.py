@@ -91,7 +91,8 @@ class DumpStateHook(Hook):
     def after_train(self, runner):
         model = runner.model.module if hasattr(runner.model,
                                                'module') else runner.model
-        state = {k: v.detach().cpu().clone()
+        # children may be DDP-wrapped (MMSeparateDistributedDataParallel)
+        state = {k.replace('.module.', '.'): v.detach().cpu().clone()
                  for k, v in model.state_dict().items()}
         torch.save(state, osp.join(runner.work_dir,
                                    f'rank{get_rank()}_state.pth'))

@@ -1,0 +1,193 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+from typing import Dict, Optional
+
+import torch
+import torch.nn.functional as F
+from mmseg.registry import MODELS
+from torch import Tensor, nn
+
+from .base import DistillLoss
+from .utils import check_same_shape
+
+_GAN_TYPES = ('wgan-gp', 'hinge')
+
+
+def generator_loss(student_scores: Tensor) -> Tensor:
+    """-mean D(student): the student's adversarial term (both GAN types)."""
+    return -student_scores.mean()
+
+
+def critic_loss(student_scores: Tensor, teacher_scores: Tensor,
+                gan_type: str) -> Tensor:
+    """WGAN: mean D(S) - mean D(T). Hinge: mean ReLU(1 - D(T)) +
+    mean ReLU(1 + D(S))."""
+    if gan_type == 'wgan-gp':
+        return student_scores.mean() - teacher_scores.mean()
+    return F.relu(1.0 - teacher_scores).mean() + F.relu(
+        1.0 + student_scores).mean()
+
+
+def gradient_penalty(discriminator: nn.Module,
+                     student: Tensor,
+                     teacher: Tensor,
+                     image: Optional[Tensor] = None,
+                     alpha: Optional[Tensor] = None) -> Tensor:
+    """mean_b (||g_b||_2 - 1)^2 with g = d(sum of all scores of the batch) /
+    d x_hat at x_hat = alpha T + (1 - alpha) S, alpha ~ U(0, 1) per sample.
+
+    x_hat is taken on the raw logits (SKD master, BatchNorm preprocessing
+    inside the graph; the batch statistics couple the samples as in the
+    reference) or, with ``preprocess='softmax_image'``, on the preprocessed
+    image-and-softmax input (the CVPR'19 variant).
+    """
+    b = student.shape[0]
+    if alpha is None:
+        alpha = torch.rand(b, 1, 1, 1, device=student.device,
+                           dtype=student.dtype)
+    if getattr(discriminator, 'preprocess_mode', None) == 'softmax_image':
+        student = discriminator.preprocess(student, image)
+        teacher = discriminator.preprocess(teacher, image)
+        point = (alpha * teacher + (1 - alpha) * student).detach()
+        point.requires_grad_(True)
+        scores = discriminator.critic(point)
+    else:
+        point = (alpha * teacher + (1 - alpha) * student).detach()
+        point.requires_grad_(True)
+        scores = discriminator(point)
+    grad, = torch.autograd.grad(scores.sum(), point, create_graph=True)
+    return ((grad.flatten(1).norm(2, dim=1) - 1.0)**2).mean()
+
+
+@MODELS.register_module()
+class SKDAdversarialLoss(DistillLoss):
+    """SKD holistic (adversarial) distillation (Liu et al., "Structured
+    Knowledge Distillation for Semantic Segmentation", CVPR 2019 / TPAMI
+    2020).
+
+    A discriminator D (``SAGANDiscriminator``) learns to tell the teacher's
+    segmentation maps from the student's; the student learns to fool it.
+
+    * student term (this loss's value): ``loss_weight * (-mean D(Q^S))``;
+    * discriminator terms, one D step after each student step, on detached
+      maps: ``d = d_loss_weight * (mean D(Q^S) - mean D(Q^T))`` (WGAN) or
+      ``d_loss_weight * (mean ReLU(1 - D(Q^T)) + mean ReLU(1 + D(Q^S)))``
+      (hinge), plus ``gp = d_loss_weight * gp_weight * GP`` (see
+      :func:`gradient_penalty`).
+
+    Defaults are SKD master's: WGAN-GP, loss_weight (lambda_d for G) 0.1,
+    d_loss_weight 0.1, gp_weight 10. IFVD/CIRKD use loss_weight 0.001 (and
+    CIRKD hinge, no gradient penalty). The discriminator is built by
+    :class:`DistillationSegmentor` (its input channels are probed) and lives
+    in ``model.discriminator``, with its own optimizer (the
+    ``discriminator`` entry of optim_wrapper) and learning-rate schedule.
+    D and both losses run in float32, also under AMP.
+
+    Args:
+        discriminator (dict): Discriminator config, e.g.
+            ``dict(type='SAGANDiscriminator', preprocess='bn')``;
+            ``in_channels`` is filled in.
+        gan_type (str): ``'wgan-gp'`` or ``'hinge'``.
+        d_loss_weight (float): lambda_d of the discriminator loss (0.1).
+        gp_weight (float, optional): lambda_gp (10 for WGAN-GP, 0 for hinge
+            when None).
+        seed (int): Seed of the loss's own generator for the per-sample
+            interpolation weights (its state is checkpointed).
+        loss_weight (float): Weight of the student term (0.1).
+    """
+
+    #: The segmentor builds a discriminator for losses with this flag.
+    is_adversarial = True
+    #: Optional extra input: ``image='<student tensor name>'`` in the config
+    #: (the recorded input image, for ``preprocess='softmax_image'``).
+    extra_inputs = ('image', )
+
+    def __init__(self,
+                 discriminator: dict,
+                 gan_type: str = 'wgan-gp',
+                 d_loss_weight: float = 0.1,
+                 gp_weight: Optional[float] = None,
+                 seed: int = 0,
+                 loss_weight: float = 0.1) -> None:
+        super().__init__(loss_weight)
+        if gan_type not in _GAN_TYPES:
+            raise ValueError(f'gan_type must be one of {_GAN_TYPES}, got '
+                             f'{gan_type!r}.')
+        self.discriminator_cfg = dict(discriminator)
+        self.gan_type = gan_type
+        self.d_loss_weight = d_loss_weight
+        self.gp_weight = (10.0 if gan_type == 'wgan-gp' else 0.0) \
+            if gp_weight is None else gp_weight
+        self._discriminator: Optional[nn.Module] = None
+        # alpha of the gradient penalty: own generator, checkpointed, so a
+        # resumed run draws what the uninterrupted one would have
+        self._generator = torch.Generator().manual_seed(seed)
+
+    def get_extra_state(self) -> Tensor:
+        return self._generator.get_state()
+
+    def set_extra_state(self, state: Tensor) -> None:
+        self._generator.set_state(state.cpu().clone())
+
+    def attach(self, discriminator: nn.Module) -> None:
+        """Give the loss its discriminator (kept unregistered here: it is a
+        submodule of ``model.discriminator``)."""
+        object.__setattr__(self, '_discriminator', discriminator)
+
+    def check_inputs(self, student: Tensor, teacher: Tensor) -> None:
+        check_same_shape(student, teacher, 'SKDAdversarialLoss', 'maps')
+
+    def forward(self,
+                student: Tensor,
+                teacher: Tensor,
+                labels: Optional[Tensor] = None,
+                image: Optional[Tensor] = None) -> Tensor:
+        """The student term, with the discriminator frozen (no gradient
+        reaches its parameters).
+
+        Returns:
+            Tensor: ``loss_weight * -mean D(student)``.
+        """
+        d = self._discriminator
+        if d is None:
+            raise RuntimeError('SKDAdversarialLoss has no discriminator: it '
+                               'is built by DistillationSegmentor.')
+        self.check_inputs(student, teacher)
+        flags = [p.requires_grad for p in d.parameters()]
+        d.requires_grad_(False)
+        try:
+            with torch.autocast(student.device.type, enabled=False):
+                scores = d(student.float(),
+                           None if image is None else image.float())
+        finally:
+            for p, flag in zip(d.parameters(), flags):
+                p.requires_grad_(flag)
+        return self.loss_weight * generator_loss(scores)
+
+    def discriminator_loss(self,
+                           discriminator: nn.Module,
+                           student: Tensor,
+                           teacher: Tensor,
+                           image: Optional[Tensor] = None
+                           ) -> Dict[str, Tensor]:
+        """The weighted discriminator terms ``d`` (and ``gp``) on detached
+        maps, in float32."""
+        student = student.detach().float()
+        teacher = teacher.detach().float()
+        image = None if image is None else image.detach().float()
+        with torch.autocast(student.device.type, enabled=False):
+            terms = dict(d=self.d_loss_weight * critic_loss(
+                discriminator(student, image), discriminator(teacher, image),
+                self.gan_type))
+            if self.gp_weight > 0:
+                alpha = torch.rand(
+                    student.shape[0], 1, 1, 1,
+                    generator=self._generator).to(student.device)
+                terms['gp'] = self.d_loss_weight * self.gp_weight * \
+                    gradient_penalty(discriminator, student, teacher, image,
+                                     alpha)
+        return terms
+
+    def extra_repr(self) -> str:
+        return (f'gan_type={self.gan_type!r}, loss_weight={self.loss_weight}'
+                f', d_loss_weight={self.d_loss_weight}, '
+                f'gp_weight={self.gp_weight}')

@@ -1,0 +1,110 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from mmseg_kd.distill import SAGANDiscriminator
+from mmseg_kd.losses import (SKDAdversarialLoss, critic_loss, generator_loss,
+                             gradient_penalty)
+
+
+class Linear(nn.Module):
+    """D(x) = <w, x> per sample: its input gradient is w everywhere."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(shape))
+
+    def forward(self, x, image=None):
+        return (x * self.w).flatten(1).sum(1)
+
+
+class Quadratic(nn.Module):
+    """D(x) = |x|^2 / 2 per sample: its input gradient is x itself."""
+
+    def forward(self, x, image=None):
+        return 0.5 * x.flatten(1).pow(2).sum(1)
+
+
+def test_gradient_penalty_by_hand():
+    s, t = torch.randn(3, 2, 4, 4), torch.randn(3, 2, 4, 4)
+    lin = Linear((2, 4, 4))
+    expected = (lin.w.detach().norm() - 1)**2
+    assert gradient_penalty(lin, s, t).item() == pytest.approx(
+        expected.item(), rel=1e-5)
+    alpha = torch.tensor([0.0, 0.5, 1.0]).view(3, 1, 1, 1)
+    x_hat = alpha * t + (1 - alpha) * s
+    expected = ((x_hat.flatten(1).norm(dim=1) - 1)**2).mean()
+    got = gradient_penalty(Quadratic(), s, t, alpha=alpha)
+    assert got.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_gradient_penalty_has_gradient_for_the_critic():
+    lin = Linear((2, 3, 3))
+    gradient_penalty(lin, torch.randn(2, 2, 3, 3),
+                     torch.randn(2, 2, 3, 3)).backward()
+    # d/dw (|w| - 1)^2 = 2 (|w| - 1) w / |w|
+    w = lin.w.detach()
+    assert torch.allclose(lin.w.grad, 2 * (w.norm() - 1) * w / w.norm(),
+                          atol=1e-5)
+
+
+def test_critic_and_generator_terms():
+    s, t = torch.tensor([1.0, 3.0]), torch.tensor([-2.0, 0.5])
+    assert critic_loss(s, t, 'wgan-gp').item() == pytest.approx(2.0 + 0.75)
+    # hinge: mean relu(1 - t) + mean relu(1 + s) = (3 + .5)/2 + (2 + 4)/2
+    assert critic_loss(s, t, 'hinge').item() == pytest.approx(1.75 + 3.0)
+    assert generator_loss(s).item() == pytest.approx(-2.0)
+
+
+def attached(**kw):
+    loss = SKDAdversarialLoss(dict(type='SAGANDiscriminator'), **kw)
+    d = SAGANDiscriminator(5, base_channels=4)
+    loss.attach(d)
+    return loss, d
+
+
+def test_student_term_never_reaches_the_discriminator():
+    loss, d = attached(loss_weight=0.1)
+    twin = copy.deepcopy(d)  # the same D state (BN, power iteration)
+    s = torch.randn(2, 5, 16, 16, requires_grad=True)
+    t = torch.randn(2, 5, 16, 16, requires_grad=True)
+    value = loss(s, t)
+    value.backward()
+    assert s.grad is not None and t.grad is None
+    assert all(p.grad is None for p in d.parameters())
+    assert all(p.requires_grad for p in d.parameters())
+    with torch.no_grad():
+        expected = -0.1 * twin(s).mean()
+    assert value.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_discriminator_terms_never_reach_the_student():
+    loss, d = attached(d_loss_weight=0.1, gp_weight=10.0)
+    s = torch.randn(2, 5, 16, 16, requires_grad=True)
+    t = torch.randn(2, 5, 16, 16)
+    terms = loss.discriminator_loss(d, s, t)
+    assert set(terms) == {'d', 'gp'}
+    sum(terms.values()).backward()
+    assert s.grad is None
+    assert all(p.grad is not None for p in d.parameters())
+    hinge, d2 = attached(gan_type='hinge')
+    assert set(hinge.discriminator_loss(d2, s, t)) == {'d'}
+    with pytest.raises(ValueError, match='gan_type'):
+        SKDAdversarialLoss(dict(type='SAGANDiscriminator'), gan_type='lsgan')
+
+
+def test_alpha_generator_state_is_checkpointed():
+    a, d = attached()
+    s, t = torch.randn(2, 5, 16, 16), torch.randn(2, 5, 16, 16)
+    a.discriminator_loss(d, s, t)
+    b, _ = attached(seed=7)
+    b.load_state_dict(a.state_dict())
+    d_b = copy.deepcopy(d)
+    torch.manual_seed(0)
+    first = a.discriminator_loss(d, s, t)['gp']
+    torch.manual_seed(1)  # the global RNG plays no part
+    second = b.discriminator_loss(d_b, s, t)['gp']
+    assert first.item() == pytest.approx(second.item(), rel=1e-5)

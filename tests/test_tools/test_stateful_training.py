@@ -1,0 +1,126 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+"""SKD holistic (adversarial) and CIRKD distillation through the Runner:
+two optimizers, discriminator steps, memories; exact resume; DDP."""
+import copy
+
+import pytest
+import torch
+from mmengine.runner import Runner
+
+from ..conftest import REPO
+from .helpers import run, tiny_camvid_cfg
+
+FEAT = dict(path='decode_head.conv_seg', side='input')
+STATEFUL = dict(
+    student_tensors=dict(logits='decode_head.conv_seg', feat=FEAT),
+    teacher_tensors=dict(logits='decode_head.conv_seg', feat=FEAT),
+    losses=dict(
+        loss_kd=dict(type='KDLoss', student='logits', teacher='logits'),
+        loss_adv=dict(
+            type='SKDAdversarialLoss', student='logits', teacher='logits',
+            discriminator=dict(type='SAGANDiscriminator', base_channels=8)),
+        loss_mb=dict(type='CIRKDMiniBatchLoss', student='feat',
+                     teacher='feat'),
+        loss_mem=dict(
+            type='CIRKDMemoryLoss', student='feat', teacher='feat',
+            num_classes=11, pixel_memory_size=200, region_memory_size=20,
+            num_pixel_keys=110, num_region_keys=22)))
+
+
+def stateful_cfg(work_dir, iters=4):
+    cfg = tiny_camvid_cfg(str(work_dir), iters=iters, distill=STATEFUL,
+                          dropout=0.0)
+    cfg.optim_wrapper = dict(
+        constructor='DistillationOptimWrapperConstructor',
+        student=dict(type='OptimWrapper',
+                     optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
+        discriminator=dict(type='OptimWrapper',
+                           optimizer=dict(type='Adam', lr=4e-4,
+                                          betas=(0.9, 0.99))))
+    cfg.param_scheduler = dict(
+        student=[dict(type='PolyLR', power=0.9, eta_min=1e-4, begin=0,
+                      end=iters, by_epoch=False)],
+        discriminator=[dict(type='PolyLR', power=0.9, eta_min=1e-5,
+                            begin=0, end=iters, by_epoch=False)])
+    return cfg
+
+
+def test_alternating_updates_log_and_export(tmp_path):
+    runner = Runner.from_cfg(stateful_cfg(tmp_path, iters=2))
+    model = runner.model
+    disc_before = {k: v.clone() for k, v in
+                   model.discriminator.state_dict().items()}
+    runner.train()
+    scalars = runner.message_hub.log_scalars
+    for key in ('loss_adv', 'loss_adv_d', 'loss_adv_gp', 'loss_mb',
+                'loss_mem_pixel', 'loss_mem_region', 'loss_kd'):
+        assert f'train/{key}' in scalars, key
+    # the discriminator was trained by its own optimizer and scheduler
+    after = model.discriminator.state_dict()
+    assert any(not torch.equal(disc_before[k], after[k]) for k in after
+               if 'weight' in k)
+    assert 'train/discriminator.lr' in scalars or any(
+        'lr' in k for k in scalars)
+    exported = torch.load(tmp_path / 'student_final.pth', weights_only=True)
+    assert not any(k.startswith(('discriminator', 'distiller', 'teacher'))
+                   for k in exported['state_dict'])
+
+
+def test_resume_continues_discriminator_queues_exactly(tmp_path):
+    reference = Runner.from_cfg(stateful_cfg(tmp_path / 'ref'))
+    reference.train()
+    cfg = stateful_cfg(tmp_path / 'cut')
+    cfg.custom_hooks = list(cfg.custom_hooks) + [
+        dict(type='InterruptHook', at=3)]
+    with pytest.raises(KeyboardInterrupt):
+        Runner.from_cfg(copy.deepcopy(cfg)).train()
+    cfg.custom_hooks = cfg.custom_hooks[:-1]
+    cfg.resume = True
+    resumed = Runner.from_cfg(cfg)
+    resumed.train()
+    ref, res = reference.model.state_dict(), resumed.model.state_dict()
+    for key in ref:
+        if key.endswith('_extra_state'):
+            continue
+        assert torch.allclose(ref[key].float(), res[key].float(),
+                              atol=1e-5), key
+    mem_ref = reference.model.distiller.losses.loss_mem
+    mem_res = resumed.model.distiller.losses.loss_mem
+    assert torch.equal(mem_ref.pixel_ptr, mem_res.pixel_ptr)
+    assert torch.equal(mem_ref._generator.get_state(),
+                       mem_res._generator.get_state())
+    for name in ('student', 'discriminator'):
+        a = reference.optim_wrapper[name].state_dict()['state']
+        b = resumed.optim_wrapper[name].state_dict()['state']
+        for k in a:
+            for field, value in a[k].items():
+                if torch.is_tensor(value):
+                    assert torch.allclose(value.float(),
+                                          b[k][field].float(), atol=1e-5)
+
+
+def test_dist_train_keeps_queues_and_discriminator_in_sync(tmp_path):
+    cfg = stateful_cfg(tmp_path, iters=3)
+    cfg.custom_imports = dict(
+        imports=['mmseg_kd', 'tests.test_tools.helpers'],
+        allow_failed_imports=False)
+    cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='DumpStateHook')]
+    cfg.train_dataloader.batch_size = 1
+    path = tmp_path / 'cfg.py'
+    cfg.dump(str(path))
+    out = run(['bash', 'tools/dist_train.sh', str(path), '2'],
+              env=dict(PORT='29533', PYTHONPATH=REPO))
+    assert 'loss_adv_gp' in out and 'loss_mem_region' in out
+    rank0 = torch.load(tmp_path / 'rank0_state.pth', weights_only=False)
+    rank1 = torch.load(tmp_path / 'rank1_state.pth', weights_only=False)
+    queue = 'distiller.losses.loss_mem.pixel_queue'
+    assert torch.equal(rank0[queue], rank1[queue])
+    assert not torch.equal(rank0[queue][:, :1], torch.zeros_like(
+        rank0[queue][:, :1]))
+    for k, v in rank0.items():
+        if 'running_' in k or 'num_batches' in k or k.endswith(
+                '_extra_state'):
+            continue  # BN statistics are per process
+        assert torch.equal(v, rank1[k]), f'{k} differs between ranks'
+    ptr = 'distiller.losses.loss_mem._extra_state'  # rng state + pointers
+    assert torch.equal(rank0[ptr], rank1[ptr])
