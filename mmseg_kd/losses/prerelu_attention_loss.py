@@ -11,7 +11,8 @@ from .utils import check_same_spatial, spatial_attention
 _NORMALIZE = ('h_axis', 'flatten')
 
 
-def normalized_attention(features: Tensor, normalize: str = 'h_axis') -> Tensor:
+def normalized_attention(features: Tensor,
+                         normalize: str = 'h_axis') -> Tensor:
     """(B, C, H, W) features -> (B, H, W) attention a = mean_c f^2, L2
     normalised along H for every column x (``'h_axis'``, i.e.
     ``F.normalize(a, dim=1)`` on the (B, H, W) map) or over all H*W

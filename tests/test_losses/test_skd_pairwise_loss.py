@@ -30,7 +30,9 @@ def reference_pairwise(s, t, kh, kw, eps=1e-8):
     for n in range(s.shape[0]):
         sims = []
         for f in (s[n], t[n]):
-            nodes = [v / (np.linalg.norm(v) + eps) for v in np_nodes(f, kh, kw)]
+            nodes = [
+                v / (np.linalg.norm(v) + eps) for v in np_nodes(f, kh, kw)
+            ]
             sims.append(np.array([[a @ b for b in nodes] for a in nodes]))
         total += float(np.mean((sims[1] - sims[0])**2))
     return total / s.shape[0]
