@@ -1,8 +1,12 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 from .at_loss import ATLoss, attention_map, attention_transfer
 from .base import DistillLoss
+from .cgd_loss import (CGDLoss, channel_group_divergence,
+                       channel_group_log_softmax, channel_group_softmax)
 from .cwd_loss import ChannelWiseDivergence, channel_wise_divergence
+from .dist_loss import DISTLoss, dist_relations
 from .fitnet_loss import FitNetLoss, feature_mse
+from .ifvd_loss import IFVDLoss, ifvd, intra_class_feature_variation
 from .kd_loss import KDLoss, pixel_kd
 from .prerelu_attention_loss import (PreReLUAttentionLoss,
                                      normalized_attention,
@@ -19,5 +23,8 @@ __all__ = [
     'graph_pool_kernel', 'PreReLUAttentionLoss',
     'prerelu_attention_distillation', 'normalized_attention',
     'ATLoss', 'attention_map', 'attention_transfer', 'FitNetLoss',
-    'feature_mse'
+    'feature_mse',
+    'IFVDLoss', 'ifvd', 'intra_class_feature_variation', 'CGDLoss',
+    'channel_group_divergence', 'channel_group_log_softmax',
+    'channel_group_softmax', 'DISTLoss', 'dist_relations'
 ]
