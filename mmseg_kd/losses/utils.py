@@ -103,3 +103,48 @@ def check_same_spatial(student: Tensor, teacher: Tensor, loss: str,
             f'counts may differ), but the student gives {s} and the teacher '
             f'{t}: add a ResizeConnector for this student tensor.')
 
+
+def pearson_correlation(x: Tensor,
+                        y: Tensor,
+                        dim,
+                        eps: float = 1e-8) -> Tensor:
+    """Pearson correlation of ``x`` and ``y`` along ``dim`` (an int or a
+    tuple of dims), reduced over those dims:
+    <x - mean x, y - mean y> / (||x - mean x|| ||y - mean y|| + eps).
+    The eps (added to the denominator, as DIST's reference) keeps a constant
+    vector finite: its correlation is 0."""
+    x = x - x.mean(dim=dim, keepdim=True)
+    y = y - y.mean(dim=dim, keepdim=True)
+    num = (x * y).sum(dim=dim)
+    den = (torch.linalg.vector_norm(x, dim=dim) *
+           torch.linalg.vector_norm(y, dim=dim))
+    return num / (den + eps)
+
+
+def class_means(features: Tensor,
+                labels: Tensor,
+                num_classes: int,
+                eps: float = 1e-6) -> Tensor:
+    """Per-image class means (prototypes) by scatter-add, without a loop
+    over classes and in O(B*C*K + B*C*N) memory.
+
+    Args:
+        features (Tensor): (B, C, N) features of N positions.
+        labels (Tensor): (B, N) long labels; values outside [0, K) (ignore)
+            are collected in an extra bin K.
+        num_classes (int): K.
+        eps (float): Added to the pixel count: mean = sum / (count + eps),
+            so an absent class gives a zero prototype.
+
+    Returns:
+        Tensor: (B, C, K + 1) means; index K holds the ignored pixels' mean.
+        Differentiable w.r.t. ``features``.
+    """
+    b, c, _ = features.shape
+    bins = torch.where((labels >= 0) & (labels < num_classes), labels,
+                       torch.full_like(labels, num_classes))
+    sums = features.new_zeros(b, c, num_classes + 1).scatter_add(
+        2, bins[:, None].expand(-1, c, -1), features)
+    counts = features.new_zeros(b, num_classes + 1).scatter_add(
+        1, bins, torch.ones_like(bins, dtype=features.dtype))
+    return sums / (counts[:, None] + eps)
