@@ -145,6 +145,14 @@ def fake_batch(batch_size: int = 2, size=(64, 64), num_classes: int = 11,
 
 
 @pytest.fixture
+def fresh_message_hub(request):
+    """A new current MessageHub, so no earlier Runner's iteration leaks in
+    (models read the training iteration from the current hub)."""
+    from mmengine.logging import MessageHub
+    return MessageHub.get_instance(f'test-{request.node.name}-{id(request)}')
+
+
+@pytest.fixture
 def mmseg_scope():
     """Run the test in mmseg's registry scope, as a runner would."""
     from mmengine.registry import DefaultScope

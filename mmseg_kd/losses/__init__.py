@@ -3,6 +3,9 @@ from .at_loss import ATLoss, attention_map, attention_transfer
 from .base import DistillLoss
 from .cgd_loss import (CGDLoss, channel_group_divergence,
                        channel_group_log_softmax, channel_group_softmax)
+from .cirkd_memory_loss import CIRKDMemoryLoss, memory_contrast_kl
+from .cirkd_minibatch_loss import (CIRKDMiniBatchLoss,
+                                   minibatch_pixel_relation_kl)
 from .cwd_loss import ChannelWiseDivergence, channel_wise_divergence
 from .dist_loss import DISTLoss, dist_relations
 from .fitnet_loss import FitNetLoss, feature_mse
@@ -11,6 +14,9 @@ from .kd_loss import KDLoss, pixel_kd
 from .prerelu_attention_loss import (PreReLUAttentionLoss,
                                      normalized_attention,
                                      prerelu_attention_distillation)
+from .relation_kl import chunked_relation_kl
+from .skd_adversarial_loss import (SKDAdversarialLoss, critic_loss,
+                                   generator_loss, gradient_penalty)
 from .skd_pairwise_loss import (SKDPairWiseLoss, graph_pool,
                                 graph_pool_kernel,
                                 pairwise_similarity_distillation)
@@ -26,5 +32,8 @@ __all__ = [
     'feature_mse',
     'IFVDLoss', 'ifvd', 'intra_class_feature_variation', 'CGDLoss',
     'channel_group_divergence', 'channel_group_log_softmax',
-    'channel_group_softmax', 'DISTLoss', 'dist_relations'
+    'channel_group_softmax', 'DISTLoss', 'dist_relations',
+    'CIRKDMiniBatchLoss', 'minibatch_pixel_relation_kl', 'CIRKDMemoryLoss',
+    'memory_contrast_kl', 'chunked_relation_kl', 'SKDAdversarialLoss',
+    'generator_loss', 'critic_loss', 'gradient_penalty'
 ]

@@ -310,7 +310,7 @@ class _NaNAfterFirstLoss(DistillLoss):
         return value if self.iteration == 0 else value * float('nan')
 
 
-def test_nonfinite_guard_names_term_and_iteration():
+def test_nonfinite_guard_names_term_and_iteration(fresh_message_hub):
     losses = dict(loss_bad=dict(type='_NaNAfterFirstLoss', student='logits',
                                 teacher='logits'))
     model = MODELS.build(distill_model(losses=copy.deepcopy(losses)))
