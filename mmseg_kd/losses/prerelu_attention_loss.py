@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from .at_loss import attention_map
 from .base import DistillLoss
 from .utils import check_same_spatial, spatial_attention
 
@@ -17,10 +18,10 @@ def normalized_attention(features: Tensor,
     normalised along H for every column x (``'h_axis'``, i.e.
     ``F.normalize(a, dim=1)`` on the (B, H, W) map) or over all H*W
     positions of an image (``'flatten'``)."""
-    att = spatial_attention(features)
     if normalize == 'h_axis':
-        return F.normalize(att, p=2, dim=1)
-    return F.normalize(att.flatten(1), p=2, dim=1).view_as(att)
+        return F.normalize(spatial_attention(features), p=2, dim=1)
+    b, _, h, w = features.shape
+    return attention_map(features).view(b, h, w)  # the AT map
 
 
 def prerelu_attention_distillation(student: Tensor,
