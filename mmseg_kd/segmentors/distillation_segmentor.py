@@ -5,6 +5,7 @@ import math
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
+import torch.distributed as dist
 from mmengine.logging import MessageHub, print_log
 from mmengine.registry import DefaultScope
 from mmengine.model import is_model_wrapper, revert_sync_batchnorm
@@ -99,14 +100,15 @@ class DistillationSegmentor(BaseSegmentor):
             ``'fp32'``, ``'bf16'`` or ``'fp16'`` runs the teacher under that
             autocast dtype (None: whatever autocast the student runs under).
             A bare model dict (with ``type``) is accepted too.
-        student (dict): Same form, without ``precision``.
+        student (dict): Same form, without ``precision``; its ``checkpoint``
+            (optional) is loaded strictly and survives ``init_weights``.
         distill (dict): ``student_tensors`` and ``teacher_tensors`` (name to
             :class:`TensorSpec`), ``losses`` (see :class:`Distiller`),
             optional ``connectors``/``teacher_connectors``, ``probe_size``
             (H, W) of the dummy input used once at build time to size the
             connectors and check every pairing (default (128, 128)), and
             ``nonfinite``: ``'raise'`` (default) or ``'skip'`` what to do
-            when a loss term is NaN/Inf.
+            when a loss term is NaN/Inf (decided together by all ranks).
         data_preprocessor (dict, optional): Must be None: the student's and
             teacher's own preprocessors are used.
         init_cfg (dict, optional): Unused beyond mmengine's conventions.
@@ -141,7 +143,7 @@ class DistillationSegmentor(BaseSegmentor):
             self._build(teacher, student, distill)
 
     def _build(self, teacher: dict, student: dict, distill: dict) -> None:
-        student_cfg, _ = resolve_model_entry(student, 'student')
+        student_cfg, student_opts = resolve_model_entry(student, 'student')
         teacher_cfg, teacher_opts = resolve_model_entry(teacher, 'teacher')
         precision = teacher_opts['precision']
         if precision not in _PRECISIONS:
@@ -153,6 +155,13 @@ class DistillationSegmentor(BaseSegmentor):
         #: the resolved student model config (for export)
         self.student_cfg = student_cfg.to_dict()
         self.student = _cpu_safe(MODELS.build(student_cfg), 'student')
+        # a student checkpoint (e.g. a model trained alone) is loaded now,
+        # strictly, and again after init_weights(), which would otherwise
+        # overwrite it with the student's own initialisation
+        self._student_checkpoint = student_opts['checkpoint']
+        if self._student_checkpoint:
+            load_checkpoint_strict(self.student, self._student_checkpoint,
+                                   role='student')
         teacher_model = _cpu_safe(MODELS.build(teacher_cfg), 'teacher')
         if teacher_opts['checkpoint']:
             load_checkpoint_strict(teacher_model, teacher_opts['checkpoint'])
@@ -276,14 +285,18 @@ class DistillationSegmentor(BaseSegmentor):
         return self
 
     def init_weights(self) -> None:
-        """Initialise the student and the distiller; never the teacher, whose
-        weights come from its checkpoint."""
+        """Initialise the student (then load its checkpoint, when one is
+        given), the distiller and the discriminator; never the teacher,
+        whose weights come from its checkpoint."""
         parts = [self.student_model, _unwrap(self.distiller)]
         if self.discriminator is not None:
             parts.append(_unwrap(self.discriminator))
         for part in parts:
             if hasattr(part, 'init_weights'):
                 part.init_weights()
+        if self._student_checkpoint:
+            load_checkpoint_strict(self.student_model,
+                                   self._student_checkpoint, role='student')
         self._is_init = True
 
     # ---------------------------------------------------- student delegation
@@ -379,12 +392,21 @@ class DistillationSegmentor(BaseSegmentor):
         if not terms:
             return
         values = torch.stack([v.detach().float() for v in terms.values()])
-        if bool(torch.isfinite(values).all()):
+        bad_here = (~torch.isfinite(values)).any().float().reshape(1)
+        if dist.is_available() and dist.is_initialized() and \
+                dist.get_world_size() > 1:
+            # every rank must take the same decision, or DDP deadlocks
+            dist.all_reduce(bad_here, op=dist.ReduceOp.MAX)
+        if not bool(bad_here):
             return
         bad = [k for k, v in terms.items() if not math.isfinite(float(v))]
-        msg = (f'Distillation term(s) {bad} became non-finite at iteration '
-               f'{iteration} (values: '
-               + ', '.join(f'{k}={float(terms[k])}' for k in bad) + ').')
+        if bad:
+            msg = (f'Distillation term(s) {bad} became non-finite at '
+                   f'iteration {iteration} (values: ' +
+                   ', '.join(f'{k}={float(terms[k])}' for k in bad) + ').')
+        else:
+            msg = ('A distillation term became non-finite on another rank '
+                   f'at iteration {iteration}.')
         if self.nonfinite == 'skip':
             self._skip_update = True
             print_log(f'[mmseg_kd] {msg} Skipping this update.',

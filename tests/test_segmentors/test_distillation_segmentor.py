@@ -330,3 +330,24 @@ def test_nonfinite_guard_names_term_and_iteration(fresh_message_hub):
     assert all(torch.equal(before[k], after[k]) for k in before
                if not k.endswith('num_batches_tracked')
                and 'running' not in k)
+
+
+def test_student_checkpoint_is_loaded_and_survives_init_weights(tmp_path):
+    student_cfg = tiny_segmentor(width=8)
+    trained = build_mmseg(student_cfg)
+    with torch.no_grad():
+        for p in trained.parameters():
+            p.add_(1.0)
+    path = tmp_path / 'student.pth'
+    torch.save(dict(state_dict=trained.state_dict()), path)
+    model = MODELS.build(distill_model(
+        student=dict(model=student_cfg, checkpoint=str(path))))
+    model.init_weights()
+    for k, v in trained.state_dict().items():
+        assert torch.equal(model.student.state_dict()[k], v), k
+    bad = {k: v for k, v in trained.state_dict().items()
+           if not k.startswith('auxiliary_head')}
+    torch.save(dict(state_dict=bad), path)
+    with pytest.raises(CheckpointMismatchError, match='student checkpoint'):
+        MODELS.build(distill_model(
+            student=dict(model=student_cfg, checkpoint=str(path))))

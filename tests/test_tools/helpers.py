@@ -10,7 +10,9 @@ import torch
 from mmengine.config import Config
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
-from mmseg.registry import HOOKS
+from mmseg.registry import HOOKS, MODELS
+
+from mmseg_kd.losses import DistillLoss
 
 from ..conftest import REPO, camvid_root, tiny_segmentor
 
@@ -109,3 +111,14 @@ class InterruptHook(Hook):
                          outputs=None):
         if runner.iter + 1 == self.at:
             raise KeyboardInterrupt(f'interrupted after iteration {self.at}')
+
+
+@MODELS.register_module(force=True)
+class NaNOnRankOneLoss(DistillLoss):
+    """Test helper: KD everywhere, NaN on rank 1 at iteration 1 only."""
+
+    def compute(self, student, teacher, labels):
+        value = (student - teacher).pow(2).mean()
+        if get_rank() == 1 and self.iteration == 1:
+            value = value * float('nan')
+        return value

@@ -156,3 +156,28 @@ def test_shipped_camvid_cwd_config_trains_via_tools(tmp_path):
     assert re.search(r'Iter\(train\) \[2/2\].*loss_cwd', out)
     assert 'mIoU' in out
     assert (tmp_path / 'student_final.pth').exists()
+
+
+def test_nonfinite_skip_is_decided_by_all_ranks(tmp_path):
+    """A term that is NaN on one rank only: every rank skips that update
+    (a lone skip would leave the other rank waiting in DDP forever)."""
+    cfg = tiny_camvid_cfg(str(tmp_path), iters=3, distill=dict(
+        losses=dict(loss_nan=dict(type='NaNOnRankOneLoss', student='logits',
+                                  teacher='logits')),
+        nonfinite='skip'))
+    cfg.custom_imports = dict(
+        imports=['mmseg_kd', 'tests.test_tools.helpers'],
+        allow_failed_imports=False)
+    cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='DumpStateHook')]
+    cfg.train_dataloader.batch_size = 1
+    path = tmp_path / 'cfg.py'
+    cfg.dump(str(path))
+    out = run(['bash', 'tools/dist_train.sh', str(path), '2'],
+              env=dict(PORT='29535', PYTHONPATH=REPO), timeout=300)
+    assert 'another rank at iteration 1' in out
+    rank0 = torch.load(tmp_path / 'rank0_state.pth')
+    rank1 = torch.load(tmp_path / 'rank1_state.pth')
+    for k, v in rank0.items():
+        if 'running_' in k or 'num_batches' in k:
+            continue
+        assert torch.equal(v, rank1[k]), k
