@@ -19,6 +19,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmseg_kd  # noqa: F401  (registers everything)
+from mmseg_kd.utils import load_local_checkpoint
 
 
 def parse_args():
@@ -46,6 +47,30 @@ def parse_args():
     return args
 
 
+def check_checkpoint_matches(cfg, checkpoint: str) -> None:
+    """mmengine loads test checkpoints non-strictly, so a student-only
+    checkpoint with a distillation config (or a distillation checkpoint with
+    a plain config) would evaluate random weights with a mere warning."""
+    if '://' in checkpoint:
+        return
+    state = load_local_checkpoint(checkpoint, map_location='cpu')
+    state = state.get('state_dict', state)
+    distilled = any(k.startswith('student.') for k in state)
+    distill_cfg = cfg.model.get('type') == 'DistillationSegmentor'
+    if distill_cfg and not distilled:
+        raise SystemExit(
+            f'{checkpoint} holds a student alone (an exported checkpoint), '
+            'but the config is a distillation config. Evaluate it with its '
+            'student config, e.g. WORK_DIR/student_config.py next to '
+            'student_final.pth.')
+    if distilled and not distill_cfg:
+        raise SystemExit(
+            f'{checkpoint} is a distillation checkpoint (student.*, '
+            'teacher.* keys) but the config is a plain model. Evaluate it '
+            'with the distillation config, or export the student first: '
+            'python tools/export_student.py CKPT student.pth --config CFG')
+
+
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
@@ -58,6 +83,7 @@ def main():
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    check_checkpoint_matches(cfg, args.checkpoint)
 
     if args.show_dir:
         vis = cfg.default_hooks.setdefault(

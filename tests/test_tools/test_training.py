@@ -1,8 +1,10 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 """Training through mmengine's Runner and the tools, on real CamVid."""
 import copy
+import os
 import os.path as osp
 import re
+import subprocess
 import sys
 
 import mmseg
@@ -10,7 +12,7 @@ import pytest
 import torch
 from mmengine.runner import Runner
 
-from ..conftest import REPO
+from ..conftest import REPO, camvid_root
 from .helpers import SHIPPED_CWD, run, tiny_camvid_cfg
 
 FEATURE_CWD = dict(
@@ -76,6 +78,17 @@ def test_export_tool_round_trip(tmp_path):
     miou = stock_mmseg_test(str(tmp_path / 'exported' / 'student_config.py'),
                             str(out), str(tmp_path / 'stock'))
     assert 0 <= miou <= 100
+    # our tools/test.py refuses a checkpoint that does not fit the config
+    # (mmengine would load it non-strictly and score random weights)
+    for config, ckpt, hint in (
+            (cfg_path, out, 'student config'),
+            (tmp_path / 'exported' / 'student_config.py',
+             tmp_path / 'iter_2.pth', 'export the student')):
+        proc = subprocess.run(
+            [sys.executable, 'tools/test.py', str(config), str(ckpt)],
+            cwd=REPO, capture_output=True, text=True,
+            env=dict(os.environ, CAMVID_ROOT=camvid_root()))
+        assert proc.returncode != 0 and hint in proc.stderr, proc.stderr[-800:]
 
 
 def test_interrupted_training_resumes_exactly(tmp_path):
