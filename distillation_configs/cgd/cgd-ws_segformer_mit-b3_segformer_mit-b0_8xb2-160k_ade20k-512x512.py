@@ -1,0 +1,21 @@
+# CGD+WS (SegDistill's CGDLossWS, "CGD+SW" in its table 5), SegFormer-B3 ->
+# SegFormer-B0 on ADE20K: CGD as
+# ./cgd_segformer_mit-b3_segformer_mit-b0_8xb2-160k_ade20k-512x512.py with a
+# weight schedule: the weight (3) ramps linearly from 0 over the first 2000
+# iterations, stays constant, then falls linearly to 0 between iterations
+# 110k and 120k and stays 0 for the last 40k of the 160k (logged as
+# kd_factor.loss_cgd).
+# Published (SegDistill README table 5, ADE20K val mIoU / mAcc; teacher
+# SegFormer-B3 50.0): SegFormer-B0 38.0 / 48.76 -> 41.27 / 52.78.
+# Teacher: mmseg's model-zoo SegFormer-B3 (160k; 47.82 val),
+# segformer_mit-b3_512x512_160k_ade20k_20210726_081410-962b98d2.pth,
+# downloaded from download.openmmlab.com.
+#   tools/dist_train.sh distillation_configs/cgd/cgd-ws_segformer_mit-b3_segformer_mit-b0_8xb2-160k_ade20k-512x512.py 8
+_base_ = ['./cgd_segformer_mit-b3_segformer_mit-b0_8xb2-160k_ade20k-512x512.py']
+model = dict(
+    distill=dict(
+        losses=dict(
+            loss_cgd=dict(weight_schedule=[
+                dict(type='LinearWarmup', end=2000),
+                dict(type='LinearDecay', begin=110000, end=120000)
+            ]))))
