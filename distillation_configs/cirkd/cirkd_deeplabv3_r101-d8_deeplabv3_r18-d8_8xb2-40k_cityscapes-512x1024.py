@@ -5,6 +5,7 @@
 # DeepLabV3-R101 (80.20 val), downloaded from the URL below.
 #   tools/dist_train.sh distillation_configs/cirkd/cirkd_deeplabv3_r101-d8_deeplabv3_r18-d8_8xb2-40k_cityscapes-512x1024.py 8
 _base_ = [
+    '../_base_/models/distill_deeplabv3_r101-d8_deeplabv3_r18-d8_cityscapes.py',
     'mmseg::_base_/datasets/cityscapes.py', '../_base_/distill_runtime.py',
     '../_base_/schedules/schedule_40k.py'
 ]
@@ -12,17 +13,6 @@ optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4))
 feat = dict(path='decode_head.conv_seg', side='input')
 model = dict(
-    type='DistillationSegmentor',
-    teacher=dict(
-        config='mmseg::deeplabv3/'
-        'deeplabv3_r101-d8_4xb2-80k_cityscapes-512x1024.py',
-        checkpoint='https://download.openmmlab.com/mmsegmentation/v0.5/'
-        'deeplabv3/deeplabv3_r101-d8_512x1024_80k_cityscapes/'
-        'deeplabv3_r101-d8_512x1024_80k_cityscapes_20200606_113503-'
-        '9e428899.pth'),
-    student=dict(
-        config='mmseg::deeplabv3/'
-        'deeplabv3_r18-d8_4xb2-80k_cityscapes-512x1024.py'),
     distill=dict(
         student_tensors=dict(logits='decode_head.conv_seg', feat=feat),
         teacher_tensors=dict(logits='decode_head.conv_seg', feat=feat),

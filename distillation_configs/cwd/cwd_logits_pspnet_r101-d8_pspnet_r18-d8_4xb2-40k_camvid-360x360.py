@@ -6,18 +6,11 @@
 # and put its checkpoint at the path below (or pass
 # --cfg-options model.teacher.checkpoint=PATH).
 _base_ = [
+    '../_base_/models/distill_pspnet_r101-d8_pspnet_r18-d8_camvid.py',
     '../_base_/datasets/camvid.py', '../_base_/distill_runtime.py',
     '../_base_/schedules/schedule_40k.py'
 ]
 model = dict(
-    type='DistillationSegmentor',
-    teacher=dict(
-        config='{{fileDirname}}/../baselines/'
-        'pspnet_r101-d8_4xb2-40k_camvid-360x360.py',
-        checkpoint='checkpoints/camvid/pspnet_r101-d8_4xb2-40k_camvid.pth'),
-    student=dict(
-        config='{{fileDirname}}/../baselines/'
-        'pspnet_r18-d8_4xb2-40k_camvid-360x360.py'),
     distill=dict(
         student_tensors=dict(logits='decode_head.conv_seg'),
         teacher_tensors=dict(logits='decode_head.conv_seg'),

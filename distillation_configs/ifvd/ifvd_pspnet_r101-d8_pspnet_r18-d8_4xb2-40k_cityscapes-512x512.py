@@ -30,7 +30,7 @@
 _base_ = [
     '../_base_/models/distill_pspnet_r101-d8_pspnet_r18-d8_cityscapes-512x512.py',
     '../_base_/datasets/cityscapes_512x512.py', '../_base_/distill_runtime.py',
-    '../_base_/schedules/schedule_40k.py'
+    '../_base_/schedules/schedule_40k_adversarial.py'
 ]
 # the PSP module output after dropout (the classifier's input)
 feat = dict(path='decode_head.conv_seg', side='input')
@@ -62,22 +62,8 @@ model = dict(
                 loss_weight=0.001,
                 d_loss_weight=0.1,
                 gp_weight=10.0))))
+# the IFVD repo's discriminator optimizer: Adam 4e-4, betas (0.9, 0.99)
 optim_wrapper = dict(
-    _delete_=True,
-    constructor='DistillationOptimWrapperConstructor',
-    student=dict(
-        type='OptimWrapper',
-        optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=5e-4)),
     discriminator=dict(
-        type='OptimWrapper',
-        optimizer=dict(type='Adam', lr=4e-4, betas=(0.9, 0.99))))
-param_scheduler = dict(
-    _delete_=True,
-    student=[
-        dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=40000,
-             by_epoch=False)
-    ],
-    discriminator=[
-        dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=40000,
-             by_epoch=False)
-    ])
+        optimizer=dict(_delete_=True, type='Adam', lr=4e-4,
+                       betas=(0.9, 0.99))))
