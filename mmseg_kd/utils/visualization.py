@@ -1,0 +1,541 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+"""Pictures of predictions and loss curves (tools/visualize_predictions.py,
+tools/plot_loss_terms.py).
+
+Segmentation grids are composed with numpy and OpenCV, so their size in
+pixels is exact (see :func:`grid_shape`); loss curves use matplotlib's
+object API with the Agg canvas (no display, no pyplot state).
+"""
+import json
+import math
+import os
+import os.path as osp
+import re
+from collections import OrderedDict
+from glob import glob
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+Color = Tuple[int, int, int]
+
+#: colour of ignored pixels (label 255) and of labels outside the palette
+IGNORE_COLOR: Color = (0, 0, 0)
+BACKGROUND: Color = (255, 255, 255)
+TEXT_COLOR: Color = (0, 0, 0)
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+# --------------------------------------------------------------------------
+# label maps
+# --------------------------------------------------------------------------
+
+
+def colorize(seg: np.ndarray,
+             palette: Sequence[Sequence[int]],
+             ignore_color: Color = IGNORE_COLOR) -> np.ndarray:
+    """An (H, W) label map as an (H, W, 3) uint8 RGB image: label ``i`` gets
+    ``palette[i]``; labels outside the palette (255, ignored) get
+    ``ignore_color``."""
+    seg = np.asarray(seg)
+    if seg.ndim == 3 and seg.shape[0] == 1:
+        seg = seg[0]
+    if seg.ndim != 2:
+        raise ValueError(f'Expected an (H, W) label map, got {seg.shape}.')
+    lut = np.empty((256, 3), dtype=np.uint8)
+    lut[:] = ignore_color
+    palette = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)[:256]
+    lut[:len(palette)] = palette
+    labels = seg.astype(np.int64)
+    labels = np.where((labels >= 0) & (labels < 256), labels, 255)
+    return lut[labels]
+
+
+def ignore_color_for(palette: Sequence[Sequence[int]]) -> Color:
+    """A colour for ignored pixels that no class of ``palette`` has: black,
+    else white, else another primary."""
+    used = {tuple(int(v) for v in p) for p in palette}
+    for color in (IGNORE_COLOR, (255, 255, 255), (255, 0, 255),
+                  (0, 255, 255), (255, 255, 0), (0, 0, 255), (255, 0, 0),
+                  (0, 255, 0)):
+        if color not in used:
+            return color
+    return IGNORE_COLOR
+
+
+def blend(image: np.ndarray, color: np.ndarray,
+          opacity: float = 1.0) -> np.ndarray:
+    """``color`` over ``image`` at ``opacity`` (1: the colours alone)."""
+    if opacity >= 1.0:
+        return color
+    out = image.astype(np.float32) * (1 - opacity) + \
+        color.astype(np.float32) * opacity
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def image_miou(pred: np.ndarray,
+               gt: np.ndarray,
+               num_classes: int,
+               ignore_index: int = 255) -> float:
+    """mIoU (in %) of one prediction: IoU over the classes present in the
+    ground truth or the prediction (ignored pixels left out), as mmseg's
+    IoUMetric computes it for a one-image dataset; NaN when no pixel is
+    valid."""
+    pred = np.asarray(pred).reshape(-1).astype(np.int64)
+    gt = np.asarray(gt).reshape(-1).astype(np.int64)
+    if pred.shape != gt.shape:
+        raise ValueError(f'Prediction and ground truth differ in size: '
+                         f'{pred.size} vs {gt.size} pixels.')
+    valid = (gt != ignore_index) & (gt >= 0) & (gt < num_classes)
+    pred, gt = pred[valid], gt[valid]
+    pred = np.clip(pred, 0, num_classes - 1)
+    hist = np.bincount(
+        gt * num_classes + pred,
+        minlength=num_classes**2).reshape(num_classes, num_classes)
+    inter = np.diag(hist)
+    union = hist.sum(0) + hist.sum(1) - inter
+    present = union > 0
+    if not present.any():
+        return float('nan')
+    return float(100.0 * (inter[present] / union[present]).mean())
+
+
+# --------------------------------------------------------------------------
+# grid composition
+# --------------------------------------------------------------------------
+
+
+def fit_to_cell(img: np.ndarray,
+                cell_size: Tuple[int, int],
+                background: Color = BACKGROUND,
+                nearest: bool = False) -> np.ndarray:
+    """``img`` scaled to fit ``cell_size`` (h, w), aspect kept, centred on
+    ``background``. Nearest-neighbour when enlarging, area averaging when
+    shrinking; always nearest with ``nearest`` (coloured label maps keep
+    their palette colours)."""
+    ch, cw = cell_size
+    h, w = img.shape[:2]
+    if (h, w) == (ch, cw):
+        return img
+    scale = min(ch / h, cw / w)
+    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    interp = cv2.INTER_NEAREST if nearest or scale >= 1 else \
+        cv2.INTER_AREA
+    resized = cv2.resize(img, (nw, nh), interpolation=interp)
+    out = np.empty((ch, cw, 3), dtype=np.uint8)
+    out[:] = background
+    y, x = (ch - nh) // 2, (cw - nw) // 2
+    out[y:y + nh, x:x + nw] = resized
+    return out
+
+
+def cell_size_for(shape: Tuple[int, int], max_side: int) -> Tuple[int, int]:
+    """(h, w) of a cell whose longer side is ``max_side``, for images of
+    ``shape`` (h, w)."""
+    h, w = shape[:2]
+    scale = max_side / max(h, w)
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+def draw_text(canvas: np.ndarray,
+              text: str,
+              box: Tuple[int, int, int, int],
+              color: Color = TEXT_COLOR,
+              max_scale: float = 0.6,
+              align: str = 'center') -> None:
+    """Write ``text`` in ``box`` (x, y, w, h) of ``canvas`` (in place),
+    shrunk to fit, vertically centred."""
+    if not text:
+        return
+    x, y, w, h = box
+    (tw, _), _ = cv2.getTextSize(text, FONT, 1.0, 1)
+    (_, th), base = cv2.getTextSize('Ag', FONT, 1.0, 1)  # same for all
+    scale = min(max_scale, 0.62 * h / max(th + base, 1),
+                0.96 * w / max(tw, 1))
+    thickness = 1
+    (tw, th), base = cv2.getTextSize(text, FONT, scale, thickness)
+    tx = x + (w - tw) // 2 if align == 'center' else x + 2
+    ty = y + (h + th) // 2
+    cv2.putText(canvas, text, (tx, ty), FONT, scale, color, thickness,
+                cv2.LINE_AA)
+
+
+def grid_shape(num_rows: int,
+               num_cols: int,
+               cell_size: Tuple[int, int],
+               pad: int = 4,
+               title_height: int = 0,
+               caption_height: int = 0) -> Tuple[int, int]:
+    """(height, width) of a :func:`compose_grid` image: a ``pad`` margin
+    around and between cells, a title band of ``title_height`` above the
+    first row, a caption band of ``caption_height`` under every row."""
+    ch, cw = cell_size
+    height = pad + title_height + num_rows * (ch + caption_height + pad)
+    width = pad + num_cols * (cw + pad)
+    return height, width
+
+
+def compose_grid(rows: Sequence[Sequence[Optional[np.ndarray]]],
+                 titles: Optional[Sequence[str]] = None,
+                 captions: Optional[Sequence[Sequence[Optional[str]]]] = None,
+                 cell_size: Optional[Tuple[int, int]] = None,
+                 pad: int = 4,
+                 title_height: int = 24,
+                 caption_height: int = 18,
+                 background: Color = BACKGROUND,
+                 text_color: Color = TEXT_COLOR) -> np.ndarray:
+    """Lay RGB images out in a grid, with column titles and per-cell
+    captions.
+
+    Args:
+        rows: One list per row of (H, W, 3) uint8 images; ``None`` leaves a
+            cell blank. Images of another size than ``cell_size`` are fitted
+            (:func:`fit_to_cell`).
+        titles: One title per column, written in a band of ``title_height``
+            above the grid (no band without titles).
+        captions: Strings (or None) shaped like ``rows``, written in a band
+            of ``caption_height`` under each row (no band without captions).
+        cell_size: (h, w) of a cell; default the size of the first image.
+
+    Returns:
+        np.ndarray: (H, W, 3) uint8 RGB, of the size :func:`grid_shape`
+        gives.
+    """
+    rows = [list(r) for r in rows]
+    if not rows or not any(c is not None for r in rows for c in r):
+        raise ValueError('compose_grid needs at least one image.')
+    num_cols = max(len(r) for r in rows)
+    if titles is not None and len(titles) != num_cols:
+        raise ValueError(f'{len(titles)} titles for {num_cols} columns.')
+    if cell_size is None:
+        first = next(c for r in rows for c in r if c is not None)
+        cell_size = first.shape[:2]
+    ch, cw = cell_size
+    t_h = title_height if titles is not None else 0
+    c_h = caption_height if captions is not None else 0
+    height, width = grid_shape(len(rows), num_cols, cell_size, pad, t_h, c_h)
+    canvas = np.empty((height, width, 3), dtype=np.uint8)
+    canvas[:] = background
+    if titles is not None:
+        for j, title in enumerate(titles):
+            draw_text(canvas, str(title),
+                      (pad + j * (cw + pad), pad, cw, t_h), text_color)
+    y = pad + t_h
+    for i, row in enumerate(rows):
+        for j, img in enumerate(row):
+            x = pad + j * (cw + pad)
+            if img is not None:
+                img = np.asarray(img)
+                if img.ndim == 2:
+                    img = np.repeat(img[..., None], 3, axis=2)
+                canvas[y:y + ch, x:x + cw] = fit_to_cell(
+                    img.astype(np.uint8), (ch, cw), background)
+            if c_h and i < len(captions) and j < len(captions[i]):
+                draw_text(canvas, captions[i][j] or '',
+                          (x, y + ch, cw, c_h), text_color, max_scale=0.45)
+        y += ch + c_h + pad
+    return canvas
+
+
+def legend_strip(classes: Sequence[str],
+                 palette: Sequence[Sequence[int]],
+                 width: int,
+                 ignore_color: Optional[Color] = IGNORE_COLOR,
+                 row_height: int = 20,
+                 pad: int = 4,
+                 background: Color = BACKGROUND,
+                 text_color: Color = TEXT_COLOR) -> np.ndarray:
+    """A band ``width`` wide listing every class as a colour swatch and its
+    name (an 'ignored' entry for ``ignore_color`` unless it is None),
+    wrapped into as many lines as needed."""
+    entries = [(str(c), tuple(int(v) for v in p))
+               for c, p in zip(classes, palette)]
+    if ignore_color is not None:
+        entries.append(('ignored', tuple(ignore_color)))
+    scale = 0.4
+    swatch = row_height - 6
+    items = []
+    for name, color in entries:
+        (tw, _), _ = cv2.getTextSize(name, FONT, scale, 1)
+        items.append((name, color, swatch + 4 + tw + 12))
+    lines: List[list] = [[]]
+    used = pad
+    for item in items:
+        if lines[-1] and used + item[2] > width - pad:
+            lines.append([])
+            used = pad
+        lines[-1].append(item)
+        used += item[2]
+    out = np.empty((len(lines) * row_height + pad, width, 3), dtype=np.uint8)
+    out[:] = background
+    for li, line in enumerate(lines):
+        x, y = pad, li * row_height
+        for name, color, item_w in line:
+            top = y + (row_height - swatch) // 2
+            cv2.rectangle(out, (x, top), (x + swatch - 1, top + swatch - 1),
+                          color, -1)
+            cv2.rectangle(out, (x, top), (x + swatch - 1, top + swatch - 1),
+                          (90, 90, 90), 1)
+            draw_text(out, name, (x + swatch + 4, y, item_w - swatch - 4,
+                                  row_height), text_color, max_scale=scale,
+                      align='left')
+            x += item_w
+    return out
+
+
+def save_png(path: str, rgb: np.ndarray) -> str:
+    """Write an RGB image as a maximally compressed PNG."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    ok = cv2.imwrite(path, np.ascontiguousarray(rgb[..., ::-1]),
+                     [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    if not ok:
+        raise IOError(f'Could not write {path}.')
+    return path
+
+
+# --------------------------------------------------------------------------
+# loss curves from mmengine's logs (scalars.json, <timestamp>.log)
+# --------------------------------------------------------------------------
+
+
+TIMESTAMP_DIR = re.compile(r'^\d{8}_\d{6}$')
+TRAIN_LINE = re.compile(r'Iter\(train\)\s*\[\s*(\d+)\s*/\s*\d+\]\s*(.*)$')
+KEY_VALUE = re.compile(r'(\S+):\s+(\S+)')
+
+
+def _run_log(run_dir: str) -> Optional[str]:
+    """The log of one ``<timestamp>`` dir: its own ``vis_data/<timestamp>
+    .json`` (mmengine's LoggerHook writes it next to ``scalars.json``; it
+    holds this runner's scalars only, even when runners of one process
+    share a visualizer and so its ``scalars.json``), else ``vis_data/
+    scalars.json``, else the text log ``<timestamp>.log``."""
+    name = osp.basename(osp.normpath(run_dir))
+    for candidate in (osp.join(run_dir, 'vis_data', f'{name}.json'),
+                      osp.join(run_dir, 'vis_data', 'scalars.json'),
+                      osp.join(run_dir, f'{name}.log')):
+        if osp.isfile(candidate):
+            return candidate
+    logs = sorted(glob(osp.join(run_dir, '*.log')))
+    return logs[-1] if logs else None
+
+
+def find_logs(path: str) -> List[str]:
+    """The logs to read for ``path``: the file itself; the ``scalars.json``
+    of a ``vis_data`` dir; the log of a ``<timestamp>`` dir (see
+    :func:`_run_log`); for a work dir, the log of each of its
+    ``<timestamp>`` dirs in time order (a resumed run continues in a new
+    one)."""
+    if osp.isfile(path):
+        return [path]
+    if osp.isfile(osp.join(path, 'scalars.json')):
+        return [osp.join(path, 'scalars.json')]
+    own = _run_log(path)
+    if own:
+        return [own]
+    runs = sorted(d for d in glob(osp.join(path, '*'))
+                  if osp.isdir(d) and TIMESTAMP_DIR.match(osp.basename(d)))
+    logs = [log for log in map(_run_log, runs) if log]
+    if logs:
+        return logs
+    raise FileNotFoundError(
+        f'No run log at {path}: give a work dir, a <work_dir>/<timestamp> '
+        'dir, a scalars.json or a <timestamp>.log.')
+
+
+def read_scalars(path: str) -> List[dict]:
+    """The records of a ``scalars.json`` (one JSON object per line)."""
+    records = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise ValueError(f'{path}:{n}: not JSON ({e}).') from None
+    return records
+
+
+def read_text_log(path: str) -> List[dict]:
+    """The training records of an mmengine text log (``<timestamp>.log``):
+    one per ``Iter(train) [i/N]  key: value ...`` line, values as printed
+    (4 significant decimals), non-numeric ones (eta) left out."""
+    records = []
+    with open(path, errors='replace') as f:
+        for line in f:
+            match = TRAIN_LINE.search(line)
+            if not match:
+                continue
+            rec = {}
+            for key, value in KEY_VALUE.findall(match.group(2)):
+                try:
+                    rec[key] = float(value)
+                except ValueError:
+                    pass
+            rec['iter'] = int(match.group(1))
+            records.append(rec)
+    return records
+
+
+def read_log(path: str) -> List[dict]:
+    """Records of a ``scalars.json`` (or mmengine's ``<timestamp>.json``,
+    same format) or of a text log (``.log``)."""
+    if path.endswith('.log'):
+        return read_text_log(path)
+    return read_scalars(path)
+
+
+def split_runs(records: Sequence[dict]) -> List[List[dict]]:
+    """The training records cut where a new run starts: the iteration goes
+    back to or below the first one logged by the current run. (A resumed
+    run goes back only to its checkpoint's iteration and stays in the same
+    run; several runs in one process that share mmengine's visualizer
+    write into the first run's ``scalars.json``.) Records without an
+    iteration (validation) are left out."""
+    runs: List[List[dict]] = []
+    first = last = None
+    for rec in records:
+        it = rec.get('iter', rec.get('step'))
+        if it is None or not any('loss' in k for k in rec):
+            continue
+        if not runs or (it < last and it <= first):
+            runs.append([])
+            first = it
+        runs[-1].append(rec)
+        last = it
+    return runs
+
+
+def loss_kind(key: str) -> str:
+    """'total' for ``loss``; 'task' for a head's own term (mmseg prefixes
+    them with the head: ``decode.loss_ce``, ``aux.loss_ce``); 'distill' for
+    the other loss terms (the distillation losses, logged under their
+    config names, and discriminator terms)."""
+    if key == 'loss':
+        return 'total'
+    if '.' in key:
+        return 'task'
+    return 'distill'
+
+
+def loss_series(records: Sequence[dict]) -> 'OrderedDict[str, Tuple]':
+    """Every key containing 'loss' to (iterations, values), in order of
+    first appearance. The iteration is ``iter`` (else ``step``); where a
+    resumed run logged an iteration twice, the later value wins. Give the
+    records of one run (:func:`split_runs`)."""
+    per_key: Dict[str, Dict[int, float]] = OrderedDict()
+    for rec in records:
+        it = rec.get('iter', rec.get('step'))
+        if it is None:
+            continue
+        for key, value in rec.items():
+            if 'loss' not in key or not isinstance(value, (int, float)):
+                continue
+            per_key.setdefault(key, {})[int(it)] = float(value)
+    out = OrderedDict()
+    for key, points in per_key.items():
+        its = np.array(sorted(points), dtype=np.int64)
+        out[key] = (its, np.array([points[i] for i in its], dtype=float))
+    return out
+
+
+def smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average over ``window`` points (shorter at the
+    start); NaN/Inf points are left out of the averages."""
+    values = np.asarray(values, dtype=float)
+    if window <= 1 or values.size == 0:
+        return values
+    finite = np.isfinite(values)
+    filled = np.where(finite, values, 0.0)
+    csum = np.concatenate([[0.0], np.cumsum(filled)])
+    ccnt = np.concatenate([[0], np.cumsum(finite)])
+    idx = np.arange(1, values.size + 1)
+    lo = np.maximum(idx - window, 0)
+    count = ccnt[idx] - ccnt[lo]
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return np.where(count > 0, (csum[idx] - csum[lo]) / count, np.nan)
+
+
+def plot_loss_terms(series: 'OrderedDict[str, Tuple]',
+                    out_file: Optional[str] = None,
+                    window: int = 1,
+                    log_scale: bool = False,
+                    title: Optional[str] = None,
+                    figsize=(8, 4.5),
+                    dpi: int = 100):
+    """One curve per loss term over iterations: the total in black, task
+    terms solid, distillation terms dashed; with ``window`` > 1 the raw
+    values are drawn faintly behind the moving average. Saved to
+    ``out_file`` when given; returns the matplotlib Figure (its axes'
+    lines labelled by loss key)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if not series:
+        raise ValueError('No loss terms to plot.')
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    styles = dict(total='-', task='-', distill='--')
+    colors = {}
+    palette = iter(['tab:blue', 'tab:orange', 'tab:green', 'tab:red',
+                    'tab:purple', 'tab:brown', 'tab:pink', 'tab:olive',
+                    'tab:cyan', 'tab:gray'] * 10)
+    for key in series:
+        colors[key] = 'black' if loss_kind(key) == 'total' else next(palette)
+    order = sorted(series, key=lambda k: ('total', 'task', 'distill').index(
+        loss_kind(k)))
+    for key in order:
+        its, values = series[key]
+        kind = loss_kind(key)
+        if log_scale:
+            values = np.where(values > 0, values, np.nan)
+        label = f'{key} ({kind})' if kind != 'total' else f'{key} (total)'
+        if window > 1:
+            ax.plot(its, values, color=colors[key], alpha=0.2, linewidth=0.8,
+                    linestyle=styles[kind])
+            values = smooth(values, window)
+        ax.plot(its, values, color=colors[key], linestyle=styles[kind],
+                linewidth=2.0 if kind == 'total' else 1.5, label=label)
+    if log_scale:
+        ax.set_yscale('log')
+    ax.set_xlabel('iteration')
+    ax.set_ylabel('loss' + (' (log scale)' if log_scale else ''))
+    if window > 1:
+        ax.set_title((title + '\n' if title else '') +
+                     f'moving average over {window} logged points; '
+                     'solid: task terms, dashed: distillation terms',
+                     fontsize=9)
+    else:
+        ax.set_title((title + '\n' if title else '') +
+                     'solid: task terms, dashed: distillation terms',
+                     fontsize=9)
+    ax.grid(True, alpha=0.3, which='both')
+    ax.legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.01, 1.0),
+              borderaxespad=0.0)
+    fig.tight_layout()
+    if out_file:
+        os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+        fig.savefig(out_file)
+    return fig
+
+
+def series_to_csv(series: 'OrderedDict[str, Tuple]', out_file: str) -> str:
+    """The loss terms as CSV: an ``iter`` column, then one column per key
+    (empty where a key was not logged at that iteration)."""
+    import csv
+    its = sorted({int(i) for x, _ in series.values() for i in x})
+    table = {k: dict(zip(x.tolist(), v.tolist()))
+             for k, (x, v) in series.items()}
+    with open(out_file, 'w', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(['iter'] + list(series))
+        for it in its:
+            row = [it]
+            for key in series:
+                v = table[key].get(it)
+                row.append('' if v is None else repr(v) if math.isfinite(v)
+                           else str(v))
+            writer.writerow(row)
+    return out_file
