@@ -47,6 +47,9 @@ def load(name: str, work_dir: str, iters: int) -> Config:
     cfg.default_hooks.checkpoint.interval = iters
     cfg.default_hooks.logger.interval = max(10, iters // 12)
     cfg.default_hooks.checkpoint.save_last = True
+    # one visualizer (and scalar log) per run: mmengine's instances are
+    # global by name, so the three runs would otherwise share one
+    cfg.visualizer.name = f'visualizer_{osp.basename(work_dir)}'
     return cfg
 
 

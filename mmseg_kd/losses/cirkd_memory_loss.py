@@ -125,7 +125,7 @@ class CIRKDMemoryLoss(DistillLoss):
                  ignore_index: int = 255,
                  norm_cfg: Optional[dict] = None,
                  seed: int = 0,
-                 chunk: Optional[int] = 4096,
+                 chunk: Optional[int] = 1024,
                  loss_weight: float = 1.0) -> None:
         super().__init__(loss_weight)
         if enqueue_mode not in ('class', 'reference'):

@@ -1,0 +1,269 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+"""What distillation costs on top of its unavoidable part.
+
+    python tools/benchmarks/overhead.py [--device cpu|cuda] [--size H W]
+        [--batch 2] [--repeats 5] [--methods kd cwd_logits ...]
+        [--precisions fp32 bf16 fp16] [--out docs/benchmarks/overhead.md]
+
+For a PSPNet-R101-d8 -> PSPNet-R18-d8 pair (the CamVid baseline configs,
+11 classes, random initialisation) it times, side by side in one process
+and interleaved round by round:
+
+* S: one training step of the student alone (forward, task loss,
+  backward, SGD update);
+* T: one forward of the teacher without gradient;
+* D(m): one training step of DistillationSegmentor with the ``distill``
+  section of method m's shipped CamVid config (and its discriminator
+  optimizer for SKD's adversarial term), and with every method at once.
+
+Reported: median seconds, and the overhead ratio D(m) / (S + T): 1.00 means
+distillation costs exactly a teacher forward. On the CPU the seconds are
+process CPU time (all threads), which other load on the machine disturbs
+far less than wall time; on CUDA they are synchronised wall time. The teacher-precision table
+runs the all-methods model with ``teacher=dict(precision=...)`` and reports
+the ratio (against the fp32 S + T) and how much every loss term changes
+relative to the fp32 teacher on the same batch.
+"""
+import argparse
+import copy
+import os.path as osp
+import statistics
+import sys
+import time
+
+import torch
+
+REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+sys.path.insert(0, REPO)
+
+from mmengine.config import Config  # noqa: E402
+from mmengine.logging import MessageHub  # noqa: E402
+from mmengine.optim import OptimWrapper, OptimWrapperDict  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
+from mmengine.structures import PixelData  # noqa: E402
+from mmseg.registry import MODELS  # noqa: E402
+from mmseg.structures import SegDataSample  # noqa: E402
+
+import mmseg_kd  # noqa: E402,F401
+from mmseg_kd.segmentors.distillation_segmentor import _cpu_safe  # noqa
+
+CONFIGS = osp.join(REPO, 'distillation_configs')
+TEACHER = osp.join(CONFIGS, 'baselines',
+                   'pspnet_r101-d8_4xb2-40k_camvid-360x360.py')
+STUDENT = osp.join(CONFIGS, 'baselines',
+                   'pspnet_r18-d8_4xb2-40k_camvid-360x360.py')
+# the methods of the CamVid quality benchmark
+sys.path.insert(0, osp.dirname(__file__))
+from camvid_quality import METHODS  # noqa: E402
+
+LOGIT_METHODS = ('kd', 'cwd_logits', 'dist', 'cgd')
+
+
+def model_cfg(path: str, size) -> dict:
+    model = Config.fromfile(path).model.to_dict()
+    model['pretrained'] = None
+    model['data_preprocessor']['size'] = tuple(size)
+    return model
+
+
+def all_methods(methods) -> Config:
+    """One distill section holding every method's tensors and losses
+    (names prefixed with the method), and its optim wrapper."""
+    distill = dict(student_tensors={}, teacher_tensors={}, connectors={},
+                   losses={})
+    optim = None
+    for m in methods:
+        cfg = Config.fromfile(osp.join(CONFIGS, METHODS[m]))
+        d = cfg.model.distill.to_dict()
+        rename = {n: f'{m}_{n}' for n in d['student_tensors']}
+        for side in ('student_tensors', 'teacher_tensors'):
+            for n, spec in d[side].items():
+                distill[side][rename[n]] = spec
+        for n, c in d.get('connectors', {}).items():
+            distill['connectors'][rename[n]] = c
+        for key, loss in d['losses'].items():
+            loss = dict(loss, student=rename[loss['student']],
+                        teacher=rename[loss['teacher']])
+            for extra in ('image', ):
+                if extra in loss:
+                    loss[extra] = rename[loss[extra]]
+            distill['losses'][f'{key}_{m}'] = loss
+        if 'student' in cfg.optim_wrapper:
+            optim = cfg.optim_wrapper.to_dict()
+    return distill, optim
+
+
+def make_batch(batch: int, size, device):
+    gen = torch.Generator().manual_seed(0)
+    samples = []
+    for _ in range(batch):
+        sample = SegDataSample()
+        label = torch.randint(0, 11, (1, ) + tuple(size), generator=gen)
+        sample.gt_sem_seg = PixelData(data=label)
+        sample.set_metainfo(dict(img_shape=tuple(size), pad_shape=tuple(size),
+                                 ori_shape=tuple(size)))
+        samples.append(sample)
+    inputs = [torch.randint(0, 256, (3, ) + tuple(size), generator=gen,
+                            dtype=torch.uint8) for _ in range(batch)]
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def sgd(params):
+    return OptimWrapper(torch.optim.SGD(params, lr=1e-4, momentum=0.9))
+
+
+def wrappers(model, optim_cfg):
+    student = sgd([p for n, p in model.named_parameters()
+                   if p.requires_grad and not n.startswith('discriminator')])
+    if model.discriminator is None:
+        return student
+    disc = OptimWrapper(torch.optim.Adam(model.discriminator.parameters(),
+                                         lr=1e-4))
+    return OptimWrapperDict(student=student, discriminator=disc)
+
+
+def sync(device):
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--device', default='cuda' if
+                        torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--size', nargs=2, type=int, default=None,
+                        help='input H W (default: 512 1024 on cuda, '
+                        '256 256 on cpu)')
+    parser.add_argument('--batch', type=int, default=2)
+    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--methods', nargs='+', choices=list(METHODS),
+                        default=list(METHODS))
+    parser.add_argument('--precisions', nargs='+', default=None,
+                        choices=['fp32', 'bf16', 'fp16'])
+    parser.add_argument('--out', help='also write the tables (markdown)')
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    size = tuple(args.size or ((512, 1024) if device.type == 'cuda' else
+                               (256, 256)))
+    precisions = args.precisions or (['fp32', 'bf16', 'fp16'] if
+                                     device.type == 'cuda' else
+                                     ['fp32', 'bf16'])
+    MessageHub.get_instance('overhead-benchmark')
+    batch = make_batch(args.batch, size, device)
+    scope = DefaultScope.overwrite_default_scope('mmseg')
+    scope.__enter__()
+
+    student = _cpu_safe(MODELS.build(model_cfg(STUDENT, size)),
+                        'student').to(device).train()
+    teacher = _cpu_safe(MODELS.build(model_cfg(TEACHER, size)),
+                        'teacher').to(device).eval()
+    teacher_state = teacher.state_dict()
+    student_state = copy.deepcopy(student.state_dict())
+    student_ow = sgd(student.parameters())
+
+    def student_step():
+        student.train_step(batch, student_ow)
+
+    def teacher_forward():
+        with torch.no_grad():
+            data = teacher.data_preprocessor(batch, True)
+            teacher._forward(data['inputs'])
+
+    candidates = {'student step S': student_step,
+                  'teacher forward T': teacher_forward}
+    models = {}
+
+    def build(name, distill, optim, precision=None):
+        cfg = dict(
+            type='DistillationSegmentor',
+            teacher=dict(model=model_cfg(TEACHER, size), precision=precision),
+            student=dict(model=model_cfg(STUDENT, size)),
+            distill=dict(distill, probe_size=(64, 64)))
+        model = MODELS.build(cfg).to(device).train()
+        model.teacher.load_state_dict(teacher_state)
+        model.student.load_state_dict(student_state)
+        ow = wrappers(model, optim)
+        models[name] = model
+        candidates[name] = lambda: model.train_step(batch, ow)
+
+    for m in args.methods:
+        method = Config.fromfile(osp.join(CONFIGS, METHODS[m]))
+        build(m, method.model.distill.to_dict(), None)
+    distill_all, optim_all = all_methods(args.methods)
+    build('all methods', distill_all, optim_all)
+    for p in precisions:
+        if p != 'fp32':
+            build(f'all methods, teacher {p}', distill_all, optim_all, p)
+
+    # teacher precision: loss terms on one batch, before any training step
+    # (identical student weights and memories), dropout off
+    changes = {}
+    ref_model = models['all methods']
+    with torch.no_grad():
+        data = ref_model.data_preprocessor(batch, True)
+    for p in precisions:
+        name = 'all methods' if p == 'fp32' else f'all methods, teacher {p}'
+        model = models[name].eval()
+        with torch.no_grad():
+            changes[p] = model.loss(**data)
+        model.train()
+    worst = {}
+    for p, terms in changes.items():
+        worst[p] = (0.0, '-')
+        for k, v in terms.items():
+            if 'loss' not in k or k.startswith(('decode', 'aux')):
+                continue
+            ref = float(changes['fp32'][k])
+            rel = abs(float(v) - ref) / max(abs(ref), 1e-12)
+            if rel > worst[p][0]:
+                worst[p] = (rel, k)
+
+    times = {name: [] for name in candidates}
+    for fn in candidates.values():  # warm-up
+        fn()
+    clock = time.perf_counter if device.type == 'cuda' else time.process_time
+    for _ in range(args.repeats):
+        for name, fn in candidates.items():
+            sync(device)
+            start = clock()
+            fn()
+            sync(device)
+            times[name].append(clock() - start)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    base = med['student step S'] + med['teacher forward T']
+
+    head = (f'(device: {device} ({torch.get_num_threads()} threads), torch '
+            f'{torch.__version__}; PSPNet-R101-d8 -> PSPNet-R18-d8, batch '
+            f'{args.batch} x {size[0]}x{size[1]}; median of {args.repeats} '
+            'interleaved rounds; '
+            + ('wall time' if device.type == 'cuda' else 'CPU time') + ')')
+    lines = ['| step | seconds | ratio to S + T |', '|---|---|---|']
+    for name in candidates:
+        if 'teacher bf16' in name or 'teacher fp16' in name:
+            continue
+        ratio = '' if name in ('student step S', 'teacher forward T') else \
+            f'{med[name] / base:.3f}'
+        lines.append(f'| {name} | {med[name]:.3f} | {ratio} |')
+    lines.append(f'| S + T | {base:.3f} | 1.000 |')
+
+    prec_lines = [
+        '| teacher precision | step seconds | ratio to fp32 S + T | '
+        'largest relative change of a loss term | of term |',
+        '|---|---|---|---|---|'
+    ]
+    for p in precisions:
+        name = 'all methods' if p == 'fp32' else f'all methods, teacher {p}'
+        rel, which = worst[p]
+        prec_lines.append(f'| {p} | {med[name]:.3f} | {med[name] / base:.3f}'
+                          f' | {rel:.2e} | {which} |')
+    text = (head + '\n\n' + '\n'.join(lines) + '\n\n' +
+            '\n'.join(prec_lines) + '\n')
+    print(text)
+    if args.out:
+        with open(args.out, 'w') as f:
+            f.write(text)
+    scope.__exit__(None, None, None)
+
+
+if __name__ == '__main__':
+    main()
