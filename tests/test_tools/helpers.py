@@ -122,3 +122,31 @@ class NaNOnRankOneLoss(DistillLoss):
         if get_rank() == 1 and self.iteration == 1:
             value = value * float('nan')
         return value
+
+
+def dist_train_two_ranks(cfg: Config, work_dir, port: int,
+                         timeout: int = 600):
+    """Run ``cfg`` with tools/dist_train.sh on 2 CPU processes (batch 1 per
+    process), each dumping its final state; returns (output, rank 0 state,
+    rank 1 state)."""
+    cfg.custom_imports = dict(
+        imports=['mmseg_kd', 'tests.test_tools.helpers'],
+        allow_failed_imports=False)
+    cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='DumpStateHook')]
+    cfg.train_dataloader.batch_size = 1
+    path = osp.join(str(work_dir), 'cfg.py')
+    cfg.dump(path)
+    out = run(['bash', 'tools/dist_train.sh', path, '2'],
+              env=dict(PORT=str(port), PYTHONPATH=REPO), timeout=timeout)
+    states = [torch.load(osp.join(str(work_dir), f'rank{r}_state.pth'),
+                         weights_only=False) for r in (0, 1)]
+    return out, states[0], states[1]
+
+
+def assert_same_on_ranks(rank0: dict, rank1: dict) -> None:
+    """Every parameter and buffer equal on both ranks, except BatchNorm
+    statistics (per process by design)."""
+    for key, value in rank0.items():
+        if 'running_' in key or 'num_batches' in key:
+            continue
+        assert torch.equal(value, rank1[key]), f'{key} differs between ranks'

@@ -13,7 +13,8 @@ import torch
 from mmengine.runner import Runner
 
 from ..conftest import REPO, camvid_root
-from .helpers import SHIPPED_CWD, run, tiny_camvid_cfg
+from .helpers import (SHIPPED_CWD, assert_same_on_ranks, dist_train_two_ranks,
+                      run, tiny_camvid_cfg)
 
 FEATURE_CWD = dict(
     student_tensors=dict(logits='decode_head.conv_seg',
@@ -133,23 +134,10 @@ def test_interrupted_training_resumes_exactly(tmp_path):
 
 def test_dist_train_two_cpu_processes(tmp_path):
     cfg = tiny_camvid_cfg(str(tmp_path), iters=3, distill=FEATURE_CWD)
-    cfg.custom_imports = dict(
-        imports=['mmseg_kd', 'tests.test_tools.helpers'],
-        allow_failed_imports=False)
-    cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='DumpStateHook')]
-    cfg.train_dataloader.batch_size = 1
-    path = tmp_path / 'cfg.py'
-    cfg.dump(str(path))
-    out = run(['bash', 'tools/dist_train.sh', str(path), '2'],
-              env=dict(PORT='29531', PYTHONPATH=REPO))
+    out, rank0, rank1 = dist_train_two_ranks(cfg, tmp_path, port=29531)
     assert 'loss_cwd_feat' in out
     assert (tmp_path / 'student_final.pth').exists()
-    rank0 = torch.load(tmp_path / 'rank0_state.pth')
-    rank1 = torch.load(tmp_path / 'rank1_state.pth')
-    for k, v in rank0.items():
-        if 'running_' in k or 'num_batches' in k:
-            continue  # BN statistics are per process
-        assert torch.equal(v, rank1[k]), f'{k} differs between ranks'
+    assert_same_on_ranks(rank0, rank1)
 
 
 def test_shipped_camvid_cwd_config_trains_via_tools(tmp_path):
@@ -178,19 +166,7 @@ def test_nonfinite_skip_is_decided_by_all_ranks(tmp_path):
         losses=dict(loss_nan=dict(type='NaNOnRankOneLoss', student='logits',
                                   teacher='logits')),
         nonfinite='skip'))
-    cfg.custom_imports = dict(
-        imports=['mmseg_kd', 'tests.test_tools.helpers'],
-        allow_failed_imports=False)
-    cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='DumpStateHook')]
-    cfg.train_dataloader.batch_size = 1
-    path = tmp_path / 'cfg.py'
-    cfg.dump(str(path))
-    out = run(['bash', 'tools/dist_train.sh', str(path), '2'],
-              env=dict(PORT='29535', PYTHONPATH=REPO), timeout=300)
+    out, rank0, rank1 = dist_train_two_ranks(cfg, tmp_path, port=29535,
+                                             timeout=300)
     assert 'another rank at iteration 1' in out
-    rank0 = torch.load(tmp_path / 'rank0_state.pth')
-    rank1 = torch.load(tmp_path / 'rank1_state.pth')
-    for k, v in rank0.items():
-        if 'running_' in k or 'num_batches' in k:
-            continue
-        assert torch.equal(v, rank1[k]), k
+    assert_same_on_ranks(rank0, rank1)
