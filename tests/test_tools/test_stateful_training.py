@@ -109,3 +109,35 @@ def test_dist_train_keeps_queues_and_discriminator_in_sync(tmp_path):
     # queues, their pointers and generator state (extra state), the
     # discriminator: all identical, without DDP broadcasting the queues
     assert_same_on_ranks(rank0, rank1)
+
+
+def test_bf16_autocast_student_and_discriminator_steps(fresh_message_hub):
+    """Under bf16 autocast (what AmpOptimWrapper's optim_context enters; the
+    wrapper itself needs a GPU) the student runs in bf16 while every loss
+    and the discriminator, gradient penalty included, compute in float32."""
+    from mmengine.optim import OptimWrapper, OptimWrapperDict
+    from ..conftest import build_mmseg, distill_model, fake_batch
+    model = build_mmseg(distill_model(**STATEFUL))
+    params = [p for n, p in model.named_parameters()
+              if p.requires_grad and not n.startswith('discriminator')]
+    wrappers = OptimWrapperDict(
+        student=OptimWrapper(torch.optim.SGD(params, lr=0.01)),
+        discriminator=OptimWrapper(
+            torch.optim.Adam(model.discriminator.parameters(), lr=4e-4)))
+    seen = {}
+    model.student.decode_head.conv_seg.register_forward_hook(
+        lambda m, a, out: seen.__setitem__('logits', out.dtype))
+    d_before = [p.clone() for p in model.discriminator.parameters()]
+    s_before = [p.clone() for p in model.student.parameters()]
+    for _ in range(2):
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            log = model.train_step(fake_batch(), wrappers)
+    assert seen['logits'] == torch.bfloat16
+    assert all(torch.isfinite(v).all() for v in log.values())
+    for key in ('loss_adv', 'loss_adv_d', 'loss_adv_gp', 'loss_mb',
+                'loss_mem_pixel', 'loss_kd'):
+        assert log[key].dtype == torch.float32, key
+    assert any(not torch.equal(a, b) for a, b in
+               zip(d_before, model.discriminator.parameters()))
+    assert any(not torch.equal(a, b) for a, b in
+               zip(s_before, model.student.parameters()))
