@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CAMVID_ROOT ?= $(abspath ../shared/data/camvid)
 
-.PHONY: env demo test clean-env
+.PHONY: env demo test lint clean-env
 
 env: $(VENV)/.mmseg_kd_installed
 
@@ -18,6 +18,10 @@ demo: env
 
 test: env
 	CAMVID_ROOT=$(CAMVID_ROOT) PYTHON=$(abspath $(PY)) $(PY) -m pytest tests
+
+lint: env
+	$(PY) -m pip install -q flake8
+	$(PY) -m flake8 mmseg_kd tools tests
 
 clean-env:
 	rm -rf $(VENV)

@@ -19,8 +19,8 @@ STD = [58.395, 57.12, 57.375]
 
 def camvid_root() -> str:
     """The CamVid copy: $CAMVID_ROOT, else ../shared/data/camvid."""
-    root = os.environ.get('CAMVID_ROOT') or osp.join(REPO, '..', 'shared',
-                                                      'data', 'camvid')
+    root = os.environ.get('CAMVID_ROOT') or osp.join(
+        REPO, '..', 'shared', 'data', 'camvid')
     root = osp.abspath(root)
     if not osp.isdir(osp.join(root, 'img_dir', 'train')):
         raise FileNotFoundError(

@@ -106,8 +106,8 @@ def main():
           flush=True)
     results = [
         ('teacher  PSPNet-R18 w32', evaluate(teacher_cfg, teacher_ckpt)),
-        ('student  PSPNet-R18 w8, no KD', evaluate(student_cfg,
-                                                    student_ckpt)),
+        ('student  PSPNet-R18 w8, no KD',
+         evaluate(student_cfg, student_ckpt)),
         ('student  PSPNet-R18 w8, KD+CWD', evaluate(exported_cfg, exported)),
     ]
     MMLogger.get_current_instance().setLevel(logging.WARNING)

@@ -23,7 +23,6 @@ values; --log uses a log scale; --csv also writes the terms as a table
 (last) log read.
 """
 import argparse
-import argparse
 import os.path as osp
 import sys
 

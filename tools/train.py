@@ -13,7 +13,6 @@ end of training.
 """
 import argparse
 import logging
-import os
 import os.path as osp
 
 from _launch import local_rank_to_env, setup_cpu_distributed

@@ -2,4 +2,6 @@
 from .camvid import CamVidDataset
 from .synthetic_shapes import SyntheticShapesDataset, generate_shapes_dataset
 
-__all__ = ['CamVidDataset', 'SyntheticShapesDataset', 'generate_shapes_dataset']
+__all__ = [
+    'CamVidDataset', 'SyntheticShapesDataset', 'generate_shapes_dataset'
+]

@@ -41,8 +41,8 @@ def _fill_channels(cfg: dict, student: Tensor, teacher: Tensor) -> None:
     cls = MODELS.get(cfg['type']) if isinstance(cfg['type'],
                                                 str) else cfg['type']
     params = inspect.signature(cls.__init__).parameters
-    for arg, tensor in (('student_channels', student), ('teacher_channels',
-                                                         teacher)):
+    for arg, tensor in (('student_channels', student),
+                        ('teacher_channels', teacher)):
         if arg in params and cfg.get(arg) is None:
             cfg[arg] = channels_of(tensor)
 
@@ -100,7 +100,8 @@ class Distiller(BaseModule):
             loss_cls = MODELS.get(cfg['type']) if isinstance(
                 cfg.get('type'), str) else cfg.get('type')
             if loss_cls is None:
-                raise KeyError(f"Loss {key!r}: unknown type {cfg.get('type')!r}"
+                raise KeyError(f'Loss {key!r}: unknown type '
+                               f"{cfg.get('type')!r}"
                                '; see docs/loss_reference.md.')
             route = LossRoute(
                 student=cfg.pop('student', None),
@@ -200,8 +201,9 @@ class Distiller(BaseModule):
     @property
     def uses_labels(self) -> bool:
         """Whether any loss reads the ground truth."""
-        return any(getattr(l, 'uses_labels', False) for l in
-                   self.losses.values())
+        return any(
+            getattr(loss, 'uses_labels', False)
+            for loss in self.losses.values())
 
     def weight_factors(self, iteration: int) -> Dict[str, float]:
         """The schedule factor of each scheduled term at ``iteration``."""

@@ -3,9 +3,8 @@
 hooks that are inert outside a recording and keep no reference across steps."""
 import difflib
 from collections import defaultdict
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Tuple
 
-import torch
 from mmengine.logging import print_log
 from torch import Tensor, nn
 

@@ -75,7 +75,8 @@ class TensorSpec:
             raise ValueError(f'Tensor spec {self.name!r}: side must be one of '
                              f'{_SIDES}, got {self.side!r}.')
         if self.index is not None and not isinstance(self.index, int):
-            raise TypeError(f'Tensor spec {self.name!r}: index must be an int.')
+            raise TypeError(
+                f'Tensor spec {self.name!r}: index must be an int.')
         if not isinstance(self.call, int) or self.call < 0:
             raise ValueError(f'Tensor spec {self.name!r}: call must be an '
                              f'int >= 0, got {self.call!r}.')

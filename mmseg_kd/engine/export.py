@@ -15,7 +15,8 @@ from ..version import __version__
 STUDENT_PREFIX = 'student.'
 
 
-def student_state_dict(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+def student_state_dict(
+        state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     """Keys of a DistillationSegmentor state dict that belong to the student,
     with the ``student.`` prefix removed (plain mmseg keys). Teacher,
     connectors, projection heads and discriminators are left out."""
@@ -74,5 +75,7 @@ def student_config(cfg: Config, student_model_cfg: dict) -> Config:
         out.param_scheduler = sched['student']
     out.pop('model_wrapper_cfg', None)
     hooks = out.get('custom_hooks') or []
-    out.custom_hooks = [h for h in hooks if h.get('type') != 'ExportStudentHook']
+    out.custom_hooks = [
+        h for h in hooks if h.get('type') != 'ExportStudentHook'
+    ]
     return out

@@ -1,5 +1,5 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
-from typing import Any, Dict, Optional
+from typing import Dict, Optional
 
 import torch
 import torch.distributed as dist

@@ -22,8 +22,9 @@ class KDLoss(DistillLoss):
     every pixel of a segmentation map).
 
     .. math::
-        L = \\tau^2 \\frac{1}{|V|} \\sum_{i \\in V}
-            KL(\\mathrm{softmax}(z^T_i/\\tau) \\| \\mathrm{softmax}(z^S_i/\\tau))
+        L = \\tau^2 \\frac{1}{|V|} \\sum_{i \\in V} KL(
+            \\mathrm{softmax}(z^T_i/\\tau) \\|
+            \\mathrm{softmax}(z^S_i/\\tau))
 
     Reduction ``'pixel_mean'`` (default): mean over the B*h*w pixels V (only
     the non-ignored ones when ``ignore_index`` is set); this is CIRKD's KD

@@ -65,7 +65,8 @@ class DistillationDataPreprocessor(BaseDataPreprocessor):
         student (BaseDataPreprocessor): The student model's preprocessor
             (shared with it, not copied).
         teacher (BaseDataPreprocessor, optional): The teacher's, adjusted to
-            the student's padding geometry (see :func:`teacher_preprocessor_cfg`),
+            the student's padding geometry (see
+            :func:`teacher_preprocessor_cfg`),
             or None to share the student's inputs.
     """
 

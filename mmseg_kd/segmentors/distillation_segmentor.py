@@ -1,15 +1,14 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 import contextlib
-import copy
 import math
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.distributed as dist
 from mmengine.logging import MessageHub, print_log
-from mmengine.registry import DefaultScope
-from mmengine.model import is_model_wrapper, revert_sync_batchnorm
+from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmengine.registry import DefaultScope
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList
@@ -20,7 +19,7 @@ from ..distill.discriminators import DiscriminatorSet
 from ..distill.distiller import Distiller
 from ..distill.network import forward_network, parts_needed
 from ..distill.recorder import TensorRecorder
-from ..distill.tensor_spec import TensorSpec
+from ..utils import revert_sync_bn_without_cuda
 from .data_preprocessor import (DistillationDataPreprocessor,
                                 teacher_preprocessor_cfg)
 from .model_loading import load_checkpoint_strict, resolve_model_entry
@@ -35,17 +34,6 @@ _DISTILL_KEYS = {
     'student_tensors', 'teacher_tensors', 'losses', 'connectors',
     'teacher_connectors', 'probe_size', 'nonfinite'
 }
-
-
-def _cpu_safe(model: nn.Module, role: str) -> nn.Module:
-    """SyncBN cannot run without CUDA; on CPU-only machines (tests, CPU
-    DDP) turn it into plain BN, as mmengine does for single-process runs."""
-    if torch.cuda.is_available() or not any(
-            isinstance(m, nn.SyncBatchNorm) for m in model.modules()):
-        return model
-    print_log(f'[mmseg_kd] No CUDA: the {role}\'s SyncBN layers run as BN.',
-              logger='current')
-    return revert_sync_batchnorm(model)
 
 
 @contextlib.contextmanager
@@ -154,7 +142,8 @@ class DistillationSegmentor(BaseSegmentor):
 
         #: the resolved student model config (for export)
         self.student_cfg = student_cfg.to_dict()
-        self.student = _cpu_safe(MODELS.build(student_cfg), 'student')
+        self.student = revert_sync_bn_without_cuda(
+            MODELS.build(student_cfg), 'student')
         # a student checkpoint (e.g. a model trained alone) is loaded now,
         # strictly, and again after init_weights(), which would otherwise
         # overwrite it with the student's own initialisation
@@ -162,7 +151,8 @@ class DistillationSegmentor(BaseSegmentor):
         if self._student_checkpoint:
             load_checkpoint_strict(self.student, self._student_checkpoint,
                                    role='student')
-        teacher_model = _cpu_safe(MODELS.build(teacher_cfg), 'teacher')
+        teacher_model = revert_sync_bn_without_cuda(
+            MODELS.build(teacher_cfg), 'teacher')
         if teacher_opts['checkpoint']:
             load_checkpoint_strict(teacher_model, teacher_opts['checkpoint'])
         else:
@@ -267,10 +257,10 @@ class DistillationSegmentor(BaseSegmentor):
             for buf in getattr(loss, 'ddp_ignore_buffers', ())
         ]
         if names:
-            DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(
-                self.distiller, names)
-            DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(
-                self, [f'distiller.{n}' for n in names])
+            ignore = DistributedDataParallel.\
+                _set_params_and_buffers_to_ignore_for_model
+            ignore(self.distiller, names)
+            ignore(self, [f'distiller.{n}' for n in names])
 
     # ---------------------------------------------------------- properties
     @property

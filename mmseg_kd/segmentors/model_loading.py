@@ -4,7 +4,7 @@ model config, and loading a teacher checkpoint strictly."""
 import copy
 import os.path as osp
 from collections import Counter
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 from mmengine.config import Config, ConfigDict
@@ -56,7 +56,8 @@ def resolve_model_entry(entry: dict, role: str) -> Tuple[dict, dict]:
         ``checkpoint`` and ``precision``).
     """
     if not isinstance(entry, dict):
-        raise TypeError(f'`{role}` must be a dict, got {type(entry).__name__}.')
+        raise TypeError(
+            f'`{role}` must be a dict, got {type(entry).__name__}.')
     entry = dict(entry)
     if 'type' in entry:
         entry = dict(model=entry)

@@ -494,7 +494,7 @@ def list_modules(cfg: Config,
         tuple: The rows (``named_modules`` order) and a note on the shapes.
     """
     from ..distill.network import forward_network
-    from ..segmentors.distillation_segmentor import _cpu_safe
+    from .sync_bn import revert_sync_bn_without_cuda
     from ..segmentors.model_loading import resolve_model_entry
     if side not in ('student', 'teacher'):
         raise ValueError(f"side must be 'student' or 'teacher', got "
@@ -503,7 +503,7 @@ def list_modules(cfg: Config,
     entry = entry.to_dict() if hasattr(entry, 'to_dict') else dict(entry)
     model_cfg, _ = resolve_model_entry(entry, side)
     with _scope():
-        model = _cpu_safe(MODELS.build(model_cfg), side)
+        model = revert_sync_bn_without_cuda(MODELS.build(model_cfg), side)
     model.eval()
     rows = [
         ModuleRow(name, type(module).__name__)
@@ -611,12 +611,12 @@ def format_report(report: ProbeReport) -> str:
         _table(['term', 'type', 'student -> teacher', 'loss_weight',
                 'schedule', 'unweighted', 'value', 'value / task'],
                [[
-                   l.name, l.type, f'{l.student} -> {l.teacher}',
-                   f'{l.loss_weight:g}',
-                   '-' if l.factor is None else f'x{l.factor:g}',
-                   _fmt_value(l.unweighted), _fmt_value(l.value),
-                   _fmt_value(l.ratio)
-               ] for l in report.losses]))
+                   term.name, term.type, f'{term.student} -> {term.teacher}',
+                   f'{term.loss_weight:g}',
+                   '-' if term.factor is None else f'x{term.factor:g}',
+                   _fmt_value(term.unweighted), _fmt_value(term.value),
+                   _fmt_value(term.ratio)
+               ] for term in report.losses]))
     out.append('(value = loss_weight x schedule x unweighted, as logged in '
                'training)')
     for note in report.notes:

@@ -5,7 +5,7 @@ import torch
 
 from mmseg_kd.losses import KDLoss
 from ..loss_checks import (assert_finite_under_low_precision,
-                               assert_grad_to_student_only)
+                           assert_grad_to_student_only)
 
 
 def np_softmax(x):

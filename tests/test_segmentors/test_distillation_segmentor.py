@@ -33,7 +33,8 @@ def test_build_from_dict_and_from_config_file(tmp_path):
     model = MODELS.build(distill_model(student=dict(config=str(path))))
     assert model.student.backbone.base_channels == 8
     with pytest.raises(FileNotFoundError, match='does not exist'):
-        MODELS.build(distill_model(student=dict(config=str(tmp_path / 'x.py'))))
+        MODELS.build(
+            distill_model(student=dict(config=str(tmp_path / 'x.py'))))
     with pytest.raises(KeyError, match='exactly one of'):
         MODELS.build(distill_model(student=dict(checkpoint='a.pth')))
 

@@ -151,7 +151,8 @@ def test_shipped_camvid_cwd_config_trains_via_tools(tmp_path):
         'train_cfg.val_interval=2', 'train_dataloader.batch_size=2',
         'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False',
         'val_dataloader.dataset.indices=1', 'default_hooks.logger.interval=1'
     ])
     assert re.search(r'Iter\(train\) \[2/2\].*loss_cwd', out)

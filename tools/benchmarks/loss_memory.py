@@ -211,13 +211,14 @@ def student_step(device: torch.device) -> dict:
     from mmengine.registry import DefaultScope
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
-    from mmseg_kd.segmentors.distillation_segmentor import _cpu_safe
+    from mmseg_kd.utils import revert_sync_bn_without_cuda
     cfg = get_config(
         'mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py')
     model_cfg = Config(dict(model=cfg.model)).model
     model_cfg.pretrained = None
     with DefaultScope.overwrite_default_scope('mmseg'):
-        model = _cpu_safe(MODELS.build(model_cfg), 'student').to(device)
+        model = revert_sync_bn_without_cuda(MODELS.build(model_cfg),
+                                            'student').to(device)
     model.train()
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3))
     gen = torch.Generator().manual_seed(0)

@@ -19,10 +19,11 @@ and interleaved round by round:
 Reported: median seconds, and the overhead ratio D(m) / (S + T): 1.00 means
 distillation costs exactly a teacher forward. On the CPU the seconds are
 process CPU time (all threads), which other load on the machine disturbs
-far less than wall time; on CUDA they are synchronised wall time. The teacher-precision table
-runs the all-methods model with ``teacher=dict(precision=...)`` and reports
-the ratio (against the fp32 S + T) and how much every loss term changes
-relative to the fp32 teacher on the same batch.
+far less than wall time; on CUDA they are synchronised wall time. The
+teacher-precision table runs the all-methods model with
+``teacher=dict(precision=...)`` and reports the ratio (against the fp32
+S + T) and how much every loss term changes relative to the fp32 teacher on
+the same batch.
 """
 import argparse
 import copy
@@ -45,7 +46,7 @@ from mmseg.registry import MODELS  # noqa: E402
 from mmseg.structures import SegDataSample  # noqa: E402
 
 import mmseg_kd  # noqa: E402,F401
-from mmseg_kd.segmentors.distillation_segmentor import _cpu_safe  # noqa
+from mmseg_kd.utils import revert_sync_bn_without_cuda  # noqa: E402
 
 CONFIGS = osp.join(REPO, 'distillation_configs')
 TEACHER = osp.join(CONFIGS, 'baselines',
@@ -153,10 +154,10 @@ def main():
     scope = DefaultScope.overwrite_default_scope('mmseg')
     scope.__enter__()
 
-    student = _cpu_safe(MODELS.build(model_cfg(STUDENT, size)),
-                        'student').to(device).train()
-    teacher = _cpu_safe(MODELS.build(model_cfg(TEACHER, size)),
-                        'teacher').to(device).eval()
+    student = revert_sync_bn_without_cuda(
+        MODELS.build(model_cfg(STUDENT, size)), 'student').to(device).train()
+    teacher = revert_sync_bn_without_cuda(
+        MODELS.build(model_cfg(TEACHER, size)), 'teacher').to(device).eval()
     teacher_state = teacher.state_dict()
     student_state = copy.deepcopy(student.state_dict())
     student_ow = sgd(student.parameters())

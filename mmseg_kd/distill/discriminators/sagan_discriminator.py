@@ -118,7 +118,9 @@ class SAGANDiscriminator(BaseModule):
         x = self.attn2(self.l4(self.attn1(x)))
         return self.last(x)
 
-    def forward(self, logits: Tensor, image: Optional[Tensor] = None) -> Tensor:
+    def forward(self,
+                logits: Tensor,
+                image: Optional[Tensor] = None) -> Tensor:
         """Args:
             logits (Tensor): (B, K, h, w) segmentation logits.
             image (Tensor, optional): (B, 3, H, W), for ``'softmax_image'``.

@@ -80,8 +80,8 @@ class DistillationOptimWrapperConstructor:
                 container.add_module(name, _unwrap(part))
         return container
 
-    def __call__(self, model: nn.Module) -> Union[OptimWrapper,
-                                                   OptimWrapperDict]:
+    def __call__(self,
+                 model: nn.Module) -> Union[OptimWrapper, OptimWrapperDict]:
         model = _unwrap(model)
         if not hasattr(model, 'student'):
             raise TypeError(
