@@ -389,11 +389,12 @@ class DistillationSegmentor(BaseSegmentor):
             dist.all_reduce(bad_here, op=dist.ReduceOp.MAX)
         if not bool(bad_here):
             return
-        bad = [k for k, v in terms.items() if not math.isfinite(float(v))]
+        values = {k: float(v.detach()) for k, v in terms.items()}
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
         if bad:
             msg = (f'Distillation term(s) {bad} became non-finite at '
                    f'iteration {iteration} (values: ' +
-                   ', '.join(f'{k}={float(terms[k])}' for k in bad) + ').')
+                   ', '.join(f'{k}={values[k]}' for k in bad) + ').')
         else:
             msg = ('A distillation term became non-finite on another rank '
                    f'at iteration {iteration}.')
