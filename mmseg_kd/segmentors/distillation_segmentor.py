@@ -381,20 +381,20 @@ class DistillationSegmentor(BaseSegmentor):
         self._skip_update = False
         if not terms:
             return
-        values = torch.stack([v.detach().float() for v in terms.values()])
-        bad_here = (~torch.isfinite(values)).any().float().reshape(1)
+        stacked = torch.stack([v.detach().float() for v in terms.values()])
+        bad_here = (~torch.isfinite(stacked)).any().float().reshape(1)
         if dist.is_available() and dist.is_initialized() and \
                 dist.get_world_size() > 1:
             # every rank must take the same decision, or DDP deadlocks
             dist.all_reduce(bad_here, op=dist.ReduceOp.MAX)
         if not bool(bad_here):
             return
-        values = {k: float(v.detach()) for k, v in terms.items()}
-        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        floats = {k: float(v.detach()) for k, v in terms.items()}
+        bad = [k for k, v in floats.items() if not math.isfinite(v)]
         if bad:
             msg = (f'Distillation term(s) {bad} became non-finite at '
                    f'iteration {iteration} (values: ' +
-                   ', '.join(f'{k}={values[k]}' for k in bad) + ').')
+                   ', '.join(f'{k}={floats[k]}' for k in bad) + ').')
         else:
             msg = ('A distillation term became non-finite on another rank '
                    f'at iteration {iteration}.')
