@@ -21,7 +21,7 @@ Protocols:
 ``cpu`` (default; a few hours on a 2-core CPU): images at half resolution
 (240x180, random scale 0.5-2, 128x128 crops, flips), batch 8, PSPNet with a
 dilated ResNet-18 trained from scratch (no weights can be downloaded): the
-teacher at width 32 (4000 iterations), the student at width 8 (1500
+teacher at width 32 (3000 iterations), the student at width 8 (1000
 iterations each run), SGD lr 0.05, poly decay. Evaluation on the full
 480x360 test images.
 
@@ -79,8 +79,8 @@ PROTOCOLS = dict(
         lr=0.05,
         teacher_width=32,
         student_width=8,
-        teacher_iters=4000,
-        student_iters=1500,
+        teacher_iters=3000,
+        student_iters=1000,
         seeds=(0, 1)),
     full=dict(
         teacher_config='baselines/pspnet_r101-d8_4xb2-40k_camvid-360x360.py',
@@ -238,7 +238,12 @@ def launch(run: dict, work_root: str) -> dict:
                result_path=osp.join(work_root, name, 'result.json'))
     if osp.exists(run['result_path']):
         with open(run['result_path']) as f:
-            return json.load(f)
+            done = json.load(f)
+        if done['proto'] != json.loads(json.dumps(run['proto'])):
+            sys.exit(f'{run["result_path"]} was made with other protocol '
+                     f'settings ({done["proto"]}); pass another --work-dir '
+                     'or delete it.')
+        return done
     os.makedirs(run['work_dir'], exist_ok=True)
     spec = osp.join(run['work_dir'], 'run.json')
     with open(spec, 'w') as f:
@@ -289,7 +294,8 @@ def table(results, teacher, protocol: str, seeds) -> str:
             f'| {method} | {cfg} | {mean:.2f} | '
             f'{max(values) - min(values):.2f} | {gain} | ' +
             ', '.join(f'{v:.2f}' for v in values) + ' |')
-    head = [f'Protocol `{protocol}`; teacher test mIoU '
+    settings = ', '.join(f'{k}={v}' for k, v in teacher['proto'].items())
+    head = [f'Protocol `{protocol}` ({settings}); teacher test mIoU '
             f'{teacher.get("mIoU", float("nan")):.2f}.', '']
     return '\n'.join(head + lines) + '\n'
 
@@ -324,8 +330,9 @@ def main():
     if teacher.get('mIoU') is None:
         sys.exit('The teacher failed to train; see its stdout.log.')
     results = []
-    for method in ['baseline'] + args.methods:
-        for seed in seeds:
+    # Seed-major order: an interrupted benchmark leaves whole seeds behind.
+    for seed in seeds:
+        for method in ['baseline'] + args.methods:
             results.append(launch(dict(
                 common, name=f'{method}_seed{seed}', role='student',
                 method=method, seed=seed,

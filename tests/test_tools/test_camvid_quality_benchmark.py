@@ -1,0 +1,82 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+"""tools/benchmarks/camvid_quality.py: its configs build for every method,
+its table computes what it says, and results of other settings are never
+reused."""
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+import torch
+from ..conftest import REPO, build_mmseg
+
+SCRIPT = osp.join(REPO, 'tools', 'benchmarks', 'camvid_quality.py')
+
+
+@pytest.fixture(scope='module')
+def bench():
+    spec = importlib.util.spec_from_file_location('camvid_quality', SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_method_builds_under_the_cpu_protocol(bench, tmp_path):
+    proto = dict(bench.PROTOCOLS['cpu'])
+    teacher = build_mmseg(
+        bench.cpu_config(dict(role='teacher', method='teacher', seed=0),
+                         proto, str(tmp_path)).model)
+    ckpt = str(tmp_path / 'teacher.pth')
+    torch.save(dict(state_dict=teacher.state_dict()), ckpt)
+    for method in bench.METHODS:
+        run = dict(role='student', method=method, seed=1,
+                   teacher_checkpoint=ckpt)
+        cfg = bench.cpu_config(run, proto, str(tmp_path))
+        assert cfg.randomness.seed == 1
+        assert cfg.train_cfg.max_iters == proto['student_iters']
+        model = build_mmseg(cfg.model)  # probes, sizes the connectors
+        # the student is the small one, the teacher the trained checkpoint
+        width = proto['student_width']
+        assert model.student.backbone.stem[0].out_channels == width // 2
+        for key, value in teacher.state_dict().items():
+            assert torch.equal(model.teacher.state_dict()[key], value), key
+        if method == 'skd_holistic':  # its own discriminator optimizer
+            assert set(cfg.optim_wrapper) >= {'student', 'discriminator'}
+            assert set(cfg.param_scheduler) == {'student', 'discriminator'}
+
+
+def test_table_mean_spread_and_gain(bench):
+    def result(method, seed, miou):
+        return dict(method=method, seed=seed, mIoU=miou)
+
+    results = [result('baseline', 0, 40.0), result('baseline', 1, 42.0),
+               result('kd', 0, 43.0), result('kd', 1, 46.0),
+               dict(method='cwd_logits', seed=0, mIoU=None,
+                    error='exit 1, see log')]
+    teacher = dict(mIoU=55.5, proto=dict(student_iters=7))
+    text = bench.table(results, teacher, 'cpu', [0, 1])
+    rows = {line.split('|')[1].strip(): line for line in text.splitlines()
+            if line.startswith('| ')}
+    assert '55.50' in text and 'student_iters=7' in text
+    assert '| 41.00 | 2.00 |  |' in rows['baseline']
+    # mean 44.5, spread 3, gain 44.5 - 41 = +3.5
+    assert '| 44.50 | 3.00 | +3.50 | 43.00, 46.00 |' in rows['kd']
+    assert 'failed' in rows['cwd_logits'] and 'exit 1' in rows['cwd_logits']
+    assert 'ifvd' not in rows  # not run: no row
+
+
+def test_results_of_other_settings_are_not_reused(bench, tmp_path):
+    run = dict(name='kd_seed0', protocol='cpu',
+               proto=dict(bench.PROTOCOLS['cpu']))  # seeds: a tuple
+    done = json.loads(json.dumps(
+        dict(run, proto=dict(run['proto'], student_iters=5), mIoU=1.0)))
+    (tmp_path / 'kd_seed0').mkdir()
+    with open(tmp_path / 'kd_seed0' / 'result.json', 'w') as f:
+        json.dump(done, f)
+    with pytest.raises(SystemExit, match='other protocol settings'):
+        bench.launch(run, str(tmp_path))
+    # the same settings: read back, not run again
+    same = json.loads(json.dumps(dict(done, proto=run['proto'])))
+    with open(tmp_path / 'kd_seed0' / 'result.json', 'w') as f:
+        json.dump(same, f)
+    assert bench.launch(run, str(tmp_path))['mIoU'] == 1.0
