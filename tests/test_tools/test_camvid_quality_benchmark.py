@@ -53,8 +53,9 @@ def test_table_mean_spread_and_gain(bench):
                result('kd', 0, 43.0), result('kd', 1, 46.0),
                dict(method='cwd_logits', seed=0, mIoU=None,
                     error='exit 1, see log')]
-    teacher = dict(mIoU=55.5, proto=dict(student_iters=7))
-    text = bench.table(results, teacher, 'cpu', [0, 1])
+    teacher = dict(mIoU=55.5)
+    text = bench.table(results, teacher, 'cpu',
+                       dict(student_iters=7, seeds=[0, 1]))
     rows = {line.split('|')[1].strip(): line for line in text.splitlines()
             if line.startswith('| ')}
     assert '55.50' in text and 'student_iters=7' in text
@@ -80,3 +81,14 @@ def test_results_of_other_settings_are_not_reused(bench, tmp_path):
     with open(tmp_path / 'kd_seed0' / 'result.json', 'w') as f:
         json.dump(same, f)
     assert bench.launch(run, str(tmp_path))['mIoU'] == 1.0
+    # the teacher's result does not depend on the student's settings
+    teacher = dict(run, name='teacher', role='teacher')
+    (tmp_path / 'teacher').mkdir()
+    with open(tmp_path / 'teacher' / 'result.json', 'w') as f:
+        json.dump(json.loads(json.dumps(dict(teacher, mIoU=2.0))), f)
+    fewer = dict(teacher, proto=dict(teacher['proto'], student_iters=3,
+                                     seeds=(5, )))
+    assert bench.launch(fewer, str(tmp_path))['mIoU'] == 2.0
+    longer = dict(teacher, proto=dict(teacher['proto'], teacher_iters=3))
+    with pytest.raises(SystemExit, match='teacher_iters differ'):
+        bench.launch(longer, str(tmp_path))

@@ -21,7 +21,7 @@ Protocols:
 ``cpu`` (default; a few hours on a 2-core CPU): images at half resolution
 (240x180, random scale 0.5-2, 128x128 crops, flips), batch 8, PSPNet with a
 dilated ResNet-18 trained from scratch (no weights can be downloaded): the
-teacher at width 32 (3000 iterations), the student at width 8 (1000
+teacher at width 32 (3000 iterations), the student at width 8 (600
 iterations each run), SGD lr 0.05, poly decay. Evaluation on the full
 480x360 test images.
 
@@ -80,7 +80,7 @@ PROTOCOLS = dict(
         teacher_width=32,
         student_width=8,
         teacher_iters=3000,
-        student_iters=1000,
+        student_iters=600,
         seeds=(0, 1)),
     full=dict(
         teacher_config='baselines/pspnet_r101-d8_4xb2-40k_camvid-360x360.py',
@@ -231,6 +231,15 @@ def run_one(spec_path: str) -> None:
         json.dump(result, f)
 
 
+def relevant_settings(run: dict) -> list:
+    """The protocol settings a run's result depends on: the teacher's
+    does not depend on the student's settings, and no run on the list of
+    seeds."""
+    student_only = ('student_iters', 'student_width', 'student_config')
+    return [key for key in run['proto'] if key != 'seeds' and (
+        run.get('role') != 'teacher' or key not in student_only)]
+
+
 def launch(run: dict, work_root: str) -> dict:
     """Run ``run`` in a subprocess unless its result exists."""
     name = run['name']
@@ -239,10 +248,14 @@ def launch(run: dict, work_root: str) -> dict:
     if osp.exists(run['result_path']):
         with open(run['result_path']) as f:
             done = json.load(f)
-        if done['proto'] != json.loads(json.dumps(run['proto'])):
+        differ = sorted(
+            key for key in relevant_settings(run)
+            if json.loads(json.dumps(run['proto'].get(key))) !=
+            done['proto'].get(key))
+        if differ:
             sys.exit(f'{run["result_path"]} was made with other protocol '
-                     f'settings ({done["proto"]}); pass another --work-dir '
-                     'or delete it.')
+                     f'settings ({", ".join(differ)} differ); pass another '
+                     '--work-dir or delete it.')
         return done
     os.makedirs(run['work_dir'], exist_ok=True)
     spec = osp.join(run['work_dir'], 'run.json')
@@ -264,8 +277,9 @@ def launch(run: dict, work_root: str) -> dict:
     return result
 
 
-def table(results, teacher, protocol: str, seeds) -> str:
+def table(results, teacher, protocol: str, proto: dict) -> str:
     """Markdown table: mean and spread per method, gain over baseline."""
+    seeds = proto['seeds']
     by_method = {}
     for r in results:
         by_method.setdefault(r['method'], []).append(r)
@@ -294,7 +308,8 @@ def table(results, teacher, protocol: str, seeds) -> str:
             f'| {method} | {cfg} | {mean:.2f} | '
             f'{max(values) - min(values):.2f} | {gain} | ' +
             ', '.join(f'{v:.2f}' for v in values) + ' |')
-    settings = ', '.join(f'{k}={v}' for k, v in teacher['proto'].items())
+    settings = ', '.join(f'{k}={v}' for k, v in proto.items()
+                         if k != 'seeds')
     head = [f'Protocol `{protocol}` ({settings}); teacher test mIoU '
             f'{teacher.get("mIoU", float("nan")):.2f}.', '']
     return '\n'.join(head + lines) + '\n'
@@ -337,7 +352,7 @@ def main():
                 common, name=f'{method}_seed{seed}', role='student',
                 method=method, seed=seed,
                 teacher_checkpoint=teacher['checkpoint']), work))
-    text = table(results, teacher, args.protocol, seeds)
+    text = table(results, teacher, args.protocol, dict(proto, seeds=seeds))
     print('\n' + text)
     with open(osp.join(work, 'table.md'), 'w') as f:
         f.write(text)
