@@ -92,3 +92,20 @@ def test_results_of_other_settings_are_not_reused(bench, tmp_path):
     longer = dict(teacher, proto=dict(teacher['proto'], teacher_iters=3))
     with pytest.raises(SystemExit, match='teacher_iters differ'):
         bench.launch(longer, str(tmp_path))
+
+
+def test_per_image_variant_rescales_batch_summed_terms_only(bench):
+    shipped = bench.method_config('skd_pixel_pair', 8).model.distill.losses
+    variant = bench.method_config('skd_pixel_pair_per_image',
+                                  8).model.distill.losses
+    assert shipped.keys() == variant.keys()
+    for name, loss in shipped.items():
+        factor = 2 / 8 if loss.get('reduction') == 'batch_sum' else 1.0
+        assert variant[name].loss_weight == pytest.approx(
+            loss.loss_weight * factor), name
+    assert variant.loss_skd_pixel.loss_weight == pytest.approx(2.5)
+    # at the shipped per-GPU batch nothing changes
+    same = bench.method_config('skd_pixel_pair_per_image',
+                               2).model.distill.losses
+    assert (same.loss_skd_pixel.loss_weight ==
+            shipped.loss_skd_pixel.loss_weight)
