@@ -5,7 +5,10 @@
 #   * pixel-wise: soft-target cross-entropy on the main logits
 #     (decode_head.conv_seg), summed over the batch and averaged over pixels
 #     (reduction='batch_sum'; here 2 images per GPU, like a DataParallel
-#     chunk of the reference), loss_weight 10;
+#     chunk of the reference), loss_weight 10. Its strength grows with the
+#     images per GPU: with more images per GPU or a higher lr, scale
+#     loss_weight down (at 8 images and lr 0.05 it collapses the student:
+#     docs/benchmarks.md, quality on CamVid);
 #   * pair-wise: max-pool the PSP module output (decode_head.bottleneck,
 #     512 channels in R101, 128 in R18) with kernel floor(0.5*45) = 22 into a
 #     3x3 graph, detached-norm cosine similarities, MSE mean over node pairs
