@@ -53,7 +53,8 @@ def check_checkpoint_matches(cfg, checkpoint: str) -> None:
     a plain config) would evaluate random weights with a mere warning."""
     if '://' in checkpoint:
         return
-    state = load_local_checkpoint(checkpoint, map_location='cpu')
+    # only the keys are read: the tensors stay mapped, not loaded
+    state = load_local_checkpoint(checkpoint, map_location='cpu', mmap=True)
     state = state.get('state_dict', state)
     distilled = any(k.startswith('student.') for k in state)
     distill_cfg = cfg.model.get('type') == 'DistillationSegmentor'

@@ -18,6 +18,7 @@ It is registered as mmengine's loader for local paths (mmengine's
 """
 import os.path as osp
 import pickle
+import zipfile
 
 import torch
 from mmengine.logging import print_log
@@ -36,15 +37,20 @@ MMENGINE_CHECKPOINT_GLOBALS = frozenset({
 })
 
 
-def load_local_checkpoint(filename: str, map_location=None):
+def load_local_checkpoint(filename: str, map_location=None,
+                          mmap: bool = False):
     """``torch.load`` a local checkpoint, safely when possible (see the
-    module docstring)."""
+    module docstring). ``mmap``: map the tensors' storage instead of reading
+    it (cheap when only the keys are needed; ignored for files in torch's
+    legacy format, which cannot be mapped)."""
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
+    mmap = mmap and zipfile.is_zipfile(filename)
     try:
         return torch.load(
-            filename, map_location=map_location, weights_only=True)
+            filename, map_location=map_location, weights_only=True,
+            mmap=mmap)
     except pickle.UnpicklingError:
         unsafe = set(
             torch.serialization.get_unsafe_globals_in_checkpoint(filename))
@@ -64,7 +70,8 @@ def load_local_checkpoint(filename: str, map_location=None):
         ' checkpoints you trust.',
         logger='current',
         level=10)
-    return torch.load(filename, map_location=map_location, weights_only=False)
+    return torch.load(filename, map_location=map_location,
+                      weights_only=False, mmap=mmap)
 
 
 def register_checkpoint_loader() -> None:

@@ -77,27 +77,24 @@ def image_miou(pred: np.ndarray,
                gt: np.ndarray,
                num_classes: int,
                ignore_index: int = 255) -> float:
-    """mIoU (in %) of one prediction: IoU over the classes present in the
-    ground truth or the prediction (ignored pixels left out), as mmseg's
-    IoUMetric computes it for a one-image dataset; NaN when no pixel is
-    valid."""
-    pred = np.asarray(pred).reshape(-1).astype(np.int64)
-    gt = np.asarray(gt).reshape(-1).astype(np.int64)
-    if pred.shape != gt.shape:
+    """mIoU (in %) of one prediction, computed by mmseg's IoUMetric as for
+    a one-image dataset: the mean IoU over the classes present in the
+    ground truth or the prediction (ignored pixels left out); NaN when no
+    pixel is valid."""
+    import torch
+    from mmseg.evaluation.metrics import IoUMetric
+    pred = np.asarray(pred)
+    gt = np.asarray(gt)
+    if pred.size != gt.size:
         raise ValueError(f'Prediction and ground truth differ in size: '
                          f'{pred.size} vs {gt.size} pixels.')
-    valid = (gt != ignore_index) & (gt >= 0) & (gt < num_classes)
-    pred, gt = pred[valid], gt[valid]
-    pred = np.clip(pred, 0, num_classes - 1)
-    hist = np.bincount(
-        gt * num_classes + pred,
-        minlength=num_classes**2).reshape(num_classes, num_classes)
-    inter = np.diag(hist)
-    union = hist.sum(0) + hist.sum(1) - inter
-    present = union > 0
-    if not present.any():
-        return float('nan')
-    return float(100.0 * (inter[present] / union[present]).mean())
+    areas = IoUMetric.intersect_and_union(
+        torch.from_numpy(pred.reshape(-1).astype(np.int64)),
+        torch.from_numpy(gt.reshape(-1).astype(np.int64)), num_classes,
+        ignore_index)
+    iou = IoUMetric.total_area_to_metrics(*areas, metrics=['mIoU'])['IoU']
+    iou = iou[~np.isnan(iou)]
+    return float(100.0 * iou.mean()) if iou.size else float('nan')
 
 
 # --------------------------------------------------------------------------

@@ -209,9 +209,8 @@ def student_step(device: torch.device) -> dict:
     from mmengine.hub import get_config
     from mmengine.optim import OptimWrapper
     from mmengine.registry import DefaultScope
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
     from mmseg_kd.utils import revert_sync_bn_without_cuda
+    from mmseg_kd.utils.probe import random_batch
     cfg = get_config(
         'mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py')
     model_cfg = Config(dict(model=cfg.model)).model
@@ -221,16 +220,9 @@ def student_step(device: torch.device) -> dict:
                                             'student').to(device)
     model.train()
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3))
-    gen = torch.Generator().manual_seed(0)
-    samples = []
-    for _ in range(2):
-        sample = SegDataSample()
-        sample.gt_sem_seg = PixelData(data=torch.randint(
-            0, 19, (1, ) + IMAGE_SIZE, generator=gen).to(device))
-        sample.set_metainfo(dict(img_shape=IMAGE_SIZE, pad_shape=IMAGE_SIZE,
-                                 ori_shape=IMAGE_SIZE))
-        samples.append(sample)
-    inputs = torch.randn((2, 3) + IMAGE_SIZE, generator=gen).to(device)
+    data = model.data_preprocessor(
+        random_batch(IMAGE_SIZE, batch_size=2, num_classes=19), True)
+    inputs, samples = data['inputs'], data['data_samples']
 
     def step():
         optim.update_params(sum(

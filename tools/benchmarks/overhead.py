@@ -41,12 +41,11 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.logging import MessageHub  # noqa: E402
 from mmengine.optim import OptimWrapper, OptimWrapperDict  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
-from mmengine.structures import PixelData  # noqa: E402
 from mmseg.registry import MODELS  # noqa: E402
-from mmseg.structures import SegDataSample  # noqa: E402
 
 import mmseg_kd  # noqa: E402,F401
 from mmseg_kd.utils import revert_sync_bn_without_cuda  # noqa: E402
+from mmseg_kd.utils.probe import random_batch  # noqa: E402
 
 CONFIGS = osp.join(REPO, 'distillation_configs')
 TEACHER = osp.join(CONFIGS, 'baselines',
@@ -94,21 +93,6 @@ def all_methods(methods) -> Config:
     return distill, optim
 
 
-def make_batch(batch: int, size, device):
-    gen = torch.Generator().manual_seed(0)
-    samples = []
-    for _ in range(batch):
-        sample = SegDataSample()
-        label = torch.randint(0, 11, (1, ) + tuple(size), generator=gen)
-        sample.gt_sem_seg = PixelData(data=label)
-        sample.set_metainfo(dict(img_shape=tuple(size), pad_shape=tuple(size),
-                                 ori_shape=tuple(size)))
-        samples.append(sample)
-    inputs = [torch.randint(0, 256, (3, ) + tuple(size), generator=gen,
-                            dtype=torch.uint8) for _ in range(batch)]
-    return dict(inputs=inputs, data_samples=samples)
-
-
 def sgd(params):
     return OptimWrapper(torch.optim.SGD(params, lr=1e-4, momentum=0.9))
 
@@ -150,7 +134,7 @@ def main():
                                      device.type == 'cuda' else
                                      ['fp32', 'bf16'])
     MessageHub.get_instance('overhead-benchmark')
-    batch = make_batch(args.batch, size, device)
+    batch = random_batch(size, args.batch, num_classes=11)
     scope = DefaultScope.overwrite_default_scope('mmseg')
     scope.__enter__()
 
