@@ -6,17 +6,17 @@ checkpoint (no teacher, connectors or discriminator).
         [--config DISTILL_CONFIG --config-out student_config.py]
 
 With --config, also writes a config for the student alone, so that stock
-mmseg tools (tools/test.py, inference APIs) take the exported file.
+mmseg tools (tools/test.py, inference APIs) take the exported file. The
+checkpoint is read weights-only (see docs/training_at_scale.md).
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
+from mmengine.config import Config
 
-from mmengine.config import Config  # noqa: E402
-
-from mmseg_kd.engine.export import export_student, student_config  # noqa
+from mmseg_kd.engine.export import export_student, student_config
+from mmseg_kd.segmentors import resolve_model_entry
+from mmseg_kd.utils import CheckpointError, trust_checkpoints
 
 
 def main():
@@ -26,18 +26,25 @@ def main():
     parser.add_argument('--config', help='the distillation config')
     parser.add_argument(
         '--config-out', help='where to write the student-only config')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='the checkpoint is a file you made yourself that needs more '
+        'than a weights-only load: allow exactly the globals it names')
     args = parser.parse_args()
-    path = export_student(args.checkpoint, args.out)
+    if args.trust_checkpoint:
+        trust_checkpoints([args.checkpoint])
+    try:
+        path = export_student(args.checkpoint, args.out)
+    except (CheckpointError, FileNotFoundError, KeyError) as err:
+        raise SystemExit(f'error: {err}') from None
     print(f'student checkpoint: {path}')
     if args.config:
-        from mmseg_kd.segmentors.model_loading import resolve_model_entry
         cfg = Config.fromfile(args.config)
-        student_model, _ = resolve_model_entry(
-            cfg.model.student.to_dict() if hasattr(cfg.model.student,
-                                                   'to_dict') else
-            dict(cfg.model.student), 'student')
+        student_model, _ = resolve_model_entry(cfg.model.student.to_dict(),
+                                               'student')
         out_cfg = args.config_out or osp.splitext(args.out)[0] + '_config.py'
-        student_config(cfg, student_model).dump(out_cfg)
+        student_config(cfg, student_model.to_dict()).dump(out_cfg)
         print(f'student config: {out_cfg}')
 
 

@@ -12,14 +12,17 @@ the export next to student_final.pth.
 import argparse
 import os.path as osp
 
-from _launch import local_rank_to_env, setup_cpu_distributed
+from _launch import (add_trust_argument, local_rank_to_env,
+                     setup_cpu_distributed)
 
 from mmengine.config import Config, DictAction
+from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmseg_kd  # noqa: F401  (registers everything)
-from mmseg_kd.utils import load_local_checkpoint
+from mmseg_kd.utils import (mismatch_report, read_state_dict,
+                            safe_checkpoint_loading, trust_checkpoints)
 
 
 def parse_args():
@@ -41,21 +44,21 @@ def parse_args():
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
+    add_trust_argument(parser)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     local_rank_to_env(args.local_rank)
     return args
 
 
-def check_checkpoint_matches(cfg, checkpoint: str) -> None:
-    """mmengine loads test checkpoints non-strictly, so a student-only
-    checkpoint with a distillation config (or a distillation checkpoint with
-    a plain config) would evaluate random weights with a mere warning."""
+def check_checkpoint_matches(cfg, checkpoint: str, model) -> None:
+    """mmengine loads test checkpoints non-strictly: a checkpoint of another
+    model would be evaluated with random weights after a warning. Refuse
+    anything that does not fit the model exactly."""
     if '://' in checkpoint:
         return
-    # only the keys are read: the tensors stay mapped, not loaded
-    state = load_local_checkpoint(checkpoint, map_location='cpu', mmap=True)
-    state = state.get('state_dict', state)
+    # only the keys and shapes are read: the tensors stay mapped
+    state = read_state_dict(checkpoint, 'test', mmap=True)
     distilled = any(k.startswith('student.') for k in state)
     distill_cfg = cfg.model.get('type') == 'DistillationSegmentor'
     if distill_cfg and not distilled:
@@ -70,6 +73,10 @@ def check_checkpoint_matches(cfg, checkpoint: str) -> None:
             'teacher.* keys) but the config is a plain model. Evaluate it '
             'with the distillation config, or export the student first: '
             'python tools/export_student.py CKPT student.pth --config CFG')
+    report = mismatch_report(state, model.state_dict(),
+                             f'The test checkpoint {checkpoint!r}', 'test')
+    if report:
+        raise SystemExit(report)
 
 
 def main():
@@ -84,7 +91,11 @@ def main():
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
-    check_checkpoint_matches(cfg, args.checkpoint)
+    trust_checkpoints(args.trust_checkpoint)
+    if cfg.model.get('type') == 'DistillationSegmentor':
+        # the tested checkpoint holds the teacher's weights, and testing
+        # never runs the teacher: its own checkpoint file is not needed
+        cfg.model.teacher.checkpoint = None
 
     if args.show_dir:
         vis = cfg.default_hooks.setdefault(
@@ -99,7 +110,11 @@ def main():
     setup_cpu_distributed(cfg, args.launcher)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
         Runner.from_cfg(cfg)
-    runner.test()
+    model = runner.model.module if is_model_wrapper(
+        runner.model) else runner.model
+    check_checkpoint_matches(cfg, args.checkpoint, model)
+    with safe_checkpoint_loading('test'):
+        runner.test()
 
 
 if __name__ == '__main__':
