@@ -24,15 +24,12 @@ values; --log uses a log scale; --csv also writes the terms as a table
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
-
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use('Agg')
 
-from mmseg_kd.utils import visualization as vis  # noqa: E402
+from mmseg_kd import visualization as vis  # noqa: E402
 
 
 def parse_args(argv=None):

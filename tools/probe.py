@@ -22,21 +22,19 @@ with the closest names, shape mismatch with both shapes, missing
 checkpoint, ...); --debug shows the traceback.
 """
 import argparse
-import os.path as osp
 import sys
 import warnings
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 if __name__ == '__main__' and '--debug' not in sys.argv:
     # keep the report readable (deprecation notices of the libraries)
     warnings.filterwarnings('ignore', category=UserWarning)
     warnings.filterwarnings('ignore', category=DeprecationWarning)
 
-import torch  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
+import torch
+from mmengine.config import DictAction
 
-import mmseg_kd  # noqa: E402,F401  (registers everything)
-from mmseg_kd.utils import probe  # noqa: E402
+import mmseg_kd  # noqa: F401  (registers everything)
+from mmseg_kd.apis import probe
 
 
 def parse_args(argv=None):

@@ -29,20 +29,18 @@ import copy
 import math
 import os.path as osp
 import random
-import sys
 import warnings
 from glob import glob
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
-import mmcv  # noqa: E402
-import numpy as np  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import load_checkpoint  # noqa: E402
+import mmcv
+import numpy as np
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
 
-import mmseg_kd  # noqa: E402,F401  (registers everything)
-from mmseg_kd.utils import visualization as vis  # noqa: E402
+import mmseg_kd  # noqa: F401  (registers everything)
+from mmseg_kd import visualization as vis
 
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 

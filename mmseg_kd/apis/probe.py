@@ -14,20 +14,18 @@ path, shape mismatch, missing or mismatched checkpoint, ...).
 """
 import contextlib
 import copy
-import itertools
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
-from mmengine.logging import MessageHub, MMLogger
+from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 Shape = Tuple[int, ...]
-_probe_ids = itertools.count()
 
 
 # ------------------------------------------------------------------ results
@@ -164,13 +162,29 @@ def build_model(cfg: Config, device: str = 'cpu') -> nn.Module:
     except Exception as err:  # noqa: BLE001 - re-raised with the fix
         raise RuntimeError(
             f'Initialising the student and connectors failed '
-            f'({error_message(err)}). '
-            'If it loads pretrained weights that are not available here, '
-            'pass --cfg-options model.student.overrides.pretrained=None.'
-        ) from err
+            f'({error_message(err)}). If it loads pretrained weights that '
+            'are not available here, switch them off: '
+            f'--cfg-options {_pretrained_off(cfg)}.') from err
     finally:
         logger.setLevel(level)
     return model.to(device)
+
+
+def _pretrained_off(cfg: Config) -> str:
+    """The --cfg-options that switch off the student's pretrained weights,
+    wherever its config asks for them (``pretrained`` or the backbone's
+    ``init_cfg``, as the SegFormer and Swin configs do)."""
+    from ..segmentors.model_loading import resolve_model_entry
+    student, _ = resolve_model_entry(
+        copy.deepcopy(cfg.model.student.to_dict() if hasattr(
+            cfg.model.student, 'to_dict') else dict(cfg.model.student)),
+        'student')
+    options = []
+    if student.get('pretrained'):
+        options.append('model.student.overrides.pretrained=None')
+    if (student.get('backbone') or {}).get('init_cfg'):
+        options.append('model.student.overrides.backbone.init_cfg=None')
+    return ' '.join(options) or 'model.student.overrides.pretrained=None'
 
 
 def _decode_head(model: nn.Module) -> nn.Module:
@@ -202,8 +216,7 @@ def random_batch(size: Sequence[int], batch_size: int = 2,
 def _set_preprocessor_size(model: nn.Module, size: Sequence[int]) -> None:
     """Make the preprocessors pad to ``size`` (not to the config's crop)."""
     pre = model.data_preprocessor
-    for part in (getattr(pre, 'student', None), getattr(pre, 'teacher',
-                                                        None)):
+    for part in (pre.student, pre.teacher):
         if part is not None and getattr(part, 'size', None) is not None:
             part.size = tuple(size)
 
@@ -249,8 +262,7 @@ def make_batch(cfg: Config,
         _set_preprocessor_size(model, input_size)
         size = tuple(input_size)
     else:
-        student_pre = getattr(model.data_preprocessor, 'student', None)
-        size = getattr(student_pre, 'size', None) or tuple(
+        size = getattr(model.data_preprocessor.student, 'size', None) or tuple(
             cfg.model.distill.get('probe_size', (128, 128)))
     head = _decode_head(model.student_model)
     num_classes = int(getattr(head, 'num_classes', 2) or 2)
@@ -312,10 +324,6 @@ def _side(spec, tensor: Tensor, input_hw, chain=None, connected=None):
         connected_shape=connected)
 
 
-def _chain(chains: nn.ModuleDict, name: str) -> Optional[nn.Module]:
-    return chains[name] if name in chains else None
-
-
 def _as_float(value: Any) -> float:
     if isinstance(value, (list, tuple)):
         return float(sum(float(v) for v in value))
@@ -325,7 +333,8 @@ def _as_float(value: Any) -> float:
 def probe(model: nn.Module, batch: dict, iteration: int = 0,
           source: str = 'given batch') -> ProbeReport:
     """Run one batch through the training path of a DistillationSegmentor
-    (without gradient) and collect the probe tables.
+    (:meth:`~DistillationSegmentor.distill_step`, without gradient) and
+    tabulate what it returns.
 
     Args:
         model (nn.Module): A built DistillationSegmentor.
@@ -342,39 +351,14 @@ def probe(model: nn.Module, batch: dict, iteration: int = 0,
             error training would raise on this batch.
     """
     distiller = model.distiller_module
-    captured: Dict[str, Any] = {}
-    connected: Dict[Tuple[str, str], Shape] = {}
-
-    def grab_inputs(module, args):
-        captured['student'], captured['teacher'] = args[0], args[1]
-
-    def grab_connected(side, name):
-
-        def hook(module, args, output):
-            connected[(side, name)] = tuple(output.shape)
-
-        return hook
-
-    handles = [distiller.register_forward_pre_hook(grab_inputs)]
-    for side, chains in (('student', distiller.connectors),
-                         ('teacher', distiller.teacher_connectors)):
-        for name, chain in chains.items():
-            handles.append(
-                chain.register_forward_hook(grab_connected(side, name)))
-    # a fresh message hub: the iteration is the one asked for, and the
-    # logged schedule factors do not leak into a runner's hub
-    hub = MessageHub.get_instance(f'mmseg_kd_probe_{next(_probe_ids)}')
-    hub.update_info('iter', iteration)
     was_training = model.training
     model.train()
     try:
         with torch.no_grad():
             data = model.data_preprocessor(batch, True)
-            losses = model.loss(data['inputs'], data['data_samples'],
-                                data.get('teacher_inputs'))
+            step = model.distill_step(data['inputs'], data['data_samples'],
+                                      data.get('teacher_inputs'), iteration)
     finally:
-        for handle in handles:
-            handle.remove()
         model.train(was_training)
 
     teacher = model.teacher
@@ -386,46 +370,49 @@ def probe(model: nn.Module, batch: dict, iteration: int = 0,
                            'bug in mmseg_kd, please report it.')
 
     input_hw = tuple(data['inputs'].shape[-2:])
-    s_specs = model.student_recorder.specs
-    t_specs = model.teacher_recorder.specs
+    out = step.distill
     rows = []
-    for name in list(s_specs) + [n for n in t_specs if n not in s_specs]:
+    sides = (('student', model.student_recorder.specs, step.student_records,
+              distiller.connectors, out.student),
+             ('teacher', teacher.recorder.specs, step.teacher_records,
+              distiller.teacher_connectors, out.teacher))
+    names = list(sides[0][1]) + [
+        n for n in sides[1][1] if n not in sides[0][1]
+    ]
+    for name in names:
         row = TensorRow(name)
-        if name in s_specs:
-            row.student = _side(s_specs[name], captured['student'][name],
-                                input_hw, _chain(distiller.connectors, name),
-                                connected.get(('student', name)))
-        if name in t_specs:
-            row.teacher = _side(t_specs[name], captured['teacher'][name],
-                                input_hw,
-                                _chain(distiller.teacher_connectors, name),
-                                connected.get(('teacher', name)))
+        for side, specs, records, chains, connected in sides:
+            if name not in specs:
+                continue
+            chain = chains[name] if name in chains else None
+            setattr(row, side, _side(
+                specs[name], records[name], input_hw, chain,
+                None if chain is None else tuple(connected[name].shape)))
         rows.append(row)
 
-    task = {
-        k: _as_float(v)
-        for k, v in losses.items() if k not in distiller.losses and 'loss' in k
-    }
+    task = {k: _as_float(v) for k, v in step.task_losses.items()
+            if 'loss' in k}
     task_total = sum(task.values())
-    factors = distiller.weight_factors(iteration)
     loss_rows = []
-    for key, loss in distiller.losses.items():
-        route = distiller.routes[key]
-        value = _as_float(losses[key])
+    for term, tensor in out.terms.items():
+        key = max((k for k in distiller.losses
+                   if term == k or term.startswith(k + '_')), key=len)
+        loss, route = distiller.losses[key], distiller.routes[key]
+        value = _as_float(tensor)
         loss_rows.append(
             LossRow(
-                name=key,
+                name=term,
                 type=type(loss).__name__,
-                student=route.student,
-                teacher=route.teacher,
-                loss_weight=float(getattr(loss, 'loss_weight', 1.0)),
-                factor=factors.get(key),
+                student=_names(route.student),
+                teacher=_names(route.teacher),
+                loss_weight=loss.loss_weight,
+                factor=out.factors.get(key),
                 value=value,
                 ratio=value / task_total if task_total else None))
 
     n_params = sum(p.numel() for p in teacher.parameters())
-    teacher_desc = (f'{type(teacher).__name__}, {n_params:,} parameters, '
-                    'eval mode, requires_grad=False')
+    teacher_desc = (f'{type(teacher.model).__name__}, {n_params:,} '
+                    'parameters, eval mode, requires_grad=False')
     return ProbeReport(
         input_shape=tuple(data['inputs'].shape),
         source=source,
@@ -435,6 +422,10 @@ def probe(model: nn.Module, batch: dict, iteration: int = 0,
         task_total=task_total,
         losses=loss_rows,
         teacher=teacher_desc)
+
+
+def _names(names) -> str:
+    return names if isinstance(names, str) else ', '.join(names)
 
 
 def run_probe(cfg: Config,
@@ -494,7 +485,7 @@ def list_modules(cfg: Config,
         tuple: The rows (``named_modules`` order) and a note on the shapes.
     """
     from ..distill.network import forward_network
-    from .sync_bn import revert_sync_bn_without_cuda
+    from ..utils import revert_sync_bn_without_cuda
     from ..segmentors.model_loading import resolve_model_entry
     if side not in ('student', 'teacher'):
         raise ValueError(f"side must be 'student' or 'teacher', got "

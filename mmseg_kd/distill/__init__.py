@@ -1,16 +1,17 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 from .connectors import (ChannelConnector, ConnectorChain, ResizeConnector,
                          TokensToMap, build_connector)
-from .discriminators import (DiscriminatorSet, SAGANDiscriminator,
-                             SelfAttention2d)
-from .distiller import Distiller, resize_labels
+from .discriminators import (AdversarialInputs, DiscriminatorSet,
+                             SAGANDiscriminator, SelfAttention2d)
+from .distiller import Distiller, DistillOutput, resize_labels
 from .network import forward_network, parts_needed
 from .recorder import TensorRecorder
 from .tensor_spec import TensorSpec
 from .weight_schedule import WeightSchedule, build_schedule
 
 __all__ = [
-    'TensorSpec', 'TensorRecorder', 'Distiller', 'resize_labels',
+    'TensorSpec', 'TensorRecorder', 'Distiller', 'DistillOutput',
+    'resize_labels', 'AdversarialInputs',
     'ChannelConnector', 'ResizeConnector', 'TokensToMap', 'ConnectorChain',
     'build_connector', 'forward_network', 'parts_needed', 'WeightSchedule',
     'build_schedule', 'SAGANDiscriminator', 'SelfAttention2d',

@@ -2,27 +2,70 @@
 """From recorded student/teacher tensors to named, weighted loss terms."""
 import inspect
 import keyword
-from typing import Dict, List, Mapping, NamedTuple, Optional
+import logging
+from typing import Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.logging import MessageHub
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from .connectors import build_connector
 from .connectors.builder import channels_of
+from .discriminators import AdversarialInputs
 from .weight_schedule import WeightSchedule, build_schedule
+
+#: A loss reads one tensor per side, or (multi-stage losses) several.
+TensorNames = Union[str, Tuple[str, ...]]
 
 
 class LossRoute(NamedTuple):
     """Which tensors a loss term reads and how its weight varies."""
-    student: str
-    teacher: str
+    student: TensorNames
+    teacher: TensorNames
     schedule: Optional[WeightSchedule]
     #: extra keyword inputs of the loss (``extra_inputs``) to student tensor
     extras: Dict[str, str]
+    #: images per GPU the weight was tuned for (batch-summed losses only)
+    tuned_images_per_gpu: Optional[int] = None
+    #: ``'warn'`` or ``'rescale'`` when the images per GPU differ from it
+    on_batch_change: str = 'warn'
+
+    def names(self, side: str) -> Tuple[str, ...]:
+        """The tensor names this route reads on ``side``."""
+        value = getattr(self, side)
+        return (value, ) if isinstance(value, str) else tuple(value)
+
+
+class DistillOutput(NamedTuple):
+    """What :meth:`Distiller.forward` returns for one step.
+
+    Attributes:
+        terms (dict): Term name to weighted, scheduled scalar loss (the
+            names training logs; a multi-term loss gives
+            ``<name>_<term>``).
+        factors (dict): Term name to the factor its weight was multiplied
+            by: the weight schedule's, times the batch-size rescaling of a
+            batch-summed term (only terms with a factor are listed).
+        adversarial (dict): Adversarial loss name to the detached maps its
+            critic is trained on after the student update.
+        student (dict): Student tensors after the connectors.
+        teacher (dict): Teacher tensors after the teacher connectors.
+    """
+    terms: Dict[str, Tensor]
+    factors: Dict[str, float]
+    adversarial: Dict[str, AdversarialInputs]
+    student: Dict[str, Tensor]
+    teacher: Dict[str, Tensor]
+
+
+def _select(tensors: Mapping[str, Tensor], names: TensorNames):
+    """One tensor for a name, a list for a tuple of names."""
+    if isinstance(names, str):
+        return tensors[names]
+    return [tensors[n] for n in names]
 
 
 def resize_labels(labels: Tensor, size) -> Tensor:
@@ -35,7 +78,7 @@ def resize_labels(labels: Tensor, size) -> Tensor:
         mode='nearest')[:, 0].long()
 
 
-def _fill_channels(cfg: dict, student: Tensor, teacher: Tensor) -> None:
+def _fill_channels(cfg: dict, student, teacher) -> None:
     """Fill a loss's ``student_channels``/``teacher_channels`` arguments
     (e.g. CIRKD's projection head) from the probed tensors when left out."""
     cls = MODELS.get(cfg['type']) if isinstance(cfg['type'],
@@ -44,6 +87,9 @@ def _fill_channels(cfg: dict, student: Tensor, teacher: Tensor) -> None:
     for arg, tensor in (('student_channels', student),
                         ('teacher_channels', teacher)):
         if arg in params and cfg.get(arg) is None:
+            if isinstance(tensor, list):
+                raise ValueError(f'{cls.__name__} reads one tensor per side;'
+                                 ' give it a single tensor name.')
             cfg[arg] = channels_of(tensor)
 
 
@@ -53,17 +99,31 @@ def _check_name(name: str, what: str) -> None:
                          '(letters, digits, underscores).')
 
 
+def _as_names(value, key: str, side: str) -> TensorNames:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and value and all(
+            isinstance(v, str) for v in value):
+        return tuple(value)
+    raise KeyError(f'Loss {key!r}: give {side}= a recorded {side} tensor '
+                   "name (or, for a multi-stage loss, a list of names), e.g. "
+                   f"{side}='logits'.")
+
+
 class Distiller(BaseModule):
     """Connectors and losses of a distillation.
 
     Built by :class:`DistillationSegmentor` from the ``distill`` config, with
     tensors probed from both models so that connector channels can be filled
-    in and every loss can check its inputs before training starts.
+    in and every loss can check its inputs before training starts. Its
+    forward is a pure step: recorded tensors, labels and the iteration in,
+    a :class:`DistillOutput` out.
 
     Args:
         losses (dict): Term name (must contain ``'loss'``, like every mmseg
             loss key) to loss config. Besides the loss's own arguments each
-            takes ``student=`` and ``teacher=`` (tensor names) and optionally
+            takes ``student=`` and ``teacher=`` (tensor names, or lists of
+            names for multi-stage losses) and optionally
             ``weight_schedule=`` (see :mod:`.weight_schedule`).
         student_probe (dict): Student tensor name to a probed tensor.
         teacher_probe (dict): Teacher tensor name to a probed tensor.
@@ -90,58 +150,8 @@ class Distiller(BaseModule):
         self.routes: Dict[str, LossRoute] = {}
         loss_cfgs = {}
         for key, cfg in losses.items():
-            cfg = dict(cfg)
-            _check_name(key, 'Loss')
-            if 'loss' not in key:
-                raise ValueError(
-                    f'Loss name {key!r} must contain "loss" (e.g. '
-                    f"'loss_{key}'): mmengine only optimises log entries "
-                    'whose name contains "loss".')
-            loss_cls = MODELS.get(cfg['type']) if isinstance(
-                cfg.get('type'), str) else cfg.get('type')
-            if loss_cls is None:
-                raise KeyError(f'Loss {key!r}: unknown type '
-                               f"{cfg.get('type')!r}"
-                               '; see docs/loss_reference.md.')
-            route = LossRoute(
-                student=cfg.pop('student', None),
-                teacher=cfg.pop('teacher', None),
-                schedule=build_schedule(cfg.pop('weight_schedule', None)),
-                extras={
-                    name: cfg.pop(name)
-                    for name in getattr(loss_cls, 'extra_inputs', ())
-                    if name in cfg
-                })
-            for name, tensor in route.extras.items():
-                if tensor not in student_probe:
-                    raise KeyError(
-                        f'Loss {key!r}: {name}={tensor!r} is not a recorded '
-                        f'student tensor; recorded: {sorted(student_probe)}.')
-            for side, probe in (('student', student_probe),
-                                ('teacher', teacher_probe)):
-                name = getattr(route, side)
-                if name not in probe:
-                    raise KeyError(
-                        f'Loss {key!r}: {side}={name!r} is not a recorded '
-                        f'{side} tensor; recorded: {sorted(probe)}. Declare '
-                        f'it in distill.{side}_tensors.')
-            self.routes[key] = route
-            loss_cfgs[key] = cfg
-
-        # connector targets come from the loss pairings
-        def target_of(name: str, side: str) -> str:
-            other = 'teacher' if side == 'student' else 'student'
-            pairs = {
-                getattr(r, other)
-                for r in self.routes.values() if getattr(r, side) == name
-            }
-            if len(pairs) != 1:
-                raise ValueError(
-                    f'{side.capitalize()} connector {name!r}: the losses '
-                    f'pair this tensor with {sorted(pairs) or "nothing"}; '
-                    'a connector needs exactly one partner. Record the tensor'
-                    ' under a second name for a second partner.')
-            return pairs.pop()
+            self.routes[key], loss_cfgs[key] = self._route(
+                key, dict(cfg), student_probe, teacher_probe)
 
         self.teacher_connectors = nn.ModuleDict()
         self.teacher_targets: Dict[str, str] = {}
@@ -150,7 +160,7 @@ class Distiller(BaseModule):
             if name not in teacher_probe:
                 raise KeyError(f'teacher_connectors has {name!r}, which is not'
                                f' a teacher tensor ({sorted(teacher_probe)}).')
-            target = target_of(name, 'teacher')
+            target = self._partner(name, 'teacher')
             chain, teacher_probe[name] = build_connector(
                 cfg, teacher_probe[name], student_probe[target])
             if any(True for _ in chain.parameters()):
@@ -168,7 +178,7 @@ class Distiller(BaseModule):
             if name not in student_probe:
                 raise KeyError(f'connectors has {name!r}, which is not a '
                                f'student tensor ({sorted(student_probe)}).')
-            target = target_of(name, 'student')
+            target = self._partner(name, 'student')
             chain, student_probe[name] = build_connector(
                 cfg, student_probe[name], teacher_probe[target])
             self.connectors[name] = chain
@@ -177,40 +187,159 @@ class Distiller(BaseModule):
         self.losses = nn.ModuleDict()
         for key, cfg in loss_cfgs.items():
             route = self.routes[key]
-            _fill_channels(cfg, student_probe[route.student],
-                           teacher_probe[route.teacher])
+            s = _select(student_probe, route.student)
+            t = _select(teacher_probe, route.teacher)
+            _fill_channels(cfg, s, t)
             loss = MODELS.build(cfg)
-            if hasattr(loss, 'check_inputs'):
-                try:
-                    loss.check_inputs(student_probe[route.student],
-                                      teacher_probe[route.teacher])
-                except (ValueError, TypeError) as err:
-                    raise type(err)(
-                        f'Loss {key!r} (student {route.student!r}, teacher '
-                        f'{route.teacher!r}): {err}') from err
+            try:
+                loss.check_inputs(s, t)
+            except (ValueError, TypeError) as err:
+                raise type(err)(
+                    f'Loss {key!r} (student {route.student!r}, teacher '
+                    f'{route.teacher!r}): {err}') from err
+            if route.tuned_images_per_gpu is not None and \
+                    not loss.sums_over_batch:
+                raise ValueError(
+                    f'Loss {key!r}: tuned_images_per_gpu applies to terms '
+                    'summed over the batch (e.g. SKDPixelWiseLoss with '
+                    "reduction='batch_sum'); this one is a mean. Remove it.")
             self.losses[key] = loss
-        #: detached inputs of the adversarial losses in the last forward,
-        #: for the discriminator step (see :meth:`pop_adversarial_inputs`)
-        self._adversarial_inputs: Dict[str, tuple] = {}
+        self._warned_batch: set = set()
         #: probed (connected) shapes, for the probe tool and messages
         self.student_shapes = {k: tuple(v.shape) for k, v in
                                student_probe.items()}
         self.teacher_shapes = {k: tuple(v.shape) for k, v in
                                teacher_probe.items()}
 
+    @staticmethod
+    def _route(key: str, cfg: dict, student_probe: Mapping[str, Tensor],
+               teacher_probe: Mapping[str, Tensor]):
+        """Split a loss entry into its route and the loss's own config."""
+        _check_name(key, 'Loss')
+        if 'loss' not in key:
+            raise ValueError(
+                f'Loss name {key!r} must contain "loss" (e.g. '
+                f"'loss_{key}'): mmengine only optimises log entries "
+                'whose name contains "loss".')
+        loss_cls = MODELS.get(cfg['type']) if isinstance(
+            cfg.get('type'), str) else cfg.get('type')
+        if loss_cls is None:
+            raise KeyError(f'Loss {key!r}: unknown type {cfg.get("type")!r}'
+                           '; see docs/loss_reference.md.')
+        route = LossRoute(
+            student=_as_names(cfg.pop('student', None), key, 'student'),
+            teacher=_as_names(cfg.pop('teacher', None), key, 'teacher'),
+            schedule=build_schedule(cfg.pop('weight_schedule', None)),
+            extras={
+                name: cfg.pop(name)
+                for name in loss_cls.extra_inputs if name in cfg
+            },
+            tuned_images_per_gpu=cfg.pop('tuned_images_per_gpu', None),
+            on_batch_change=cfg.pop('on_batch_change', 'warn'))
+        if route.on_batch_change not in ('warn', 'rescale'):
+            raise ValueError(f"Loss {key!r}: on_batch_change must be 'warn' "
+                             "or 'rescale', got "
+                             f'{route.on_batch_change!r}.')
+        for name, tensor in route.extras.items():
+            if tensor not in student_probe:
+                raise KeyError(
+                    f'Loss {key!r}: {name}={tensor!r} is not a recorded '
+                    f'student tensor; recorded: {sorted(student_probe)}.')
+        for side, probe in (('student', student_probe),
+                            ('teacher', teacher_probe)):
+            for name in route.names(side):
+                if name not in probe:
+                    raise KeyError(
+                        f'Loss {key!r}: {side}={name!r} is not a recorded '
+                        f'{side} tensor; recorded: {sorted(probe)}. Declare '
+                        f'it in distill.{side}_tensors.')
+        return route, cfg
+
+    def _partner(self, name: str, side: str) -> str:
+        """The one tensor of the other side that the losses pair ``name``
+        with (a connector's target)."""
+        other = 'teacher' if side == 'student' else 'student'
+        pairs = set()
+        for route in self.routes.values():
+            mine, theirs = route.names(side), route.names(other)
+            for i, n in enumerate(mine):
+                if n == name:
+                    pairs.add(theirs[i] if len(theirs) == len(mine) else
+                              None)
+        if len(pairs) != 1 or None in pairs:
+            partners = sorted(p for p in pairs if p) or 'nothing'
+            raise ValueError(
+                f'{side.capitalize()} connector {name!r}: the losses pair '
+                f'this tensor with {partners}; a connector needs exactly one '
+                'partner. Record the tensor under a second name for a second '
+                'partner.')
+        return pairs.pop()
+
     @property
     def uses_labels(self) -> bool:
         """Whether any loss reads the ground truth."""
-        return any(
-            getattr(loss, 'uses_labels', False)
-            for loss in self.losses.values())
+        return any(loss.uses_labels for loss in self.losses.values())
 
-    def weight_factors(self, iteration: int) -> Dict[str, float]:
-        """The schedule factor of each scheduled term at ``iteration``."""
-        return {
-            key: route.schedule(iteration)
-            for key, route in self.routes.items() if route.schedule
-        }
+    @property
+    def adversarial_losses(self) -> Dict[str, nn.Module]:
+        """The adversarial losses by name."""
+        return {k: v for k, v in self.losses.items() if v.adversarial}
+
+    def weight_factors(self, iteration: int,
+                       images_per_gpu: Optional[int] = None
+                       ) -> Dict[str, float]:
+        """The factor of each term's weight at ``iteration``: its schedule's,
+        times tuned / actual images per GPU for a batch-summed term with
+        ``on_batch_change='rescale'``. Terms with neither are left out."""
+        factors = {}
+        for key, route in self.routes.items():
+            factor = route.schedule(iteration) if route.schedule else None
+            batch = self._batch_factor(key, images_per_gpu)
+            if batch is not None:
+                factor = batch * (1.0 if factor is None else factor)
+            if factor is not None:
+                factors[key] = factor
+        return factors
+
+    def _batch_factor(self, key: str,
+                      images_per_gpu: Optional[int]) -> Optional[float]:
+        """The batch-size guard of a batch-summed term: None when nothing is
+        to be done, else the factor that restores the per-image strength
+        (applied with ``'rescale'``, announced once with ``'warn'``)."""
+        route = self.routes[key]
+        tuned = route.tuned_images_per_gpu
+        if images_per_gpu is None or tuned is None or \
+                images_per_gpu == tuned:
+            return None
+        factor = tuned / images_per_gpu
+        if key not in self._warned_batch:
+            self._warned_batch.add(key)
+            what = ('its weight is rescaled by' if route.on_batch_change ==
+                    'rescale' else 'its per-image strength differs by')
+            print_log(
+                f'[mmseg_kd] Loss {key!r} is summed over the batch and was '
+                f'tuned for {tuned} images per GPU; this run has '
+                f'{images_per_gpu}, so {what} x{factor:g}. '
+                "on_batch_change='rescale' keeps the tuned per-image "
+                "strength; 'warn' (the default) only says so.",
+                logger='current',
+                level=logging.WARNING)
+        return factor if route.on_batch_change == 'rescale' else None
+
+    def _active(self, factors: Mapping[str, float]) -> List[str]:
+        """The terms computed this step: every term whose factor is not 0,
+        and zero-factor terms whose graph reaches trainable parameters (a
+        connector or the loss's own), which are computed times 0 so that
+        those parameters get a (zero) gradient, as DDP requires of every
+        parameter in every step."""
+        active = []
+        for key, loss in self.losses.items():
+            route = self.routes[key]
+            connected = any(n in self.connectors
+                            for n in route.names('student'))
+            if factors.get(key, 1.0) != 0.0 or loss.trainable or connected:
+                active.append(key)
+        return active
 
     def connect(self, student: Mapping[str, Tensor],
                 teacher: Mapping[str, Tensor]):
@@ -230,72 +359,78 @@ class Distiller(BaseModule):
                 student: Mapping[str, Tensor],
                 teacher: Mapping[str, Tensor],
                 labels: Optional[Tensor] = None,
-                iteration: int = 0) -> Dict[str, Tensor]:
-        """Compute every loss term.
+                iteration: int = 0,
+                critics: Optional[Mapping[str, nn.Module]] = None
+                ) -> DistillOutput:
+        """Compute every loss term of one step.
 
         Args:
             student (dict): Recorded student tensors (with gradient).
             teacher (dict): Recorded teacher tensors (no gradient).
             labels (Tensor, optional): (B, H, W) ground truth of the batch,
                 needed when a loss uses labels.
-            iteration (int): Current training iteration (for schedules).
+            iteration (int): The training iteration (0-based, the runner's
+                ``iter``), for schedules and iteration-dependent losses.
+            critics (dict, optional): Adversarial loss name to its critic
+                (frozen by the caller), needed when there are adversarial
+                losses.
 
         Returns:
-            dict: Term name to weighted scalar loss.
+            DistillOutput: The terms and what was computed on the way.
         """
+        first = next(iter(student.values()))
+        factors = self.weight_factors(iteration, first.shape[0])
+        active = self._active(factors)
         student, teacher = self.connect(student, teacher)
-        factors = self.weight_factors(iteration)
-        if factors:
-            hub = MessageHub.get_current_instance()
-            for key, factor in factors.items():
-                hub.update_scalar(f'train/kd_factor.{key}', factor)
         resized: Dict[tuple, Tensor] = {}
-        terms = {}
-        self._adversarial_inputs = {}
+        terms, adversarial = {}, {}
         for key, loss in self.losses.items():
             route = self.routes[key]
-            s, t = student[route.student], teacher[route.teacher]
+            s = _select(student, route.student)
             factor = factors.get(key, 1.0)
-            trainable = any(p.requires_grad for p in loss.parameters())
-            if factor == 0.0 and not trainable:
-                terms[key] = s.new_zeros((), dtype=torch.float32)
+            if key not in active:
+                first = s if isinstance(s, Tensor) else s[0]
+                terms[key] = first.new_zeros((), dtype=torch.float32)
                 continue
-            loss.iteration = iteration
-            lab = None
-            if getattr(loss, 'uses_labels', False):
-                if labels is None:
-                    raise ValueError(
-                        f'Loss {key!r} needs ground-truth labels, but the '
-                        'batch has no gt_sem_seg.')
-                size = tuple(labels.shape[-2:]) if getattr(
-                    loss, 'full_resolution_labels', False) else tuple(
-                        s.shape[-2:])
-                if size not in resized:
-                    resized[size] = resize_labels(labels, size)
-                lab = resized[size]
             extras = {k: student[v] for k, v in route.extras.items()}
-            value = loss(s, t, lab, **extras)
-            if getattr(loss, 'is_adversarial', False):
+            if loss.adversarial:
+                if not critics or key not in critics:
+                    raise ValueError(f'Loss {key!r} is adversarial: pass its '
+                                     'critic (critics=...).')
+                extras['critic'] = critics[key]
+            value = loss(s, _select(teacher, route.teacher),
+                         self._labels_for(key, s, labels, resized),
+                         iteration, **extras)
+            if loss.adversarial:
                 image = extras.get('image')
-                self._adversarial_inputs[key] = (
-                    s.detach(), t.detach(),
+                adversarial[key] = AdversarialInputs(
+                    s.detach(), _select(teacher, route.teacher).detach(),
                     None if image is None else image.detach())
             if isinstance(value, dict):  # several named terms
                 for sub, v in value.items():
                     terms[f'{key}_{sub}'] = v * factor
             else:
                 terms[key] = value * factor if factor != 1.0 else value
-        return terms
+        return DistillOutput(terms, factors, adversarial, student, teacher)
 
-    def pop_adversarial_inputs(self) -> Dict[str, tuple]:
-        """The (student, teacher, image) maps the adversarial losses saw in
-        the last forward, detached; cleared once taken."""
-        inputs, self._adversarial_inputs = self._adversarial_inputs, {}
-        return inputs
+    def _labels_for(self, key: str, student, labels: Optional[Tensor],
+                    cache: Dict[tuple, Tensor]) -> Optional[Tensor]:
+        """The labels loss ``key`` reads: None, the full-resolution labels,
+        or labels nearest-resized to its student tensor (cached by size)."""
+        loss = self.losses[key]
+        if not loss.uses_labels:
+            return None
+        if labels is None:
+            raise ValueError(f'Loss {key!r} needs ground-truth labels, but '
+                             'the batch has no gt_sem_seg.')
+        if loss.full_resolution_labels:
+            return labels
+        first = student if isinstance(student, Tensor) else student[0]
+        size = tuple(first.shape[-2:])
+        if size not in cache:
+            cache[size] = resize_labels(labels, size)
+        return cache[size]
 
     def trainable_losses(self) -> List[str]:
         """Names of loss terms that own trainable parameters."""
-        return [
-            k for k, l in self.losses.items()
-            if any(p.requires_grad for p in l.parameters())
-        ]
+        return [k for k, loss in self.losses.items() if loss.trainable]

@@ -8,8 +8,8 @@ from typing import Dict, Optional
 
 import torch
 from mmengine.config import Config
-from mmengine.runner.checkpoint import _load_checkpoint
 
+from ..utils import load_checkpoint_file
 from ..version import __version__
 
 STUDENT_PREFIX = 'student.'
@@ -48,7 +48,8 @@ def save_student(state: Dict[str, torch.Tensor],
 
 def export_student(checkpoint: str, out_file: str) -> str:
     """Turn a distillation training checkpoint into a student checkpoint."""
-    ckpt = _load_checkpoint(checkpoint, map_location='cpu')
+    ckpt = load_checkpoint_file(checkpoint, 'distillation',
+                                map_location='cpu')
     state = ckpt.get('state_dict', ckpt)
     meta = dict(ckpt.get('meta', {}) or {})
     keep = {k: meta[k] for k in ('dataset_meta', 'iter', 'epoch', 'seed',
@@ -61,7 +62,8 @@ def student_config(cfg: Config, student_model_cfg: dict) -> Config:
     """A config for the student alone, derived from a distillation config:
     the model is the student, and distillation-only settings (the optimizer
     constructor's ``student`` entry, the separate DDP wrapper, the export
-    hook) are turned back into their plain mmseg forms."""
+    hook, the resumable checkpoint hook) are turned back into their plain
+    mmseg forms: stock mmseg tools run it exactly as their own configs."""
     out = copy.deepcopy(cfg)
     out.model = student_model_cfg
     ow = out.get('optim_wrapper')
@@ -74,8 +76,13 @@ def student_config(cfg: Config, student_model_cfg: dict) -> Config:
     if isinstance(sched, dict) and 'type' not in sched and 'student' in sched:
         out.param_scheduler = sched['student']
     out.pop('model_wrapper_cfg', None)
+    out.pop('distill', None)  # the configs' helper for model.distill
+    checkpoint = (out.get('default_hooks') or {}).get('checkpoint')
+    if checkpoint and checkpoint.get('type') == 'ResumableCheckpointHook':
+        checkpoint['type'] = 'CheckpointHook'  # stock mmseg's own
     hooks = out.get('custom_hooks') or []
     out.custom_hooks = [
-        h for h in hooks if h.get('type') != 'ExportStudentHook'
+        h for h in hooks
+        if h.get('type') not in ('ExportStudentHook', 'BatchSizeCheckHook')
     ]
     return out

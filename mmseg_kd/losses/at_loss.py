@@ -46,7 +46,10 @@ class ATLoss(DistillLoss):
         loss_weight (float): Defaults to 1.0.
     """
 
-    def check_inputs(self, student: Tensor, teacher: Tensor) -> None:
+    def check_inputs(self,
+                     student: Tensor,
+                     teacher: Tensor,
+                     labels: Optional[Tensor] = None) -> None:
         check_same_spatial(student, teacher, 'ATLoss')
 
     def compute(self, student: Tensor, teacher: Tensor,

@@ -86,11 +86,11 @@ def channel_group_divergence(student: Tensor,
     return kl / (b * groups)
 
 
-def shuffle_permutation(num_channels: int, iteration: int) -> Tensor:
-    """The channel permutation of a shuffle iteration: a ``randperm`` from a
-    CPU generator seeded with the iteration, so every DDP rank and a resumed
-    run draw the same one."""
-    gen = torch.Generator().manual_seed(int(iteration))
+def shuffle_permutation(num_channels: int, step: int) -> Tensor:
+    """The channel permutation of a shuffle step: a ``randperm`` from a CPU
+    generator seeded with the step, so every DDP rank and a resumed run
+    draw the same one."""
+    gen = torch.Generator().manual_seed(int(step))
     return torch.randperm(num_channels, generator=gen)
 
 
@@ -118,9 +118,12 @@ class CGDLoss(DistillLoss):
     a fixed size; ``None`` uses the tensors as they are (same shape needed).
 
     Shuffle (a reference quirk, off by default): with ``shuffle_interval``
-    set, at every iteration that is a multiple of it the same random channel
-    permutation is applied to student and teacher, for that iteration only
-    (see :func:`shuffle_permutation`). The reference uses 1000.
+    set, at every step that is a multiple of it the same random channel
+    permutation is applied to student and teacher, for that step only (see
+    :func:`shuffle_permutation`). The reference uses 1000 and counts steps
+    from 1 (its counter is incremented before use), so the shuffle happens
+    at steps 1000, 2000, ..., i.e. at runner iterations 999, 1999, ...
+    (``step = iteration + 1``).
 
     Reference defaults (ADE20K, K = 150): group_size 10 (5 for PSPNet-R50),
     tau 2, loss_weight 3, shuffle every 1000 iterations, logits resized to
@@ -171,7 +174,13 @@ class CGDLoss(DistillLoss):
         self.uses_labels = resize_to == 'labels'
         self.full_resolution_labels = self.uses_labels
 
-    def check_inputs(self, student: Tensor, teacher: Tensor) -> None:
+    #: the shuffle depends on the iteration
+    uses_iteration = True
+
+    def check_inputs(self,
+                     student: Tensor,
+                     teacher: Tensor,
+                     labels: Optional[Tensor] = None) -> None:
         if student.dim() != 4 or teacher.dim() != 4:
             raise ValueError(
                 'CGDLoss expects (B, K, H, W) logits, got shapes '
@@ -202,17 +211,18 @@ class CGDLoss(DistillLoss):
             return self.resize_to
         return tuple(student.shape[-2:])
 
-    def shuffles_now(self) -> bool:
-        """Whether this iteration applies a channel shuffle."""
+    def shuffles_at(self, iteration: int) -> bool:
+        """Whether the runner iteration ``iteration`` (0-based) shuffles:
+        its 1-based step is a multiple of the interval."""
         return (self.shuffle_interval is not None
-                and self.iteration % self.shuffle_interval == 0)
+                and (iteration + 1) % self.shuffle_interval == 0)
 
     def compute(self, student: Tensor, teacher: Tensor,
-                labels: Optional[Tensor]) -> Tensor:
+                labels: Optional[Tensor], iteration: int = 0) -> Tensor:
         size = self.target_size(student, labels)
-        if self.shuffles_now():
+        if self.shuffles_at(iteration):
             perm = shuffle_permutation(student.shape[1],
-                                       self.iteration).to(student.device)
+                                       iteration + 1).to(student.device)
             student, teacher = student[:, perm], teacher[:, perm]
         student = _resize(student, size)
         teacher = _resize(teacher, size)

@@ -256,7 +256,10 @@ class CIRKDMemoryLoss(DistillLoss):
                 self.region_queue[:, reg.to(dev)].flatten(0, 1))
 
     # ----------------------------------------------------------------- loss
-    def check_inputs(self, student: Tensor, teacher: Tensor) -> None:
+    def check_inputs(self,
+                     student: Tensor,
+                     teacher: Tensor,
+                     labels: Optional[Tensor] = None) -> None:
         if student.dim() != 4 or teacher.dim() != 4 or \
                 student.shape[2:] != teacher.shape[2:]:
             raise ValueError(

@@ -83,7 +83,10 @@ class CIRKDMiniBatchLoss(DistillLoss):
         self.pool = pool
         self.chunk = chunk
 
-    def check_inputs(self, student: Tensor, teacher: Tensor) -> None:
+    def check_inputs(self,
+                     student: Tensor,
+                     teacher: Tensor,
+                     labels: Optional[Tensor] = None) -> None:
         if student.dim() != 4 or teacher.dim() != 4:
             raise ValueError('CIRKDMiniBatchLoss expects (B, C, h, w) maps, '
                              f'got {tuple(student.shape)} and '

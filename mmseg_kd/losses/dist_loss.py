@@ -74,7 +74,10 @@ class DISTLoss(DistillLoss):
         self.beta = float(beta)
         self.gamma = float(gamma)
 
-    def check_inputs(self, student: Tensor, teacher: Tensor) -> None:
+    def check_inputs(self,
+                     student: Tensor,
+                     teacher: Tensor,
+                     labels: Optional[Tensor] = None) -> None:
         if student.dim() != 4:
             raise ValueError('DISTLoss expects (B, K, h, w) logits, got shape '
                              f'{tuple(student.shape)}.')

@@ -37,7 +37,10 @@ class FitNetLoss(DistillLoss):
         loss_weight (float): Defaults to 1.0.
     """
 
-    def check_inputs(self, student: Tensor, teacher: Tensor) -> None:
+    def check_inputs(self,
+                     student: Tensor,
+                     teacher: Tensor,
+                     labels: Optional[Tensor] = None) -> None:
         try:
             check_same_shape(student, teacher, 'FitNetLoss', 'features')
         except ValueError as err:

@@ -89,7 +89,10 @@ class IFVDLoss(DistillLoss):
                              f'{num_classes}.')
         self.num_classes = int(num_classes)
 
-    def check_inputs(self, student: Tensor, teacher: Tensor) -> None:
+    def check_inputs(self,
+                     student: Tensor,
+                     teacher: Tensor,
+                     labels: Optional[Tensor] = None) -> None:
         check_same_spatial(student, teacher, 'IFVDLoss')
 
     def compute(self, student: Tensor, teacher: Tensor,

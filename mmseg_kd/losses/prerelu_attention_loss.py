@@ -77,7 +77,10 @@ class PreReLUAttentionLoss(DistillLoss):
                              f'{_NORMALIZE}, got {normalize!r}.')
         self.normalize = normalize
 
-    def check_inputs(self, student: Tensor, teacher: Tensor) -> None:
+    def check_inputs(self,
+                     student: Tensor,
+                     teacher: Tensor,
+                     labels: Optional[Tensor] = None) -> None:
         check_same_spatial(student, teacher, 'PreReLUAttentionLoss')
 
     def compute(self, student: Tensor, teacher: Tensor,

@@ -6,7 +6,9 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
-from .base import DistillLoss
+from ..distill.discriminators.sagan_discriminator import SAGANDiscriminator
+
+from .adversarial import AdversarialDistillLoss, Critic
 from .utils import check_same_shape
 
 _GAN_TYPES = ('wgan-gp', 'hinge')
@@ -44,82 +46,42 @@ def gradient_penalty(discriminator: nn.Module,
     if alpha is None:
         alpha = torch.rand(b, 1, 1, 1, device=student.device,
                            dtype=student.dtype)
-    if getattr(discriminator, 'preprocess_mode', None) == 'softmax_image':
+    if isinstance(discriminator, SAGANDiscriminator) and \
+            discriminator.penalty_on_preprocessed:
         student = discriminator.preprocess(student, image)
         teacher = discriminator.preprocess(teacher, image)
-        point = (alpha * teacher + (1 - alpha) * student).detach()
-        point.requires_grad_(True)
-        scores = discriminator.critic(point)
+        score = discriminator.critic
     else:
-        point = (alpha * teacher + (1 - alpha) * student).detach()
-        point.requires_grad_(True)
-        scores = discriminator(point)
+        score = discriminator
+    point = (alpha * teacher + (1 - alpha) * student).detach()
+    point.requires_grad_(True)
+    scores = score(point)
     grad, = torch.autograd.grad(scores.sum(), point, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1.0)**2).mean()
 
 
-@MODELS.register_module()
-class SKDAdversarialLoss(DistillLoss):
-    """SKD holistic (adversarial) distillation (Liu et al., "Structured
-    Knowledge Distillation for Semantic Segmentation", CVPR 2019 / TPAMI
-    2020).
-
-    A discriminator D (``SAGANDiscriminator``) learns to tell the teacher's
-    segmentation maps from the student's; the student learns to fool it.
-
-    * student term (this loss's value): ``loss_weight * (-mean D(Q^S))``;
-    * discriminator terms, one D step after each student step, on detached
-      maps: ``d = d_loss_weight * (mean D(Q^S) - mean D(Q^T))`` (WGAN) or
-      ``d_loss_weight * (mean ReLU(1 - D(Q^T)) + mean ReLU(1 + D(Q^S)))``
-      (hinge), plus ``gp = d_loss_weight * gp_weight * GP`` (see
-      :func:`gradient_penalty`).
-
-    Defaults are SKD master's: WGAN-GP, loss_weight (lambda_d for G) 0.1,
-    d_loss_weight 0.1, gp_weight 10. IFVD/CIRKD use loss_weight 0.001 (and
-    CIRKD hinge, no gradient penalty). The discriminator is built by
-    :class:`DistillationSegmentor` (its input channels are probed) and lives
-    in ``model.discriminator``, with its own optimizer (the
-    ``discriminator`` entry of optim_wrapper) and learning-rate schedule.
-    D and both losses run in float32, also under AMP.
+class SKDCritic(Critic):
+    """The critic of :class:`SKDAdversarialLoss`: a discriminator network
+    and its WGAN-GP (or hinge) objective.
 
     Args:
-        discriminator (dict): Discriminator config, e.g.
-            ``dict(type='SAGANDiscriminator', preprocess='bn')``;
-            ``in_channels`` is filled in.
+        net (nn.Module): The discriminator (``SAGANDiscriminator``).
         gan_type (str): ``'wgan-gp'`` or ``'hinge'``.
-        d_loss_weight (float): lambda_d of the discriminator loss (0.1).
-        gp_weight (float, optional): lambda_gp (10 for WGAN-GP, 0 for hinge
-            when None).
-        seed (int): Seed of the loss's own generator for the per-sample
-            interpolation weights (its state is checkpointed).
-        loss_weight (float): Weight of the student term (0.1).
+        d_loss_weight (float): lambda_d of the critic's loss.
+        gp_weight (float): lambda_gp (0: no gradient penalty).
+        seed (int): Seed of the critic's own generator for the per-sample
+            interpolation weights of the penalty (its state is
+            checkpointed, so a resumed run draws what the uninterrupted one
+            would have).
     """
 
-    #: The segmentor builds a discriminator for losses with this flag.
-    is_adversarial = True
-    #: Optional extra input: ``image='<student tensor name>'`` in the config
-    #: (the recorded input image, for ``preprocess='softmax_image'``).
-    extra_inputs = ('image', )
-
-    def __init__(self,
-                 discriminator: dict,
-                 gan_type: str = 'wgan-gp',
-                 d_loss_weight: float = 0.1,
-                 gp_weight: Optional[float] = None,
-                 seed: int = 0,
-                 loss_weight: float = 0.1) -> None:
-        super().__init__(loss_weight)
-        if gan_type not in _GAN_TYPES:
-            raise ValueError(f'gan_type must be one of {_GAN_TYPES}, got '
-                             f'{gan_type!r}.')
-        self.discriminator_cfg = dict(discriminator)
+    def __init__(self, net: nn.Module, gan_type: str, d_loss_weight: float,
+                 gp_weight: float, seed: int = 0) -> None:
+        super().__init__()
+        self.net = net
         self.gan_type = gan_type
         self.d_loss_weight = d_loss_weight
-        self.gp_weight = (10.0 if gan_type == 'wgan-gp' else 0.0) \
-            if gp_weight is None else gp_weight
-        self._discriminator: Optional[nn.Module] = None
-        # alpha of the gradient penalty: own generator, checkpointed, so a
-        # resumed run draws what the uninterrupted one would have
+        self.gp_weight = gp_weight
         self._generator = torch.Generator().manual_seed(seed)
 
     def get_extra_state(self) -> Tensor:
@@ -128,64 +90,105 @@ class SKDAdversarialLoss(DistillLoss):
     def set_extra_state(self, state: Tensor) -> None:
         self._generator.set_state(state.cpu().clone())
 
-    def attach(self, discriminator: nn.Module) -> None:
-        """Give the loss its discriminator (kept unregistered here: it is a
-        submodule of ``model.discriminator``)."""
-        object.__setattr__(self, '_discriminator', discriminator)
+    def forward(self, maps: Tensor, image: Optional[Tensor] = None) -> Tensor:
+        return self.net(maps, image)
 
-    def check_inputs(self, student: Tensor, teacher: Tensor) -> None:
-        check_same_shape(student, teacher, 'SKDAdversarialLoss', 'maps')
-
-    def forward(self,
-                student: Tensor,
-                teacher: Tensor,
-                labels: Optional[Tensor] = None,
-                image: Optional[Tensor] = None) -> Tensor:
-        """The student term, with the discriminator frozen (no gradient
-        reaches its parameters).
-
-        Returns:
-            Tensor: ``loss_weight * -mean D(student)``.
-        """
-        d = self._discriminator
-        if d is None:
-            raise RuntimeError('SKDAdversarialLoss has no discriminator: it '
-                               'is built by DistillationSegmentor.')
-        self.check_inputs(student, teacher)
-        flags = [p.requires_grad for p in d.parameters()]
-        d.requires_grad_(False)
-        try:
-            with torch.autocast(student.device.type, enabled=False):
-                scores = d(student.float(),
-                           None if image is None else image.float())
-        finally:
-            for p, flag in zip(d.parameters(), flags):
-                p.requires_grad_(flag)
-        return self.loss_weight * generator_loss(scores)
-
-    def discriminator_loss(self,
-                           discriminator: nn.Module,
-                           student: Tensor,
-                           teacher: Tensor,
-                           image: Optional[Tensor] = None
-                           ) -> Dict[str, Tensor]:
-        """The weighted discriminator terms ``d`` (and ``gp``) on detached
-        maps, in float32."""
+    def loss(self,
+             student: Tensor,
+             teacher: Tensor,
+             image: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """The weighted terms ``d`` (and ``gp``) on detached maps, in
+        float32 with autocast off."""
         student = student.detach().float()
         teacher = teacher.detach().float()
         image = None if image is None else image.detach().float()
         with torch.autocast(student.device.type, enabled=False):
             terms = dict(d=self.d_loss_weight * critic_loss(
-                discriminator(student, image), discriminator(teacher, image),
+                self.net(student, image), self.net(teacher, image),
                 self.gan_type))
             if self.gp_weight > 0:
                 alpha = torch.rand(
                     student.shape[0], 1, 1, 1,
                     generator=self._generator).to(student.device)
                 terms['gp'] = self.d_loss_weight * self.gp_weight * \
-                    gradient_penalty(discriminator, student, teacher, image,
+                    gradient_penalty(self.net, student, teacher, image,
                                      alpha)
         return terms
+
+    def extra_repr(self) -> str:
+        return (f'gan_type={self.gan_type!r}, d_loss_weight='
+                f'{self.d_loss_weight}, gp_weight={self.gp_weight}')
+
+
+@MODELS.register_module()
+class SKDAdversarialLoss(AdversarialDistillLoss):
+    """SKD holistic (adversarial) distillation (Liu et al., "Structured
+    Knowledge Distillation for Semantic Segmentation", CVPR 2019 / TPAMI
+    2020).
+
+    A discriminator D (``SAGANDiscriminator``) learns to tell the teacher's
+    segmentation maps from the student's; the student learns to fool it.
+
+    * student term (this loss's value): ``loss_weight * (-mean D(Q^S))``;
+    * discriminator terms (:class:`SKDCritic`), one D step after each
+      student step, on detached maps: ``d = d_loss_weight * (mean D(Q^S) -
+      mean D(Q^T))`` (WGAN) or ``d_loss_weight * (mean ReLU(1 - D(Q^T)) +
+      mean ReLU(1 + D(Q^S)))`` (hinge), plus ``gp = d_loss_weight *
+      gp_weight * GP`` (see :func:`gradient_penalty`).
+
+    Defaults are SKD master's: WGAN-GP, loss_weight (lambda_d for G) 0.1,
+    d_loss_weight 0.1, gp_weight 10. IFVD/CIRKD use loss_weight 0.001 (and
+    CIRKD hinge, no gradient penalty). The critic lives in
+    ``model.discriminator``, with its own optimizer (the ``discriminator``
+    entry of optim_wrapper) and learning-rate schedule. D and both losses
+    run in float32, also under AMP.
+
+    Args:
+        discriminator (dict): Discriminator config, e.g.
+            ``dict(type='SAGANDiscriminator', preprocess='bn')``;
+            ``in_channels`` is filled in from the student's maps (plus 3 for
+            ``preprocess='softmax_image'``, which also sees the image).
+        gan_type (str): ``'wgan-gp'`` or ``'hinge'``.
+        d_loss_weight (float): lambda_d of the discriminator loss (0.1).
+        gp_weight (float, optional): lambda_gp (10 for WGAN-GP, 0 for hinge
+            when None).
+        seed (int): Seed of the critic's generator for the gradient
+            penalty's interpolation weights.
+        loss_weight (float): Weight of the student term (0.1).
+    """
+
+    def __init__(self,
+                 discriminator: dict,
+                 gan_type: str = 'wgan-gp',
+                 d_loss_weight: float = 0.1,
+                 gp_weight: Optional[float] = None,
+                 seed: int = 0,
+                 loss_weight: float = 0.1) -> None:
+        super().__init__(discriminator, loss_weight)
+        if gan_type not in _GAN_TYPES:
+            raise ValueError(f'gan_type must be one of {_GAN_TYPES}, got '
+                             f'{gan_type!r}.')
+        self.gan_type = gan_type
+        self.d_loss_weight = d_loss_weight
+        self.gp_weight = (10.0 if gan_type == 'wgan-gp' else 0.0) \
+            if gp_weight is None else gp_weight
+        self.seed = seed
+
+    def build_critic(self, in_channels: int) -> SKDCritic:
+        cfg = dict(self.discriminator_cfg)
+        image_channels = 3 if cfg.get('preprocess') == 'softmax_image' else 0
+        cfg.setdefault('in_channels', in_channels + image_channels)
+        return SKDCritic(MODELS.build(cfg), self.gan_type, self.d_loss_weight,
+                         self.gp_weight, self.seed)
+
+    def check_inputs(self,
+                     student: Tensor,
+                     teacher: Tensor,
+                     labels: Optional[Tensor] = None) -> None:
+        check_same_shape(student, teacher, 'SKDAdversarialLoss', 'maps')
+
+    def generator_loss(self, scores: Tensor) -> Tensor:
+        return generator_loss(scores)
 
     def extra_repr(self) -> str:
         return (f'gan_type={self.gan_type!r}, loss_weight={self.loss_weight}'

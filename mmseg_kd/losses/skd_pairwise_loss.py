@@ -143,7 +143,10 @@ class SKDPairWiseLoss(DistillLoss):
         self.kernel_size = kernel_size
         self.detach_norm = detach_norm
 
-    def check_inputs(self, student: Tensor, teacher: Tensor) -> None:
+    def check_inputs(self,
+                     student: Tensor,
+                     teacher: Tensor,
+                     labels: Optional[Tensor] = None) -> None:
         check_same_spatial(student, teacher, 'SKDPairWiseLoss')
 
     def compute(self, student: Tensor, teacher: Tensor,

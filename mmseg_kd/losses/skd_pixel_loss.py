@@ -89,8 +89,12 @@ class SKDPixelWiseLoss(DistillLoss):
         self.tau = tau
         self.form = form
         self.reduction = reduction
+        self.sums_over_batch = reduction == 'batch_sum'
 
-    def check_inputs(self, student: Tensor, teacher: Tensor) -> None:
+    def check_inputs(self,
+                     student: Tensor,
+                     teacher: Tensor,
+                     labels: Optional[Tensor] = None) -> None:
         if student.dim() < 2:
             raise ValueError('SKDPixelWiseLoss expects (B, K, h, w) logits, '
                              f'got shape {tuple(student.shape)}.')

@@ -1,10 +1,10 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 from .data_preprocessor import DistillationDataPreprocessor
-from .distillation_segmentor import DistillationSegmentor
-from .model_loading import (CheckpointMismatchError, load_checkpoint_strict,
-                            resolve_model_entry)
+from .distillation_segmentor import DistillationSegmentor, DistillStep
+from .frozen_teacher import FrozenTeacher
+from .model_loading import resolve_model_entry
 
 __all__ = [
-    'DistillationSegmentor', 'DistillationDataPreprocessor',
-    'CheckpointMismatchError', 'load_checkpoint_strict', 'resolve_model_entry'
+    'DistillationSegmentor', 'DistillStep', 'DistillationDataPreprocessor',
+    'FrozenTeacher', 'resolve_model_entry'
 ]

@@ -1,10 +1,10 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 import contextlib
 import math
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 import torch
-import torch.distributed as dist
+from mmengine.dist import all_reduce, get_world_size
 from mmengine.logging import MessageHub, print_log
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
@@ -16,28 +16,33 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ..distill.discriminators import DiscriminatorSet
-from ..distill.distiller import Distiller
+from ..distill.distiller import Distiller, DistillOutput
 from ..distill.network import forward_network, parts_needed
 from ..distill.recorder import TensorRecorder
-from ..utils import revert_sync_bn_without_cuda
+from ..utils import (CheckpointMismatchError, frozen, load_checkpoint_strict,
+                     mismatch_report, revert_sync_bn_without_cuda, unwrap)
 from .data_preprocessor import (DistillationDataPreprocessor,
                                 teacher_preprocessor_cfg)
-from .model_loading import load_checkpoint_strict, resolve_model_entry
+from .frozen_teacher import FrozenTeacher
+from .model_loading import resolve_model_entry
 
-_PRECISIONS = {
-    None: None,
-    'fp32': torch.float32,
-    'fp16': torch.float16,
-    'bf16': torch.bfloat16,
-}
 _DISTILL_KEYS = {
     'student_tensors', 'teacher_tensors', 'losses', 'connectors',
-    'teacher_connectors', 'probe_size', 'nonfinite'
+    'teacher_connectors', 'probe_size', 'nonfinite', 'max_skipped_steps'
 }
+#: parts whose keys a distillation checkpoint must match exactly
+_STRICT_PARTS = ('student.', 'distiller.', 'discriminator.')
+
+
+def current_iteration() -> int:
+    """The runner's iteration (0-based; restored on resume), or 0 outside a
+    runner."""
+    it = MessageHub.get_current_instance().get_info('iter')
+    return 0 if it is None else int(it)
 
 
 @contextlib.contextmanager
-def _mmseg_scope():
+def _mmseg_scope() -> Iterator[None]:
     """Build mmseg models in the mmseg registry scope when no scope is set
     (outside a runner), as mmseg's own tools do."""
     if DefaultScope.get_current_instance() is not None:
@@ -47,8 +52,31 @@ def _mmseg_scope():
         yield
 
 
-def _unwrap(module: nn.Module) -> nn.Module:
-    return module.module if is_model_wrapper(module) else module
+class DistillStep(NamedTuple):
+    """One forward of the training path (see
+    :meth:`DistillationSegmentor.distill_step`).
+
+    Attributes:
+        task_losses (dict): The student's own losses.
+        distill (DistillOutput): The distillation terms and what the
+            distiller computed on the way (connected tensors, schedule
+            factors, the critics' inputs).
+        student_records (dict): The student's recorded tensors, as recorded.
+        teacher_records (dict): The teacher's recorded tensors.
+    """
+    task_losses: Dict[str, Tensor]
+    distill: DistillOutput
+    student_records: Dict[str, Tensor]
+    teacher_records: Dict[str, Tensor]
+
+    @property
+    def losses(self) -> Dict[str, Tensor]:
+        """Task losses and distillation terms in one dict, by name."""
+        clash = set(self.distill.terms) & set(self.task_losses)
+        if clash:
+            raise KeyError(f'Distillation loss names {sorted(clash)} clash '
+                           "with the student's own loss names; rename them.")
+        return {**self.task_losses, **self.distill.terms}
 
 
 @MODELS.register_module()
@@ -57,6 +85,20 @@ class DistillationSegmentor(BaseSegmentor):
     trained with the student's task loss plus distillation losses on tensors
     recorded from both. Prediction, validation, test and export are the
     student's alone.
+
+    One training step (:meth:`train_step`) is one straight pipeline::
+
+        raw batch
+          -> DistillationDataPreprocessor -> inputs, data_samples,
+                                             teacher_inputs
+          -> FrozenTeacher(teacher_inputs)  -> teacher tensors (no grad)
+          -> student(inputs, data_samples, mode='loss'), recorded
+                                            -> task losses, student tensors
+          -> Distiller(student tensors, teacher tensors, labels, iteration,
+                       critics frozen)      -> DistillOutput (terms, ...)
+          -> non-finite guard               -> skip the update, or:
+          -> student update (task losses + terms)
+          -> critic update on DistillOutput.adversarial (own optimizer)
 
     Example::
 
@@ -74,12 +116,6 @@ class DistillationSegmentor(BaseSegmentor):
                                           student='logits', teacher='logits',
                                           tau=4.0, loss_weight=3.0))))
 
-    The teacher is correct by construction: always in eval mode (BatchNorm,
-    Dropout, DropPath), ``requires_grad=False``, run under ``no_grad`` and
-    only as far as the recorded tensors need (no teacher loss is computed),
-    on inputs made by its own data preprocessor, and loaded strictly on the
-    CPU from ``checkpoint``.
-
     Args:
         teacher (dict): ``dict(config=PATH | model=DICT, checkpoint=None,
             overrides=None, precision=None)``; ``config`` may use the
@@ -87,16 +123,19 @@ class DistillationSegmentor(BaseSegmentor):
             (e.g. ``dict(decode_head=dict(num_classes=11))``); ``precision``
             ``'fp32'``, ``'bf16'`` or ``'fp16'`` runs the teacher under that
             autocast dtype (None: whatever autocast the student runs under).
-            A bare model dict (with ``type``) is accepted too.
+            A bare model dict (with ``type``) is accepted too. See
+            :class:`FrozenTeacher`.
         student (dict): Same form, without ``precision``; its ``checkpoint``
             (optional) is loaded strictly and survives ``init_weights``.
         distill (dict): ``student_tensors`` and ``teacher_tensors`` (name to
             :class:`TensorSpec`), ``losses`` (see :class:`Distiller`),
             optional ``connectors``/``teacher_connectors``, ``probe_size``
             (H, W) of the dummy input used once at build time to size the
-            connectors and check every pairing (default (128, 128)), and
+            connectors and check every pairing (default (128, 128)),
             ``nonfinite``: ``'raise'`` (default) or ``'skip'`` what to do
-            when a loss term is NaN/Inf (decided together by all ranks).
+            when a loss term is NaN/Inf (decided together by all ranks), and
+            ``max_skipped_steps`` (default 20): with ``'skip'``, how many
+            consecutive skipped steps stop the run.
         data_preprocessor (dict, optional): Must be None: the student's and
             teacher's own preprocessors are used.
         init_cfg (dict, optional): Unused beyond mmengine's conventions.
@@ -123,22 +162,25 @@ class DistillationSegmentor(BaseSegmentor):
         self.nonfinite = distill.get('nonfinite', 'raise')
         if self.nonfinite not in ('raise', 'skip'):
             raise ValueError("distill.nonfinite must be 'raise' or 'skip'.")
-
-        self._local_iter = 0
-        self._skip_update = False
-        self._in_train_step = False
+        self.max_skipped_steps = int(distill.get('max_skipped_steps', 20))
+        self._skipped_in_a_row = 0
         with _mmseg_scope():
             self._build(teacher, student, distill)
+        self._register_state_dict_hook(_plain_keys)
+        self._register_load_state_dict_pre_hook(_check_keys, with_module=True)
 
     def _build(self, teacher: dict, student: dict, distill: dict) -> None:
         student_cfg, student_opts = resolve_model_entry(student, 'student')
         teacher_cfg, teacher_opts = resolve_model_entry(teacher, 'teacher')
-        precision = teacher_opts['precision']
-        if precision not in _PRECISIONS:
-            raise ValueError(f'teacher precision must be one of '
-                             f"{[p for p in _PRECISIONS if p]} or None, got "
-                             f'{precision!r}.')
-        self.teacher_precision = precision
+        for side in ('student_tensors', 'teacher_tensors'):
+            if not distill.get(side):
+                raise KeyError(f'`distill.{side}` is missing or empty: name '
+                               'the tensors to record, e.g. '
+                               "dict(logits='decode_head.conv_seg').")
+            for name in distill[side]:
+                if not str(name).isidentifier():
+                    raise ValueError(f'Tensor name {name!r} in distill.{side}'
+                                     ' must be a Python identifier.')
 
         #: the resolved student model config (for export)
         self.student_cfg = student_cfg.to_dict()
@@ -151,39 +193,14 @@ class DistillationSegmentor(BaseSegmentor):
         if self._student_checkpoint:
             load_checkpoint_strict(self.student, self._student_checkpoint,
                                    role='student')
-        teacher_model = revert_sync_bn_without_cuda(
-            MODELS.build(teacher_cfg), 'teacher')
-        if teacher_opts['checkpoint']:
-            load_checkpoint_strict(teacher_model, teacher_opts['checkpoint'])
-        else:
-            print_log(
-                '[mmseg_kd] The teacher has no checkpoint: it keeps its '
-                'random initialisation. Set teacher=dict(..., checkpoint=...) '
-                'for a real distillation.',
-                logger='current',
-                level=30)
-        teacher_model.requires_grad_(False)
-        teacher_model.eval()
-        self.teacher = teacher_model
-
-        for side in ('student_tensors', 'teacher_tensors'):
-            if not distill.get(side):
-                raise KeyError(f'`distill.{side}` is missing or empty: name '
-                               'the tensors to record, e.g. '
-                               "dict(logits='decode_head.conv_seg').")
-            for name in distill[side]:
-                if not str(name).isidentifier():
-                    raise ValueError(f'Tensor name {name!r} in distill.{side}'
-                                     ' must be a Python identifier.')
+        self.teacher = FrozenTeacher(
+            revert_sync_bn_without_cuda(MODELS.build(teacher_cfg), 'teacher'),
+            distill['teacher_tensors'],
+            checkpoint=teacher_opts['checkpoint'],
+            precision=teacher_opts['precision'])
         self.student_recorder = TensorRecorder(
             self.student, distill['student_tensors'], owner='student')
-        self.teacher_recorder = TensorRecorder(
-            self.teacher,
-            distill['teacher_tensors'],
-            owner='teacher',
-            stop_when_complete=True)
-        self._teacher_parts = parts_needed(
-            s.path for s in self.teacher_recorder.specs.values())
+
         student_probe, teacher_probe = self._probe(
             tuple(distill.get('probe_size', (128, 128))))
         self.distiller = Distiller(
@@ -192,9 +209,8 @@ class DistillationSegmentor(BaseSegmentor):
             teacher_probe=teacher_probe,
             connectors=distill.get('connectors'),
             teacher_connectors=distill.get('teacher_connectors'))
-
-        self.discriminator = self._build_discriminators()
-        self._exclude_memories_from_ddp()
+        self.discriminator = self._build_critics()
+        self._exclude_loss_buffers_from_ddp()
 
         tpp_cfg = teacher_preprocessor_cfg(
             teacher_cfg.get('data_preprocessor'),
@@ -210,43 +226,33 @@ class DistillationSegmentor(BaseSegmentor):
         so mistakes surface when the model is built."""
         gen = torch.Generator().manual_seed(0)
         dummy = torch.randn((1, 3) + tuple(size), generator=gen)
-        modes = [(m, m.training) for m in (self.student, self.teacher)]
+        mode = self.student.training
         student_parts = parts_needed(
             s.path for s in self.student_recorder.specs.values())
         try:
             self.student.eval()
             with torch.no_grad():
-                _, t = self.teacher_recorder.run(lambda: forward_network(
-                    self.teacher, dummy, self._teacher_parts))
-                _, s = self.student_recorder.run(lambda: forward_network(
-                    self.student, dummy, student_parts))
+                teacher = self.teacher(dummy)
+                _, student = self.student_recorder.run(
+                    lambda: forward_network(self.student, dummy,
+                                            student_parts))
         finally:
-            for module, mode in modes:
-                module.train(mode)
-        return s, t
+            self.student.train(mode)
+        return student, teacher
 
-    def _build_discriminators(self) -> Optional[DiscriminatorSet]:
-        """One discriminator per adversarial loss, its input channels taken
-        from the probed student tensor; None without adversarial losses."""
-        losses = {
-            key: loss
-            for key, loss in self.distiller.losses.items()
-            if getattr(loss, 'is_adversarial', False)
-        }
+    def _build_critics(self) -> Optional[DiscriminatorSet]:
+        """One critic per adversarial loss, for the channels of its probed
+        student maps; None without adversarial losses."""
+        losses = self.distiller.adversarial_losses
         if not losses:
             return None
-        nets = {}
-        for key, loss in losses.items():
-            cfg = dict(loss.discriminator_cfg)
-            shape = self.distiller.student_shapes[
-                self.distiller.routes[key].student]
-            extra = 3 if cfg.get('preprocess') == 'softmax_image' else 0
-            cfg.setdefault('in_channels', shape[1] + extra)
-            nets[key] = MODELS.build(cfg)
-            loss.attach(nets[key])
-        return DiscriminatorSet(nets, losses)
+        return DiscriminatorSet({
+            key: loss.build_critic(self.distiller.student_shapes[
+                self.distiller.routes[key].student][1])
+            for key, loss in losses.items()
+        })
 
-    def _exclude_memories_from_ddp(self) -> None:
+    def _exclude_loss_buffers_from_ddp(self) -> None:
         """Buffers that losses keep identical on every rank themselves
         (CIRKD's queues) must not be broadcast by DDP: name them in DDP's
         ignore list, for a DDP around the whole model and around the
@@ -254,7 +260,7 @@ class DistillationSegmentor(BaseSegmentor):
         names = [
             f'losses.{key}.{buf}'
             for key, loss in self.distiller.losses.items()
-            for buf in getattr(loss, 'ddp_ignore_buffers', ())
+            for buf in loss.ddp_ignore_buffers
         ]
         if names:
             ignore = DistributedDataParallel.\
@@ -266,21 +272,20 @@ class DistillationSegmentor(BaseSegmentor):
     @property
     def student_model(self) -> nn.Module:
         """The student, unwrapped from any DDP wrapper."""
-        return _unwrap(self.student)
+        return unwrap(self.student)
 
-    def train(self, mode: bool = True) -> 'DistillationSegmentor':
-        """Set train/eval mode; the teacher stays in eval mode always."""
-        super().train(mode)
-        self.teacher.eval()
-        return self
+    @property
+    def distiller_module(self) -> Distiller:
+        """The distiller, unwrapped from any DDP wrapper."""
+        return unwrap(self.distiller)
 
     def init_weights(self) -> None:
         """Initialise the student (then load its checkpoint, when one is
-        given), the distiller and the discriminator; never the teacher,
-        whose weights come from its checkpoint."""
-        parts = [self.student_model, _unwrap(self.distiller)]
+        given), the distiller and the critics; never the teacher, whose
+        weights come from its checkpoint."""
+        parts = [self.student_model, self.distiller_module]
         if self.discriminator is not None:
-            parts.append(_unwrap(self.discriminator))
+            parts.append(unwrap(self.discriminator))
         for part in parts:
             if hasattr(part, 'init_weights'):
                 part.init_weights()
@@ -316,44 +321,25 @@ class DistillationSegmentor(BaseSegmentor):
         return super().forward(inputs, data_samples, mode)
 
     # ------------------------------------------------------------ training
-    def current_iteration(self) -> int:
-        """The runner's iteration (exact across resume), or a local counter
-        when the model is used outside a runner."""
-        it = MessageHub.get_current_instance().get_info('iter')
-        return self._local_iter if it is None else int(it)
+    def distill_step(self,
+                     inputs: Tensor,
+                     data_samples: SampleList,
+                     teacher_inputs: Optional[Tensor] = None,
+                     iteration: int = 0) -> DistillStep:
+        """The forward of the training path: teacher, student and
+        distiller, with the critics frozen.
 
-    def teacher_forward(self, inputs: Tensor) -> Dict[str, Tensor]:
-        """Run the teacher, without gradient and only as far as needed, and
-        return its recorded tensors."""
-        dtype = _PRECISIONS[self.teacher_precision]
-        if dtype is None:
-            ctx = contextlib.nullcontext()
-        else:
-            ctx = torch.autocast(
-                device_type=inputs.device.type,
-                dtype=dtype,
-                enabled=dtype is not torch.float32)
-        with torch.no_grad(), ctx:
-            _, records = self.teacher_recorder.run(lambda: forward_network(
-                self.teacher, inputs, self._teacher_parts))
-        return records
+        Args:
+            inputs (Tensor): The student's preprocessed images.
+            data_samples (list): With ``gt_sem_seg``.
+            teacher_inputs (Tensor, optional): The teacher's preprocessed
+                images (None: the same as ``inputs``).
+            iteration (int): The training iteration (0-based).
 
-    def loss(self,
-             inputs: Tensor,
-             data_samples: SampleList,
-             teacher_inputs: Optional[Tensor] = None) -> Dict[str, Tensor]:
-        """Student task losses plus every distillation term, by name."""
-        if self.discriminator is not None and not self._in_train_step and \
-                torch.is_grad_enabled():
-            raise RuntimeError(
-                'This model has adversarial losses: their discriminator is '
-                'trained in DistillationSegmentor.train_step, which a plain '
-                'DDP wrapper bypasses. Use model_wrapper_cfg=dict(type='
-                "'MMSeparateDistributedDataParallel') (the distillation "
-                'runtime base does).')
-        iteration = self.current_iteration()
-        self._local_iter += 1
-        teacher_records = self.teacher_forward(
+        Returns:
+            DistillStep: Everything the step computed.
+        """
+        teacher_records = self.teacher(
             inputs if teacher_inputs is None else teacher_inputs)
         task_losses, student_records = self.student_recorder.run(
             lambda: self.student(inputs, data_samples, mode='loss'))
@@ -361,34 +347,111 @@ class DistillationSegmentor(BaseSegmentor):
         if self.distiller_module.uses_labels:
             labels = torch.stack(
                 [s.gt_sem_seg.data for s in data_samples])[:, 0].long()
-        terms = self.distiller(student_records, teacher_records, labels,
-                               iteration)
-        clash = set(terms) & set(task_losses)
-        if clash:
-            raise KeyError(f'Distillation loss names {sorted(clash)} clash '
-                           "with the student's own loss names; rename them.")
-        losses = dict(task_losses)
-        losses.update(terms)
-        self._check_finite(terms, iteration)
-        return losses
+        critics = None if self.discriminator is None else unwrap(
+            self.discriminator).critics
+        with frozen(critics):
+            out = self.distiller(student_records, teacher_records, labels,
+                                 iteration, critics)
+        return DistillStep(task_losses, out, student_records,
+                           teacher_records)
 
-    @property
-    def distiller_module(self) -> Distiller:
-        return _unwrap(self.distiller)
+    def loss(self,
+             inputs: Tensor,
+             data_samples: SampleList,
+             teacher_inputs: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Student task losses plus every distillation term, by name (the
+        mmseg API; training goes through :meth:`train_step`)."""
+        if self.discriminator is not None and torch.is_grad_enabled():
+            raise RuntimeError(
+                'This model has adversarial losses: their critics are '
+                'trained in DistillationSegmentor.train_step, which a plain '
+                'DDP wrapper bypasses. Use model_wrapper_cfg=dict(type='
+                "'MMSeparateDistributedDataParallel') (the distillation "
+                'runtime base does).')
+        return self.distill_step(inputs, data_samples, teacher_inputs,
+                                 current_iteration()).losses
 
-    def _check_finite(self, terms: Dict[str, Tensor], iteration: int) -> None:
-        """Non-finite guard: one device sync for all terms."""
-        self._skip_update = False
+    def train_step(self, data: Union[dict, tuple, list],
+                   optim_wrapper: Union[OptimWrapper, OptimWrapperDict]
+                   ) -> Dict[str, Tensor]:
+        """One training step: the pipeline drawn in the class docstring.
+        Used directly in single-process training and through
+        ``MMSeparateDistributedDataParallel`` under DDP.
+
+        Args:
+            data: A batch from the dataloader.
+            optim_wrapper: The student's optim wrapper, or an
+                ``OptimWrapperDict`` with a ``student`` (and, with
+                adversarial losses, a ``discriminator``) entry.
+
+        Returns:
+            dict: Log variables.
+        """
+        student_ow, critic_ow = self._optim_wrappers(optim_wrapper)
+        iteration = current_iteration()
+        with student_ow.optim_context(self):
+            batch = self.data_preprocessor(data, True)
+            step = self.distill_step(batch['inputs'], batch['data_samples'],
+                                     batch.get('teacher_inputs'), iteration)
+        total, log_vars = self.parse_losses(step.losses)
+        log_vars.update({f'kd_factor.{k}': v
+                         for k, v in step.distill.factors.items()})
+        if self._nonfinite(step.distill.terms, iteration):
+            student_ow.zero_grad()
+            log_vars['skipped_step'] = torch.ones((), device=total.device)
+            return log_vars
+        student_ow.update_params(total)
+        if critic_ow is not None and step.distill.adversarial:
+            log_vars.update(
+                self.critic_step(step.distill.adversarial, critic_ow))
+        return log_vars
+
+    def critic_step(self, inputs: dict,
+                    optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+        """One update of the critics on the detached maps of the student
+        step that just ran (SKD's alternating schedule).
+
+        Returns:
+            dict: The critics' terms, detached, for the log.
+        """
+        with optim_wrapper.optim_context(self.discriminator):
+            terms = self.discriminator(inputs)
+        optim_wrapper.update_params(sum(terms.values()))
+        return {k: v.detach() for k, v in terms.items()}
+
+    def _optim_wrappers(self, optim_wrapper):
+        """(student wrapper, critics' wrapper or None)."""
+        if isinstance(optim_wrapper, OptimWrapperDict):
+            if 'student' not in optim_wrapper:
+                raise KeyError(
+                    'With several optimizers, optim_wrapper needs a '
+                    f"'student' entry; got {list(optim_wrapper.keys())}.")
+            student_ow = optim_wrapper['student']
+            critic_ow = optim_wrapper.optim_wrappers.get('discriminator')
+        else:
+            student_ow, critic_ow = optim_wrapper, None
+        if self.discriminator is not None and critic_ow is None:
+            raise KeyError(
+                'This model has a discriminator, which needs its own '
+                "optimizer: give optim_wrapper a 'discriminator' entry (with "
+                "constructor='DistillationOptimWrapperConstructor').")
+        return student_ow, critic_ow
+
+    def _nonfinite(self, terms: Dict[str, Tensor], iteration: int) -> bool:
+        """The non-finite guard: True when this step's update must be
+        skipped (``nonfinite='skip'``); raises otherwise, or when too many
+        steps in a row were skipped. One device sync for all terms; under
+        DDP every rank takes the same decision."""
         if not terms:
-            return
-        stacked = torch.stack([v.detach().float() for v in terms.values()])
-        bad_here = (~torch.isfinite(stacked)).any().float().reshape(1)
-        if dist.is_available() and dist.is_initialized() and \
-                dist.get_world_size() > 1:
+            return False
+        values = torch.stack([v.detach().float() for v in terms.values()])
+        bad_here = (~torch.isfinite(values)).any().float().reshape(1)
+        if get_world_size() > 1:
             # every rank must take the same decision, or DDP deadlocks
-            dist.all_reduce(bad_here, op=dist.ReduceOp.MAX)
+            all_reduce(bad_here, op='max')
         if not bool(bad_here):
-            return
+            self._skipped_in_a_row = 0
+            return False
         floats = {k: float(v.detach()) for k, v in terms.items()}
         bad = [k for k, v in floats.items() if not math.isfinite(v)]
         if bad:
@@ -398,77 +461,65 @@ class DistillationSegmentor(BaseSegmentor):
         else:
             msg = ('A distillation term became non-finite on another rank '
                    f'at iteration {iteration}.')
+        fix = (' Usual causes: a learning rate or loss_weight too high, '
+               'fp16 overflow (try bf16, or teacher precision fp32), or a '
+               'feature loss on unnormalised features.')
         if self.nonfinite == 'skip':
-            self._skip_update = True
+            self._skipped_in_a_row += 1
+            if self._skipped_in_a_row >= self.max_skipped_steps:
+                raise FloatingPointError(
+                    f'{msg} That is {self._skipped_in_a_row} skipped steps '
+                    'in a row (distill.max_skipped_steps): the run is not '
+                    f'training, so it stops.{fix}')
             print_log(f'[mmseg_kd] {msg} Skipping this update.',
                       logger='current', level=30)
-            return
+            return True
         raise FloatingPointError(
-            msg + ' Usual causes: a learning rate or loss_weight too high, '
-            'fp16 overflow (try bf16, or teacher precision fp32), or a '
-            "feature loss on unnormalised features. Set distill.nonfinite="
-            "'skip' to skip such steps instead of stopping.")
+            msg + fix + " Set distill.nonfinite='skip' to skip such steps "
+            'instead of stopping.')
 
-    def train_step(self, data: Union[dict, tuple, list],
-                   optim_wrapper: Union[OptimWrapper, OptimWrapperDict]
-                   ) -> Dict[str, Tensor]:
-        """One training step: student update with task + distillation
-        losses. Used directly in single-process training and through
-        ``MMSeparateDistributedDataParallel`` under DDP.
 
-        Args:
-            data: A batch from the dataloader.
-            optim_wrapper: The student's optim wrapper, or an
-                ``OptimWrapperDict`` with a ``student`` entry.
+# ------------------------------------------------------------ checkpoints
+def _plain_keys(module: nn.Module, state: dict, prefix: str,
+                local_metadata: dict) -> dict:
+    """State-dict hook: keys without the ``.module.`` of DDP wrappers around
+    the parts (``MMSeparateDistributedDataParallel`` wraps student,
+    distiller and discriminator each), so a checkpoint written under DDP
+    holds the same keys as a single-process one."""
+    wrapped = [
+        f'{prefix}{name}.module.' for name, child in module.named_children()
+        if is_model_wrapper(child)
+    ]
+    if not wrapped:
+        return state
+    for key in list(state):
+        for head in wrapped:
+            if key.startswith(head):
+                state[head[:-len('module.')] + key[len(head):]] = \
+                    state.pop(key)
+                break
+    return state
 
-        Returns:
-            dict: Log variables.
-        """
-        student_ow, disc_ow = self._optim_wrappers(optim_wrapper)
-        self._in_train_step = True
-        try:
-            with student_ow.optim_context(self):
-                data = self.data_preprocessor(data, True)
-                losses = self._run_forward(data, mode='loss')
-        finally:
-            self._in_train_step = False
-        parsed, log_vars = self.parse_losses(losses)
-        if self._skip_update:
-            student_ow.zero_grad()
-            self.distiller_module.pop_adversarial_inputs()
-            log_vars['skipped_step'] = torch.ones((), device=parsed.device)
-            return log_vars
-        student_ow.update_params(parsed)
-        if disc_ow is not None:
-            log_vars.update(self._discriminator_step(disc_ow))
-        return log_vars
 
-    def _optim_wrappers(self, optim_wrapper):
-        """(student wrapper, discriminator wrapper or None)."""
-        if isinstance(optim_wrapper, OptimWrapperDict):
-            if 'student' not in optim_wrapper:
-                raise KeyError(
-                    'With several optimizers, optim_wrapper needs a '
-                    f"'student' entry; got {list(optim_wrapper.keys())}.")
-            student_ow = optim_wrapper['student']
-            disc_ow = optim_wrapper.optim_wrappers.get('discriminator')
-        else:
-            student_ow, disc_ow = optim_wrapper, None
-        if self.discriminator is not None and disc_ow is None:
-            raise KeyError(
-                'This model has a discriminator, which needs its own '
-                "optimizer: give optim_wrapper a 'discriminator' entry (with "
-                "constructor='DistillationOptimWrapperConstructor').")
-        return student_ow, disc_ow
-
-    def _discriminator_step(self, disc_ow: OptimWrapper) -> Dict[str, Tensor]:
-        """One update of the discriminators on the detached maps of the
-        student step that just ran (SKD's alternating schedule)."""
-        inputs = self.distiller_module.pop_adversarial_inputs()
-        if not inputs:  # every adversarial term is scheduled off
-            return {}
-        with disc_ow.optim_context(self.discriminator):
-            terms = self.discriminator(inputs)
-        total = sum(terms.values())
-        disc_ow.update_params(total)
-        return {k: v.detach() for k, v in terms.items()}
+def _check_keys(module: nn.Module, state_dict: dict, prefix: str, *args):
+    """Load pre-hook: a distillation checkpoint must fit the student, the
+    distiller and the discriminator exactly (and the teacher, when it holds
+    teacher weights). mmengine loads non-strictly and only warns; a
+    mismatch here would resume or test random weights, so it is an error
+    that names the keys."""
+    own = module.state_dict()
+    theirs = {k[len(prefix):]: v for k, v in state_dict.items()
+              if k.startswith(prefix)}
+    parts = _STRICT_PARTS + (('teacher.', ) if any(
+        k.startswith('teacher.') for k in theirs) else ())
+    report = mismatch_report(
+        {k: v for k, v in theirs.items() if k.startswith(parts)},
+        {k: v for k, v in own.items() if k.startswith(parts)},
+        'The checkpoint', 'distillation')
+    if report:
+        raise CheckpointMismatchError(
+            report + '\n  A distillation checkpoint is loaded strictly: it '
+            'must come from the same distillation config (same student, '
+            'connectors, losses and discriminator). To start a student '
+            'from an earlier run, export it and give student=dict(..., '
+            'checkpoint=...).')

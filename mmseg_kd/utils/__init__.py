@@ -1,8 +1,17 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
-from .checkpoint import load_local_checkpoint, register_checkpoint_loader
+from .checkpoint import (CheckpointError, CheckpointMismatchError,
+                         mismatch_report,
+                         NotACheckpointError, UnsafeCheckpointError,
+                         load_checkpoint_file, load_checkpoint_strict,
+                         read_state_dict, safe_checkpoint_loading,
+                         trust_checkpoints)
+from .modules import frozen, unwrap
 from .sync_bn import revert_sync_bn_without_cuda
 
 __all__ = [
-    'load_local_checkpoint', 'register_checkpoint_loader',
-    'revert_sync_bn_without_cuda'
+    'CheckpointError', 'CheckpointMismatchError', 'NotACheckpointError',
+    'UnsafeCheckpointError', 'load_checkpoint_file', 'load_checkpoint_strict',
+    'read_state_dict', 'safe_checkpoint_loading', 'trust_checkpoints',
+    'mismatch_report',
+    'revert_sync_bn_without_cuda', 'frozen', 'unwrap'
 ]

@@ -116,7 +116,7 @@ def _check_distillation(cfg, model):
     distiller = model.distiller_module
     assert set(distiller.losses) == set(distill.losses)
     assert set(model.student_recorder.specs) == set(distill.student_tensors)
-    assert set(model.teacher_recorder.specs) == set(distill.teacher_tensors)
+    assert set(model.teacher.recorder.specs) == set(distill.teacher_tensors)
     # connected student tensors have the teacher's channels
     for name, target in distiller.connector_targets.items():
         assert distiller.student_shapes[name][1] == \

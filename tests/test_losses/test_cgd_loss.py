@@ -100,24 +100,26 @@ def test_cgd_zero_when_equal_and_group_shift_invariant():
 
 
 def test_cgd_shuffle_only_at_multiples_of_the_interval():
+    """The reference counts steps from 1: with interval 3 it shuffles at
+    steps 3, 6 (runner iterations 2, 5), never at the first step."""
     s, t = randn(2, 12, 3, 3), randn(2, 12, 3, 3, seed=1)
     loss = CGDLoss(group_size=4, tau=1.0, shuffle_interval=3)
     plain = CGDLoss(group_size=4, tau=1.0)(s, t).item()
     for it in range(8):
-        loss.iteration = it
-        value = loss(s, t).item()
-        if it % 3:
-            assert not loss.shuffles_now()
+        value = loss(s, t, iteration=it).item()
+        if (it + 1) % 3:
+            assert not loss.shuffles_at(it)
             assert value == pytest.approx(plain, rel=1e-6)
         else:
-            assert loss.shuffles_now()
-            perm = shuffle_permutation(12, it)
+            assert it in (2, 5) and loss.shuffles_at(it)
+            perm = shuffle_permutation(12, it + 1)
             assert value == pytest.approx(
                 channel_group_divergence(s[:, perm], t[:, perm], 4,
                                          1.0).item(), rel=1e-5)
             assert value != pytest.approx(plain, rel=1e-3)
             # the same permutation on both sides: equal inputs stay at 0
-            assert loss(s, s.clone()).item() == pytest.approx(0, abs=1e-7)
+            assert loss(s, s.clone(), iteration=it).item() == pytest.approx(
+                0, abs=1e-7)
     # reproducible per iteration (resume, DDP ranks), different across them
     assert torch.equal(shuffle_permutation(12, 6), shuffle_permutation(12, 6))
     assert not torch.equal(shuffle_permutation(12, 3),
@@ -147,7 +149,7 @@ def test_cgd_resize_to_labels_through_the_distiller():
     cgd = distiller.losses['loss_cgd']
     assert cgd.uses_labels and cgd.full_resolution_labels
     assert distiller.uses_labels
-    terms = distiller(dict(logits=s), dict(logits=t), labels)
+    terms = distiller(dict(logits=s), dict(logits=t), labels).terms
     up = dict(size=(24, 24), mode='bilinear', align_corners=False)
     expected = 3.0 * channel_group_divergence(
         F.interpolate(s, **up), F.interpolate(t, **up), 10, 2.0)

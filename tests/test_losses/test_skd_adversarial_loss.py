@@ -6,8 +6,9 @@ import torch
 from torch import nn
 
 from mmseg_kd.distill import SAGANDiscriminator
-from mmseg_kd.losses import (SKDAdversarialLoss, critic_loss, generator_loss,
-                             gradient_penalty)
+from mmseg_kd.losses import (SKDAdversarialLoss, SKDCritic, critic_loss,
+                             generator_loss, gradient_penalty)
+from mmseg_kd.utils import frozen
 
 
 class Linear(nn.Module):
@@ -60,51 +61,67 @@ def test_critic_and_generator_terms():
 
 
 def attached(**kw):
-    loss = SKDAdversarialLoss(dict(type='SAGANDiscriminator'), **kw)
-    d = SAGANDiscriminator(5, base_channels=4)
-    loss.attach(d)
-    return loss, d
+    """An SKD adversarial loss and its critic (a small discriminator for
+    5-class maps)."""
+    loss = SKDAdversarialLoss(
+        dict(type='SAGANDiscriminator', base_channels=4), **kw)
+    return loss, loss.build_critic(5)
+
+
+def test_critic_is_built_for_the_maps():
+    loss, critic = attached()
+    assert isinstance(critic, SKDCritic) and isinstance(
+        critic.net, SAGANDiscriminator)
+    assert critic.net.in_channels == 5
+    image = SKDAdversarialLoss(
+        dict(type='SAGANDiscriminator', base_channels=4,
+             preprocess='softmax_image')).build_critic(5)
+    assert image.net.in_channels == 8  # the maps and the RGB image
 
 
 def test_student_term_never_reaches_the_discriminator():
-    loss, d = attached(loss_weight=0.1)
-    twin = copy.deepcopy(d)  # the same D state (BN, power iteration)
+    """Frozen as the segmentor freezes it, the critic gets no gradient from
+    the student's term, and is trainable again afterwards."""
+    loss, critic = attached(loss_weight=0.1)
+    twin = copy.deepcopy(critic)  # the same D state (BN, power iteration)
     s = torch.randn(2, 5, 16, 16, requires_grad=True)
     t = torch.randn(2, 5, 16, 16, requires_grad=True)
-    value = loss(s, t)
+    with frozen(critic):
+        value = loss(s, t, critic=critic)
     value.backward()
     assert s.grad is not None and t.grad is None
-    assert all(p.grad is None for p in d.parameters())
-    assert all(p.requires_grad for p in d.parameters())
+    assert all(p.grad is None for p in critic.parameters())
+    assert all(p.requires_grad for p in critic.parameters())
     with torch.no_grad():
         expected = -0.1 * twin(s).mean()
     assert value.item() == pytest.approx(expected.item(), rel=1e-5)
+    with pytest.raises(ValueError, match='critic'):
+        loss(s, t)
 
 
 def test_discriminator_terms_never_reach_the_student():
-    loss, d = attached(d_loss_weight=0.1, gp_weight=10.0)
+    loss, critic = attached(d_loss_weight=0.1, gp_weight=10.0)
     s = torch.randn(2, 5, 16, 16, requires_grad=True)
     t = torch.randn(2, 5, 16, 16)
-    terms = loss.discriminator_loss(d, s, t)
+    terms = critic.loss(s, t)
     assert set(terms) == {'d', 'gp'}
     sum(terms.values()).backward()
     assert s.grad is None
-    assert all(p.grad is not None for p in d.parameters())
-    hinge, d2 = attached(gan_type='hinge')
-    assert set(hinge.discriminator_loss(d2, s, t)) == {'d'}
+    assert all(p.grad is not None for p in critic.parameters())
+    hinge, critic2 = attached(gan_type='hinge')
+    assert set(critic2.loss(s, t)) == {'d'}
     with pytest.raises(ValueError, match='gan_type'):
         SKDAdversarialLoss(dict(type='SAGANDiscriminator'), gan_type='lsgan')
 
 
 def test_alpha_generator_state_is_checkpointed():
-    a, d = attached()
+    _, a = attached()
     s, t = torch.randn(2, 5, 16, 16), torch.randn(2, 5, 16, 16)
-    a.discriminator_loss(d, s, t)
-    b, _ = attached(seed=7)
+    a.loss(s, t)
+    _, b = attached(seed=7)
     b.load_state_dict(a.state_dict())
-    d_b = copy.deepcopy(d)
     torch.manual_seed(0)
-    first = a.discriminator_loss(d, s, t)['gp']
+    first = a.loss(s, t)['gp']
     torch.manual_seed(1)  # the global RNG plays no part
-    second = b.discriminator_loss(d_b, s, t)['gp']
+    second = b.loss(s, t)['gp']
     assert first.item() == pytest.approx(second.item(), rel=1e-5)

@@ -10,7 +10,7 @@ from mmseg.registry import MODELS
 from torch import nn
 
 from mmseg_kd.losses import DistillLoss
-from mmseg_kd.segmentors import CheckpointMismatchError
+from mmseg_kd.utils import CheckpointMismatchError
 from ..conftest import (MEAN, STD, build_mmseg, distill_model, fake_batch,
                         tiny_segmentor)
 
@@ -27,7 +27,7 @@ def snapshot(module):
 def test_build_from_dict_and_from_config_file(tmp_path):
     model = MODELS.build(distill_model())
     assert isinstance(model.student, EncoderDecoder)
-    assert isinstance(model.teacher, EncoderDecoder)
+    assert isinstance(model.teacher.model, EncoderDecoder)
     path = tmp_path / 'student.py'
     Config(dict(model=tiny_segmentor(width=8))).dump(str(path))
     model = MODELS.build(distill_model(student=dict(config=str(path))))
@@ -83,8 +83,8 @@ def test_teacher_dropout_and_droppath_inactive_in_training():
     model = MODELS.build(distill_model(teacher=dict(model=teacher)))
     model.train()
     inputs = torch.randn(2, 3, 64, 64)
-    a = model.teacher_forward(inputs)['logits']
-    b = model.teacher_forward(inputs)['logits']
+    a = model.teacher(inputs)['logits']
+    b = model.teacher(inputs)['logits']
     assert torch.equal(a, b), 'teacher forward is not deterministic'
     assert not a.requires_grad
 
@@ -96,7 +96,7 @@ def test_teacher_gets_its_own_preprocessing():
     model = MODELS.build(distill_model(teacher=dict(model=teacher)))
     assert model.data_preprocessor.teacher is not None
     seen = {}
-    model.teacher.backbone.stem[0].register_forward_pre_hook(
+    model.teacher.model.backbone.stem[0].register_forward_pre_hook(
         lambda m, a: seen.__setitem__('teacher', a[0].detach().clone()))
     model.student.backbone.stem[0].register_forward_pre_hook(
         lambda m, a: seen.__setitem__('student', a[0].detach().clone()))
@@ -121,20 +121,20 @@ def test_teacher_runs_only_what_is_needed():
         losses=dict(loss_at=dict(type='KDLoss', student='logits',
                                  teacher='logits')),
         connectors=dict(logits=dict(type='ChannelConnector'))))
-    model.teacher.decode_head.register_forward_pre_hook(
+    model.teacher.model.decode_head.register_forward_pre_hook(
         lambda *a: ran.append('decode'))
-    model.teacher.auxiliary_head.register_forward_pre_hook(
+    model.teacher.model.auxiliary_head.register_forward_pre_hook(
         lambda *a: ran.append('aux'))
-    model.teacher.backbone.layer4.register_forward_pre_hook(
+    model.teacher.model.backbone.layer4.register_forward_pre_hook(
         lambda *a: ran.append('layer4'))
-    model.teacher.loss = None  # a teacher loss would fail loudly
+    model.teacher.model.loss = None  # a teacher loss would fail loudly
     model.train_step(fake_batch(), sgd(model))
     assert ran == []
     # the auxiliary head runs when one of its tensors is needed
     model = MODELS.build(distill_model(
         teacher_tensors=dict(logits='auxiliary_head.conv_seg'),
         student_tensors=dict(logits='auxiliary_head.conv_seg')))
-    model.teacher.auxiliary_head.register_forward_pre_hook(
+    model.teacher.model.auxiliary_head.register_forward_pre_hook(
         lambda *a: ran.append('aux'))
     model.train_step(fake_batch(), sgd(model))
     assert ran == ['aux']
@@ -153,7 +153,7 @@ def test_pre_relu_record_of_conv_module():
                                   teacher='pre')),
         connectors=dict(pre=dict(type='ChannelConnector'))))
     inputs = torch.randn(2, 3, 64, 64)
-    t = model.teacher_forward(inputs)
+    t = model.teacher(inputs)
     assert (t['pre'] < 0).any(), 'teacher pre-ReLU record was overwritten'
     assert torch.allclose(torch.relu(t['pre']), t['post'])
     _, s = model.student_recorder.run(
@@ -234,7 +234,7 @@ def test_strict_teacher_checkpoint(tmp_path):
     model = MODELS.build(distill_model(
         teacher=dict(model=teacher_cfg, checkpoint=str(path))))
     for k, v in good.state_dict().items():
-        assert torch.equal(model.teacher.state_dict()[k], v)
+        assert torch.equal(model.teacher.model.state_dict()[k], v)
 
     no_aux = {k: v for k, v in good.state_dict().items()
               if not k.startswith('auxiliary_head')}
@@ -276,7 +276,7 @@ def test_init_weights_leaves_the_teacher_alone(tmp_path):
         teacher=dict(model=teacher_cfg, checkpoint=str(path))))
     model.init_weights()
     for k, v in teacher.state_dict().items():
-        assert torch.equal(model.teacher.state_dict()[k], v)
+        assert torch.equal(model.teacher.model.state_dict()[k], v)
 
 
 def test_prediction_is_the_students():
@@ -294,7 +294,7 @@ def test_prediction_is_the_students():
 def test_teacher_precision():
     model = MODELS.build(distill_model(
         teacher=dict(model=tiny_segmentor(width=16), precision='bf16')))
-    out = model.teacher_forward(torch.randn(1, 3, 64, 64))['logits']
+    out = model.teacher(torch.randn(1, 3, 64, 64))['logits']
     assert out.dtype == torch.bfloat16
     model.train_step(fake_batch(), sgd(model))  # losses run in fp32
     with pytest.raises(ValueError, match='precision'):
@@ -306,9 +306,11 @@ def test_teacher_precision():
 class _NaNAfterFirstLoss(DistillLoss):
     """Test helper: finite at iteration 0, NaN afterwards."""
 
-    def compute(self, student, teacher, labels):
+    uses_iteration = True
+
+    def compute(self, student, teacher, labels, iteration=0):
         value = (student - teacher).abs().mean()
-        return value if self.iteration == 0 else value * float('nan')
+        return value if iteration == 0 else value * float('nan')
 
 
 def test_nonfinite_guard_names_term_and_iteration(fresh_message_hub):
@@ -316,15 +318,19 @@ def test_nonfinite_guard_names_term_and_iteration(fresh_message_hub):
                                 teacher='logits'))
     model = MODELS.build(distill_model(losses=copy.deepcopy(losses)))
     optim = sgd(model)
+    fresh_message_hub.update_info('iter', 0)  # what the runner does
     model.train_step(fake_batch(), optim)
+    fresh_message_hub.update_info('iter', 1)
     with pytest.raises(FloatingPointError) as err:
         model.train_step(fake_batch(), optim)
     assert "['loss_bad']" in str(err.value) and 'iteration 1' in str(
         err.value)
     model = MODELS.build(distill_model(losses=losses, nonfinite='skip'))
     optim = sgd(model)
+    fresh_message_hub.update_info('iter', 0)
     model.train_step(fake_batch(), optim)
     before = snapshot(model.student)
+    fresh_message_hub.update_info('iter', 1)
     log = model.train_step(fake_batch(), optim)
     assert log['skipped_step'] == 1
     after = model.student.state_dict()

@@ -12,7 +12,7 @@ import torch
 from mmengine.config import Config
 
 from mmseg_kd.losses import ATLoss, FitNetLoss, KDLoss
-from mmseg_kd.utils import probe as probe_lib
+from mmseg_kd.apis import probe as probe_lib
 from ..conftest import (REPO, build_mmseg, distill_model, fake_batch,
                         tiny_segmentor)
 
@@ -114,7 +114,7 @@ def test_probe_losses_match_direct_computation(probed):
     data = model.data_preprocessor(batch, True)
     inputs, samples = data['inputs'], data['data_samples']
     assert data.get('teacher_inputs') is None  # same normalisation
-    student, teacher = model.student, model.teacher
+    student, teacher = model.student, model.teacher.model
     student.train()
     with torch.no_grad():
         task = student.loss(inputs, samples)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from mmseg_kd.utils import visualization as vis
-from ..conftest import REPO, build_mmseg, camvid_root, tiny_segmentor
+from mmseg_kd import visualization as vis
+from ..conftest import REPO, build_mmseg, camvid_like_root, tiny_segmentor
 
 PALETTE = [[128, 64, 128], [70, 130, 180], [220, 20, 60], [0, 200, 0]]
 
@@ -263,7 +263,8 @@ def tiny_model_files(tmp_path, name: str, seed: int):
         f'_base_ = [{base!r}]\n'
         "default_scope = 'mmseg'\n"
         f'model = {model_cfg!r}\n'
-        f'test_dataloader = dict(dataset=dict(data_root={camvid_root()!r}))\n'
+        'test_dataloader = dict(dataset=dict('
+        f'data_root={camvid_like_root()!r}))\n'
     )
     torch.manual_seed(seed)
     model = build_mmseg(model_cfg)
@@ -287,7 +288,7 @@ def test_visualize_predictions_tool(tmp_path, capsys):
                                    caption_height=18)
     from mmseg_kd.datasets.camvid import CamVidDataset
     meta = CamVidDataset.METAINFO
-    ann_dir = osp.join(camvid_root(), 'ann_dir', 'val')
+    ann_dir = osp.join(camvid_like_root(), 'ann_dir', 'val')
     void = any((cv2.imread(osp.join(ann_dir, name), cv2.IMREAD_UNCHANGED)
                 == 255).any() for name in sorted(os.listdir(ann_dir))[:2])
     legend = vis.legend_strip(meta['classes'], meta['palette'], width,

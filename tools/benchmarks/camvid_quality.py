@@ -46,7 +46,6 @@ import sys
 import time
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-sys.path.insert(0, REPO)
 CONFIGS = osp.join(REPO, 'distillation_configs')
 
 #: method name -> shipped CamVid config whose ``distill`` section is used

@@ -26,19 +26,17 @@ backward, SGD update) of the PSPNet-R18 student on 2 x 512 x 1024 images.
 Add an entry to :data:`CASES` to benchmark another loss.
 """
 import argparse
-import os.path as osp
-import sys
 import time
 from typing import NamedTuple, Optional, Sequence, Tuple
 
 import torch
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
-from mmseg.registry import MODELS  # noqa: E402
+from mmseg.registry import MODELS
 
-import mmseg_kd  # noqa: E402,F401  (registers the losses)
-from mmseg_kd.distill import resize_labels  # noqa: E402
+import mmseg_kd  # noqa: F401  (registers the losses)
+from mmseg_kd.distill import resize_labels
+from mmseg_kd.utils import frozen
 
 #: Full-resolution label size of the benchmark (Cityscapes' 512x1024 crops).
 IMAGE_SIZE = (512, 1024)
@@ -116,25 +114,27 @@ def make_inputs(case: Case, loss, device: torch.device):
                              (case.student_shape[0], ) + IMAGE_SIZE,
                              generator=gen)
         full[:, :16] = 255
-        size = IMAGE_SIZE if getattr(loss, 'full_resolution_labels',
-                                     False) else case.student_shape[-2:]
+        size = IMAGE_SIZE if loss.full_resolution_labels \
+            else case.student_shape[-2:]
         labels = resize_labels(full, size).to(device)
     return student.requires_grad_(True), teacher, labels
 
 
 def build_loss(case: Case, device: torch.device):
-    """The loss of ``case``, with a discriminator for adversarial ones."""
+    """The loss of ``case`` and, for adversarial ones, its critic (else
+    None)."""
     loss = MODELS.build(dict(case.loss)).to(device)
-    if getattr(loss, 'is_adversarial', False):
-        cfg = dict(loss.discriminator_cfg, in_channels=case.student_shape[1])
-        loss.attach(MODELS.build(cfg).to(device))
-    return loss
+    critic = loss.build_critic(case.student_shape[1]).to(device) \
+        if loss.adversarial else None
+    return loss, critic
 
 
-def _step(loss, student, teacher, labels, name: str = '') -> None:
+def _step(loss, critic, student, teacher, labels, name: str = '') -> None:
     if 'discriminator step' in name:
-        d = loss._discriminator
-        value = sum(loss.discriminator_loss(d, student, teacher).values())
+        value = sum(critic.loss(student, teacher).values())
+    elif critic is not None:
+        with frozen(critic):
+            value = loss(student, teacher, labels, critic=critic)
     else:
         value = loss(student, teacher, labels)
         if isinstance(value, dict):  # several named terms
@@ -184,12 +184,12 @@ def timed(step, device: torch.device, repeats: int = 3) -> float:
 
 
 def measure(case: Case, device: torch.device) -> dict:
-    loss = build_loss(case, device)
+    loss, critic = build_loss(case, device)
     student, teacher, labels = make_inputs(case, loss, device)
 
     def step():
         student.grad = None
-        _step(loss, student, teacher, labels, case.name)
+        _step(loss, critic, student, teacher, labels, case.name)
 
     seconds = timed(step, device)
     peak = peak_cuda(step) if device.type == 'cuda' else peak_cpu(step)
@@ -210,7 +210,7 @@ def student_step(device: torch.device) -> dict:
     from mmengine.optim import OptimWrapper
     from mmengine.registry import DefaultScope
     from mmseg_kd.utils import revert_sync_bn_without_cuda
-    from mmseg_kd.utils.probe import random_batch
+    from mmseg_kd.apis.probe import random_batch
     cfg = get_config(
         'mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py')
     model_cfg = Config(dict(model=cfg.model)).model

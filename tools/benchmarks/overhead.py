@@ -29,32 +29,26 @@ import argparse
 import copy
 import os.path as osp
 import statistics
-import sys
 import time
 
 import torch
+from camvid_quality import METHODS
+from mmengine.config import Config
+from mmengine.logging import MessageHub
+from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmengine.registry import DefaultScope
+from mmseg.registry import MODELS
+
+import mmseg_kd  # noqa: F401
+from mmseg_kd.apis.probe import random_batch
+from mmseg_kd.utils import revert_sync_bn_without_cuda
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-sys.path.insert(0, REPO)
-
-from mmengine.config import Config  # noqa: E402
-from mmengine.logging import MessageHub  # noqa: E402
-from mmengine.optim import OptimWrapper, OptimWrapperDict  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
-from mmseg.registry import MODELS  # noqa: E402
-
-import mmseg_kd  # noqa: E402,F401
-from mmseg_kd.utils import revert_sync_bn_without_cuda  # noqa: E402
-from mmseg_kd.utils.probe import random_batch  # noqa: E402
-
 CONFIGS = osp.join(REPO, 'distillation_configs')
 TEACHER = osp.join(CONFIGS, 'baselines',
                    'pspnet_r101-d8_4xb2-40k_camvid-360x360.py')
 STUDENT = osp.join(CONFIGS, 'baselines',
                    'pspnet_r18-d8_4xb2-40k_camvid-360x360.py')
-# the methods of the CamVid quality benchmark
-sys.path.insert(0, osp.dirname(__file__))
-from camvid_quality import METHODS  # noqa: E402
 
 LOGIT_METHODS = ('kd', 'cwd_logits', 'dist', 'cgd')
 
@@ -165,7 +159,7 @@ def main():
             student=dict(model=model_cfg(STUDENT, size)),
             distill=dict(distill, probe_size=(64, 64)))
         model = MODELS.build(cfg).to(device).train()
-        model.teacher.load_state_dict(teacher_state)
+        model.teacher.model.load_state_dict(teacher_state)
         model.student.load_state_dict(student_state)
         ow = wrappers(model, optim)
         models[name] = model

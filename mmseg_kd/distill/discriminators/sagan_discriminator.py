@@ -78,6 +78,13 @@ class SAGANDiscriminator(BaseModule):
         self.attn2 = SelfAttention2d(8 * d)
         self.last = nn.Conv2d(8 * d, 1, 4)
 
+    @property
+    def penalty_on_preprocessed(self) -> bool:
+        """Whether a gradient penalty is taken w.r.t. the preprocessed input
+        (the CVPR'19 image-and-softmax input) rather than the raw logits
+        (SKD master: the BatchNorm preprocessing inside the graph)."""
+        return self.preprocess_mode == 'softmax_image'
+
     def preprocess(self, logits: Tensor,
                    image: Optional[Tensor] = None) -> Tensor:
         """The critic's input for (B, K, h, w) logits."""

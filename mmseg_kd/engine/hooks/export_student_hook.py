@@ -3,9 +3,10 @@ import os.path as osp
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
+from ...segmentors import DistillationSegmentor
+from ...utils import unwrap
 from ..export import save_student, student_config
 
 
@@ -34,22 +35,16 @@ class ExportStudentHook(Hook):
         self.config_filename = config_filename
 
     def after_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        if not hasattr(model, 'student_cfg'):
+        model = unwrap(runner.model)
+        if not isinstance(model, DistillationSegmentor):
             runner.logger.warning('ExportStudentHook: the model is not a '
                                   'DistillationSegmentor; nothing exported.')
             return
         if not is_main_process():
             return
         meta = dict(iter=runner.iter, epoch=runner.epoch)
-        dataset_meta = getattr(model, 'dataset_meta', None) or getattr(
-            model.student_model, 'dataset_meta', None)
-        if dataset_meta is None:
-            try:
-                dataset_meta = runner.train_dataloader.dataset.metainfo
-            except Exception:  # noqa: BLE001 - metadata is optional
-                dataset_meta = None
+        dataset_meta = getattr(runner.train_dataloader.dataset, 'metainfo',
+                               None)
         if dataset_meta is not None:
             meta['dataset_meta'] = dataset_meta
         path = save_student(model.state_dict(),

@@ -2,21 +2,19 @@
 import copy
 from typing import Optional, Union
 
-from mmengine.model import is_model_wrapper
 from mmengine.optim import (DefaultOptimWrapperConstructor, OptimWrapper,
                             OptimWrapperDict)
 from mmseg.registry import OPTIM_WRAPPER_CONSTRUCTORS
 from torch import nn
+
+from ...segmentors import DistillationSegmentor
+from ...utils import unwrap
 
 # which optim-wrapper entry owns which parts of a DistillationSegmentor
 _GROUPS = {
     'student': ('student', 'distiller'),
     'discriminator': ('discriminator', ),
 }
-
-
-def _unwrap(module: nn.Module) -> nn.Module:
-    return module.module if is_model_wrapper(module) else module
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
@@ -77,19 +75,19 @@ class DistillationOptimWrapperConstructor:
         for name in names:
             part = getattr(model, name, None)
             if part is not None and any(True for _ in part.parameters()):
-                container.add_module(name, _unwrap(part))
+                container.add_module(name, unwrap(part))
         return container
 
     def __call__(self,
                  model: nn.Module) -> Union[OptimWrapper, OptimWrapperDict]:
-        model = _unwrap(model)
-        if not hasattr(model, 'student'):
+        model = unwrap(model)
+        if not isinstance(model, DistillationSegmentor):
             raise TypeError(
                 'DistillationOptimWrapperConstructor builds optimizers for a '
                 f'DistillationSegmentor, not a {type(model).__name__}; drop '
                 '`constructor` from optim_wrapper for a plain model.')
         if self.single:
-            if getattr(model, 'discriminator', None) is not None:
+            if model.discriminator is not None:
                 raise KeyError(
                     'This model has a discriminator, which needs its own '
                     "optimizer: give optim_wrapper 'student' and "
@@ -107,7 +105,7 @@ class DistillationOptimWrapperConstructor:
                                f'model has no trainable {key}.')
             wrappers[key] = DefaultOptimWrapperConstructor(cfg, paramwise)(
                 container)
-        if getattr(model, 'discriminator', None) is not None and \
+        if model.discriminator is not None and \
                 'discriminator' not in wrappers:
             raise KeyError("optim_wrapper needs a 'discriminator' entry for "
                            "this model's discriminator.")
