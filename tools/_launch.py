@@ -1,14 +1,10 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 """Shared set-up of tools/train.py and tools/test.py."""
 import os
-import os.path as osp
-import sys
 
-# make `import mmseg_kd` work from a source checkout without installing it
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
-import torch  # noqa: E402
-import torch.distributed as dist  # noqa: E402
+import torch
+import torch.distributed as dist
 
 
 def setup_cpu_distributed(cfg, launcher: str) -> None:
@@ -31,6 +27,18 @@ def setup_cpu_distributed(cfg, launcher: str) -> None:
         find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
+
+
+def add_trust_argument(parser) -> None:
+    """``--trust-checkpoint PATH`` (see mmseg_kd/utils/checkpoint.py)."""
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='append',
+        default=[],
+        metavar='PATH',
+        help='a checkpoint you made yourself that needs more than a '
+        'weights-only load; it may then call exactly the globals it names '
+        '(repeatable; see docs/training_at_scale.md)')
 
 
 def local_rank_to_env(local_rank: int) -> None:

@@ -1,24 +1,19 @@
 #!/usr/bin/env bash
-# Distributed test with torchrun.
+# Distributed test with torchrun: one process per GPU (gloo processes on
+# CPU-only machines).
 #
-#   tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py options]
+#   tools/dist_test.sh CONFIG CHECKPOINT NPROC [test.py options]
+#
+# Several nodes: NNODES, NODE_RANK, MASTER_ADDR, PORT and RDZV_TIMEOUT as for
+# tools/dist_train.sh. PYTHON selects the interpreter (e.g.
+# PYTHON=.venv/bin/python).
+if [ $# -lt 3 ]; then
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  exit 2
+fi
+. "$(dirname "$0")/dist_launch.sh"
 CONFIG=$1
 CHECKPOINT=$2
-GPUS=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
-
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-"$PYTHON" -m torch.distributed.run \
-    --nnodes=$NNODES \
-    --node_rank=$NODE_RANK \
-    --master_addr=$MASTER_ADDR \
-    --nproc_per_node=$GPUS \
-    --master_port=$PORT \
-    "$(dirname "$0")/test.py" \
-    $CONFIG \
-    $CHECKPOINT \
-    --launcher pytorch ${@:4}
+NPROC=$3
+shift 3
+dist_launch "$(dirname "$0")/test.py" "$NPROC" "$CONFIG" "$CHECKPOINT" "$@"

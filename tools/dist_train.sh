@@ -1,25 +1,21 @@
 #!/usr/bin/env bash
-# Distributed training with torchrun (one process per GPU; gloo on CPU-only
-# machines). Multi-node: set NNODES, NODE_RANK, MASTER_ADDR (and PORT) on
-# every node, as in mmseg.
+# Distributed training with torchrun: one process per GPU (gloo processes on
+# CPU-only machines).
 #
-#   tools/dist_train.sh CONFIG GPUS [train.py options]
-#   NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 tools/dist_train.sh CONFIG 8
+#   tools/dist_train.sh CONFIG NPROC [train.py options]
+#
+# Several nodes: the same command on every node, with NNODES, NODE_RANK,
+# MASTER_ADDR (and PORT) set; RDZV_TIMEOUT (seconds, default 600) bounds the
+# wait for the other nodes. --resume needs the same checkpoint on every node
+# (a shared work dir, or the file copied to each); a run whose ranks resume
+# from different iterations stops with an error. PYTHON selects the
+# interpreter (e.g. PYTHON=.venv/bin/python).
+if [ $# -lt 2 ]; then
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  exit 2
+fi
+. "$(dirname "$0")/dist_launch.sh"
 CONFIG=$1
-GPUS=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
-
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-"$PYTHON" -m torch.distributed.run \
-    --nnodes=$NNODES \
-    --node_rank=$NODE_RANK \
-    --master_addr=$MASTER_ADDR \
-    --nproc_per_node=$GPUS \
-    --master_port=$PORT \
-    "$(dirname "$0")/train.py" \
-    $CONFIG \
-    --launcher pytorch ${@:3}
+NPROC=$2
+shift 2
+dist_launch "$(dirname "$0")/train.py" "$NPROC" "$CONFIG" "$@"

@@ -6,23 +6,28 @@
     tools/dist_train.sh CONFIG NGPUS [same options]
 
 Besides mmseg's own train script, this one imports mmseg_kd, runs DDP on
-CPU-only machines (gloo) and, for distillation configs, adds the
-ExportStudentHook when the config does not list it, so that
-WORK_DIR/student_final.pth and WORK_DIR/student_config.py are written at the
-end of training.
+CPU-only machines (gloo), loads checkpoints safely (weights only; see
+mmseg_kd/utils/checkpoint.py), writes checkpoints atomically with every
+rank's random state (ResumableCheckpointHook in place of CheckpointHook) and,
+for distillation configs, adds the ExportStudentHook when the config does
+not list it, so that WORK_DIR/student_final.pth and
+WORK_DIR/student_config.py are written at the end of training.
 """
 import argparse
 import logging
 import os.path as osp
 
-from _launch import local_rank_to_env, setup_cpu_distributed
+from _launch import (add_trust_argument, local_rank_to_env,
+                     setup_cpu_distributed)
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmseg_kd  # noqa: F401  (registers everything)
+from mmseg_kd.utils import safe_checkpoint_loading, trust_checkpoints
 
 
 def parse_args():
@@ -48,6 +53,7 @@ def parse_args():
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
         help='job launcher')
+    add_trust_argument(parser)
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     local_rank_to_env(args.local_rank)
@@ -67,6 +73,11 @@ def main():
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
 
+    if args.amp and not torch.cuda.is_available():
+        raise SystemExit(
+            '--amp needs a GPU: mmengine\'s AmpOptimWrapper scales losses '
+            "with CUDA's GradScaler. On a CPU, train in float32 (a teacher "
+            "can still run in bfloat16: teacher=dict(..., precision='bf16')).")
     if args.amp:
         optim_wrapper = cfg.optim_wrapper
         if optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
@@ -88,16 +99,26 @@ def main():
         cfg.resume = True
         cfg.load_from = args.resume
 
+    # atomic checkpoints that also hold every rank's random state
+    checkpoint = cfg.get('default_hooks', {}).get('checkpoint')
+    if checkpoint and checkpoint.get('type') in ('CheckpointHook',
+                                                 'mmengine.CheckpointHook'):
+        checkpoint['type'] = 'ResumableCheckpointHook'
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    wanted = ['BatchSizeCheckHook']
     if cfg.model.get('type') == 'DistillationSegmentor':
-        hooks = cfg.get('custom_hooks', None) or []
-        if not any(h.get('type') == 'ExportStudentHook' for h in hooks):
-            hooks.append(dict(type='ExportStudentHook'))
-            cfg.custom_hooks = hooks
+        wanted.append('ExportStudentHook')
+    for name in wanted:
+        if not any(h.get('type') == name for h in hooks):
+            hooks.append(dict(type=name))
+    cfg.custom_hooks = hooks
 
+    trust_checkpoints(args.trust_checkpoint)
     setup_cpu_distributed(cfg, args.launcher)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
         Runner.from_cfg(cfg)
-    runner.train()
+    with safe_checkpoint_loading('resume' if cfg.resume else 'load_from'):
+        runner.train()
 
 
 if __name__ == '__main__':

@@ -3,6 +3,7 @@
 import copy
 import os
 import os.path as osp
+import signal
 import subprocess
 import sys
 
@@ -14,12 +15,26 @@ from mmseg.registry import HOOKS, MODELS
 
 from mmseg_kd.losses import DistillLoss
 
-from ..conftest import REPO, camvid_root, tiny_segmentor
+from ..conftest import REPO, camvid_like_root, tiny_segmentor
 
 SHIPPED_CWD = osp.join(
     REPO, 'distillation_configs', 'cwd',
     'cwd_logits_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_camvid-360x360.py')
 CROP = (96, 96)
+#: CWD on logits and (through a connector) features, plus KD with labels
+FEATURE_CWD = dict(
+    student_tensors=dict(logits='decode_head.conv_seg',
+                         feat='backbone.layer4'),
+    teacher_tensors=dict(logits='decode_head.conv_seg',
+                         feat='backbone.layer4'),
+    connectors=dict(feat=dict(type='ChannelConnector')),
+    losses=dict(
+        loss_cwd=dict(type='ChannelWiseDivergence', student='logits',
+                      teacher='logits', tau=4.0, loss_weight=3.0),
+        loss_cwd_feat=dict(type='ChannelWiseDivergence', student='feat',
+                           teacher='feat', tau=4.0, loss_weight=5.0),
+        loss_kd=dict(type='KDLoss', student='logits', teacher='logits',
+                     ignore_index=255)))
 
 
 def shrink_data(cfg: Config, crop=CROP, val_images: int = 3,
@@ -39,7 +54,7 @@ def shrink_data(cfg: Config, crop=CROP, val_images: int = 3,
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].num_workers = 0
         cfg[loader].persistent_workers = False
-        cfg[loader].dataset.data_root = camvid_root()
+        cfg[loader].dataset.data_root = camvid_like_root()
     cfg.train_dataloader.batch_size = batch_size
 
 
@@ -71,14 +86,18 @@ def tiny_camvid_cfg(work_dir: str, iters: int = 4, distill: dict = None,
     return cfg
 
 
-def run(cmd, cwd=REPO, timeout=600, env=None):
-    """Run a command; on failure show its output."""
-    full_env = dict(os.environ, CAMVID_ROOT=camvid_root(),
+def run(cmd, cwd=REPO, timeout=600, env=None, check=True):
+    """Run a command (stdout and stderr together). With ``check``, assert it
+    succeeded (showing its output) and return the output; without, return
+    (exit code, output)."""
+    full_env = dict(os.environ, CAMVID_ROOT=camvid_like_root(),
                     PYTHON=sys.executable, OMP_NUM_THREADS='1')
     full_env.update(env or {})
     proc = subprocess.run(cmd, cwd=cwd, env=full_env, timeout=timeout,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True)
+    if not check:
+        return proc.returncode, proc.stdout
     assert proc.returncode == 0, proc.stdout[-6000:]
     return proc.stdout
 
@@ -101,6 +120,24 @@ class DumpStateHook(Hook):
 
 
 @HOOKS.register_module(force=True)
+class KillRankHook(Hook):
+    """SIGKILLs rank ``rank`` after iteration ``after`` (1-based), after
+    every other hook of that iteration (the checkpoint included): a node
+    lost without warning."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, rank: int, after: int):
+        self.rank = rank
+        self.after = after
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        if get_rank() == self.rank and runner.iter + 1 == self.after:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+@HOOKS.register_module(force=True)
 class InterruptHook(Hook):
     """Raises after iteration ``at`` (1-based), like a killed job."""
 
@@ -117,11 +154,33 @@ class InterruptHook(Hook):
 class NaNOnRankOneLoss(DistillLoss):
     """Test helper: KD everywhere, NaN on rank 1 at iteration 1 only."""
 
-    def compute(self, student, teacher, labels):
+    uses_iteration = True
+
+    def compute(self, student, teacher, labels, iteration=0):
         value = (student - teacher).pow(2).mean()
-        if get_rank() == 1 and self.iteration == 1:
+        if get_rank() == 1 and iteration == 1:
             value = value * float('nan')
         return value
+
+
+def dump_for_ddp(cfg: Config, work_dir) -> str:
+    """Write ``cfg`` for a 2-process run (batch 1 per process, every rank
+    dumping its final state) and return its path."""
+    cfg.custom_imports = dict(
+        imports=['mmseg_kd', 'tests.test_tools.helpers'],
+        allow_failed_imports=False)
+    cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='DumpStateHook')]
+    cfg.train_dataloader.batch_size = 1
+    os.makedirs(str(work_dir), exist_ok=True)
+    path = osp.join(str(work_dir), 'cfg.py')
+    cfg.dump(path)
+    return path
+
+
+def rank_states(work_dir):
+    """The final states DumpStateHook wrote for ranks 0 and 1."""
+    return [torch.load(osp.join(str(work_dir), f'rank{r}_state.pth'),
+                       weights_only=True) for r in (0, 1)]
 
 
 def dist_train_two_ranks(cfg: Config, work_dir, port: int,
@@ -129,18 +188,10 @@ def dist_train_two_ranks(cfg: Config, work_dir, port: int,
     """Run ``cfg`` with tools/dist_train.sh on 2 CPU processes (batch 1 per
     process), each dumping its final state; returns (output, rank 0 state,
     rank 1 state)."""
-    cfg.custom_imports = dict(
-        imports=['mmseg_kd', 'tests.test_tools.helpers'],
-        allow_failed_imports=False)
-    cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='DumpStateHook')]
-    cfg.train_dataloader.batch_size = 1
-    path = osp.join(str(work_dir), 'cfg.py')
-    cfg.dump(path)
+    path = dump_for_ddp(cfg, work_dir)
     out = run(['bash', 'tools/dist_train.sh', path, '2'],
               env=dict(PORT=str(port), PYTHONPATH=REPO), timeout=timeout)
-    states = [torch.load(osp.join(str(work_dir), f'rank{r}_state.pth'),
-                         weights_only=False) for r in (0, 1)]
-    return out, states[0], states[1]
+    return (out, *rank_states(work_dir))
 
 
 def assert_same_on_ranks(rank0: dict, rank1: dict) -> None:

@@ -3,6 +3,8 @@
 # discriminator's own optimizer and schedule, as SKD master does (SGD 4e-4,
 # momentum 0.9, wd 5e-4, the same poly decay). IFVD/CIRKD use Adam 4e-4
 # (0.9, 0.99) for the discriminator: override optim_wrapper.discriminator.
+# Used with ../distill/skd_pixel_pair_holistic.py and
+# ../distill/ifvd_adversarial.py.
 _base_ = ['./schedule_40k.py']
 optim_wrapper = dict(
     _delete_=True,

@@ -1,4 +1,9 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
+from .batch_size_check_hook import BatchSizeCheckHook, batch_in_name
 from .export_student_hook import ExportStudentHook
+from .resumable_checkpoint_hook import ResumableCheckpointHook
 
-__all__ = ['ExportStudentHook']
+__all__ = [
+    'BatchSizeCheckHook', 'ExportStudentHook', 'ResumableCheckpointHook',
+    'batch_in_name'
+]
