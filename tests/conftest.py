@@ -1,32 +1,17 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 import copy
-import os
-import os.path as osp
-import sys
 
 import pytest
 import torch
 
-REPO = osp.abspath(osp.join(osp.dirname(__file__), '..'))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
+import mmseg_kd  # noqa: F401  (registers everything)
+from .data import REPO, camvid_like_root, make_camvid_like, real_camvid_root
+from .data import set_camvid_like_root
 
-import mmseg_kd  # noqa: E402,F401  (registers everything)
+__all__ = ['REPO', 'camvid_like_root']
 
 MEAN = [123.675, 116.28, 103.53]
 STD = [58.395, 57.12, 57.375]
-
-
-def camvid_root() -> str:
-    """The CamVid copy: $CAMVID_ROOT, else ../shared/data/camvid."""
-    root = os.environ.get('CAMVID_ROOT') or osp.join(
-        REPO, '..', 'shared', 'data', 'camvid')
-    root = osp.abspath(root)
-    if not osp.isdir(osp.join(root, 'img_dir', 'train')):
-        raise FileNotFoundError(
-            f'CamVid not found at {root}: set CAMVID_ROOT to the folder with '
-            'img_dir/ and ann_dir/ (see mmseg_kd/datasets/camvid.py).')
-    return root
 
 
 def tiny_segmentor(num_classes: int = 11,
@@ -153,6 +138,27 @@ def fresh_message_hub(request):
 
 
 @pytest.fixture
+def mmengine_log():
+    """The messages logged through mmengine's current logger (print_log
+    with logger='current') during the test, as a list of strings."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    messages = []
+
+    class Collect(logging.Handler):
+
+        def emit(self, record):
+            messages.append(record.getMessage())
+
+    logger = MMLogger.get_current_instance()
+    handler = Collect(level=logging.DEBUG)
+    logger.addHandler(handler)
+    yield messages
+    logger.removeHandler(handler)
+
+
+@pytest.fixture
 def mmseg_scope():
     """Run the test in mmseg's registry scope, as a runner would."""
     from mmengine.registry import DefaultScope
@@ -160,6 +166,24 @@ def mmseg_scope():
         yield
 
 
+@pytest.fixture(scope='session', autouse=True)
+def _camvid_like(tmp_path_factory):
+    """Generate the miniature CamVid once per session (see tests/data.py)."""
+    set_camvid_like_root(
+        make_camvid_like(str(tmp_path_factory.mktemp('camvid_like'))))
+
+
 @pytest.fixture
-def camvid():
-    return camvid_root()
+def camvid_like():
+    """The generated miniature CamVid's root."""
+    return camvid_like_root()
+
+
+@pytest.fixture
+def real_camvid():
+    """The real CamVid's root; skips when it is absent."""
+    root = real_camvid_root()
+    if root is None:
+        pytest.skip('real CamVid absent (set CAMVID_ROOT or put it at '
+                    '../shared/data/camvid)')
+    return root
