@@ -20,22 +20,21 @@ import argparse
 import logging
 import os
 import os.path as osp
-import sys
 import time
 
-sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 
-from mmengine.config import Config  # noqa: E402
-from mmengine.logging import MMLogger  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+from mmengine.config import Config
+from mmengine.logging import MMLogger
+from mmengine.runner import Runner
 
-import mmseg_kd  # noqa: E402,F401
-from mmseg_kd.datasets import generate_shapes_dataset  # noqa: E402
+import mmseg_kd  # noqa: F401
+from mmseg_kd.datasets import generate_shapes_dataset
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', 'distillation_configs', 'demo')
-TEACHER = 'pspnet_r18-w32-d8_600it_shapes-96x96.py'
-STUDENT = 'pspnet_r18-w8-d8_600it_shapes-96x96.py'
-DISTILL = 'kd-cwd_pspnet_r18-w32_pspnet_r18-w8_600it_shapes-96x96.py'
+TEACHER = 'teacher_pspnet_r18-w32-d8_600it_shapes-96x96.py'
+STUDENT = 'student-alone_pspnet_r18-w8-d8_600it_shapes-96x96.py'
+DISTILL = ('student-distilled_kd-cwd_pspnet_r18-w32-d8_pspnet_r18-w8-d8_'
+           '600it_shapes-96x96.py')
 
 
 def load(name: str, work_dir: str, iters: int) -> Config:

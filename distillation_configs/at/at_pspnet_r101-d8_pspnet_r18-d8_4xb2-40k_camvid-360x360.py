@@ -1,9 +1,6 @@
 # Attention transfer (Zagoruyko & Komodakis, ICLR 2017) as CIRKD
-# re-implements it for segmentation (winycg/CIRKD losses/at.py,
-# train_scripts/train_kd): a = L2-normalised flattened channel mean of the
-# squared head feature, MSE (mean over B*h*w) between student and teacher,
-# loss_weight = 1e4; plus pixel-wise KD on the logits with weight 1, as
-# every CIRKD baseline.
+# re-implements it for segmentation, AT (1e4) on the head feature plus
+# pixel-wise KD (1) on the logits: ../_base_/distill/at.py.
 # Here on PSPNet-R101 -> PSPNet-R18, CamVid 360x360: the head feature is the
 # PSP module output, decode_head.bottleneck (512 channels in R101, 128 in
 # R18, both stride 8; AT needs no channel connector). CIRKD's CamVid baseline
@@ -12,19 +9,7 @@
 # (train distillation_configs/baselines/pspnet_r101-d8_4xb2-40k_camvid-360x360.py).
 _base_ = [
     '../_base_/models/distill_pspnet_r101-d8_pspnet_r18-d8_camvid.py',
-    '../_base_/datasets/camvid.py', '../_base_/distill_runtime.py',
-    '../_base_/schedules/schedule_40k.py'
+    '../_base_/distill/at.py', '../_base_/datasets/camvid.py',
+    '../_base_/distill_runtime.py', '../_base_/schedules/schedule_40k.py'
 ]
-model = dict(
-    distill=dict(
-        student_tensors=dict(
-            logits='decode_head.conv_seg', feat='decode_head.bottleneck'),
-        teacher_tensors=dict(
-            logits='decode_head.conv_seg', feat='decode_head.bottleneck'),
-        losses=dict(
-            loss_kd=dict(
-                type='KDLoss', student='logits', teacher='logits',
-                loss_weight=1.0),
-            loss_at=dict(
-                type='ATLoss', student='feat', teacher='feat',
-                loss_weight=1e4))))
+model = dict(distill=_base_.distill)

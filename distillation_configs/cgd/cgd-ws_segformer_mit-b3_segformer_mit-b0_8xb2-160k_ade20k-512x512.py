@@ -12,10 +12,9 @@
 # downloaded from download.openmmlab.com.
 #   tools/dist_train.sh distillation_configs/cgd/cgd-ws_segformer_mit-b3_segformer_mit-b0_8xb2-160k_ade20k-512x512.py 8
 _base_ = ['./cgd_segformer_mit-b3_segformer_mit-b0_8xb2-160k_ade20k-512x512.py']
-model = dict(
-    distill=dict(
-        losses=dict(
-            loss_cgd=dict(weight_schedule=[
-                dict(type='LinearWarmup', end=2000),
-                dict(type='LinearDecay', begin=110000, end=120000)
-            ]))))
+distill = _base_.distill
+distill.losses.loss_cgd.weight_schedule = [
+    dict(type='LinearWarmup', end=2000),
+    dict(type='LinearDecay', begin=110000, end=120000)
+]
+model = dict(distill=distill)

@@ -1,10 +1,10 @@
 # CGD, channel group distillation (wzpscott/SegDistill), on PSPNet-R101 ->
-# PSPNet-R18, CamVid 360x360, with the reference CGDLoss defaults: logits
-# (decode_head.conv_seg, 1/8) of both networks resized bilinearly to the
-# ground-truth size (resize_to='labels': 360x360 crops, 2 x 11 x 360 x 360
-# floats per network, cheap), group_size 10, tau 2 (no tau^2 factor),
-# loss_weight 3, the same random channel permutation on both sides every
-# 1000th iteration.
+# PSPNet-R18, CamVid 360x360, with the reference CGDLoss defaults
+# (../_base_/distill/cgd.py): logits (decode_head.conv_seg, 1/8) of both
+# networks resized bilinearly to the ground-truth size (360x360 crops,
+# 2 x 11 x 360 x 360 floats per network, cheap), group_size 10, tau 2 (no
+# tau^2 factor), loss_weight 3, the same random channel permutation on both
+# sides every 1000th iteration.
 # CamVid has K = 11 classes (a prime, so no group size other than 1 and 11
 # divides it): with g = 10 channels 0-9 form one group and channel 10 one
 # more, padded with 9 zero-probability channels (K' = 20, the loss is the
@@ -24,20 +24,7 @@
 # first, or pass --cfg-options model.teacher.checkpoint=PATH).
 _base_ = [
     '../_base_/models/distill_pspnet_r101-d8_pspnet_r18-d8_camvid.py',
-    '../_base_/datasets/camvid.py', '../_base_/distill_runtime.py',
-    '../_base_/schedules/schedule_40k.py'
+    '../_base_/distill/cgd.py', '../_base_/datasets/camvid.py',
+    '../_base_/distill_runtime.py', '../_base_/schedules/schedule_40k.py'
 ]
-model = dict(
-    distill=dict(
-        student_tensors=dict(logits='decode_head.conv_seg'),
-        teacher_tensors=dict(logits='decode_head.conv_seg'),
-        losses=dict(
-            loss_cgd=dict(
-                type='CGDLoss',
-                student='logits',
-                teacher='logits',
-                group_size=10,
-                tau=2.0,
-                resize_to='labels',
-                shuffle_interval=1000,
-                loss_weight=3.0))))
+model = dict(distill=_base_.distill)

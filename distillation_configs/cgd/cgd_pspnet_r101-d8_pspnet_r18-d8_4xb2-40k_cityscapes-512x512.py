@@ -1,11 +1,11 @@
 # CGD, channel group distillation (wzpscott/SegDistill), PSPNet-R101 ->
-# PSPNet-R18 on Cityscapes: logits (decode_head.conv_seg, 1/8) of both
-# networks resized bilinearly to the label size (resize_to='labels', 512x512
-# crops), channels in groups of 5 consecutive classes (SegDistill's
-# PSPNet-R50 setting; K = 19 is padded to 20 with a zero-probability
-# channel), one distribution per (image, group) over its 5x512x512 entries,
-# tau 2 (no tau^2 factor), loss_weight 3, the same random channel
-# permutation on both sides every 1000th iteration.
+# PSPNet-R18 on Cityscapes: CGD as ../_base_/distill/cgd.py (logits,
+# decode_head.conv_seg at 1/8, of both networks resized bilinearly to the
+# label size, 512x512 crops; tau 2, no tau^2 factor; loss_weight 3; the same
+# random channel permutation on both sides every 1000th iteration) with
+# channels in groups of 5 consecutive classes (SegDistill's PSPNet-R50
+# setting; K = 19 is padded to 20 with a zero-probability channel), one
+# distribution per (image, group) over its 5x512x512 entries.
 # Protocol: the SKD/IFVD/CWD one of the other PSPNet-R18 Cityscapes configs
 # (512x512 crops, batch 8 = 4 GPUs x 2, 40k iterations, SGD lr 0.01, wd
 # 5e-4), so that CGD is compared with them on the same footing. SegDistill
@@ -22,20 +22,10 @@
 #   tools/dist_train.sh distillation_configs/cgd/cgd_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_cityscapes-512x512.py 4
 _base_ = [
     '../_base_/models/distill_pspnet_r101-d8_pspnet_r18-d8_cityscapes-512x512.py',
-    '../_base_/datasets/cityscapes_512x512.py', '../_base_/distill_runtime.py',
-    '../_base_/schedules/schedule_40k.py'
+    '../_base_/distill/cgd.py', '../_base_/datasets/cityscapes_512x512.py',
+    '../_base_/distill_runtime.py', '../_base_/schedules/schedule_40k.py'
 ]
-model = dict(
-    distill=dict(
-        student_tensors=dict(logits='decode_head.conv_seg'),
-        teacher_tensors=dict(logits='decode_head.conv_seg'),
-        losses=dict(
-            loss_cgd=dict(
-                type='CGDLoss',
-                student='logits',
-                teacher='logits',
-                group_size=5,
-                tau=2.0,
-                resize_to='labels',
-                shuffle_interval=1000,
-                loss_weight=3.0))))
+distill = _base_.distill
+# groups of 5 classes (SegDistill's PSPNet setting), not the base's 10
+distill.losses.loss_cgd.group_size = 5
+model = dict(distill=distill)

@@ -1,10 +1,11 @@
 # CGD, channel group distillation (wzpscott/SegDistill, table 5),
 # SegFormer-B3 -> SegFormer-B0 on ADE20K 512x512, with the reference CGDLoss
-# defaults: logits (decode_head.conv_seg, 1/4 resolution, 150 classes) of
-# both networks resized bilinearly to the label size (resize_to='labels':
-# 2 x 150 x 512 x 512 floats per network and GPU), channels in groups of 10
-# consecutive classes (150 = 15 groups, no padding), one distribution per
-# (image, group) over its 10x512x512 entries, tau 2 (no tau^2 factor),
+# defaults (../_base_/distill/cgd.py): logits (decode_head.conv_seg, 1/4
+# resolution, 150 classes) of both networks resized bilinearly to the label
+# size (resize_to='labels': 2 x 150 x 512 x 512 floats per network and
+# GPU), channels in groups of 10 consecutive classes (150 = 15 groups, no
+# padding), one distribution per (image, group) over its 10x512x512
+# entries, tau 2 (no tau^2 factor),
 # loss_weight 3, the same random channel permutation on both sides every
 # 1000th iteration.
 # Protocol: the student's own mmseg recipe (SegDistill's too): 160k
@@ -24,21 +25,8 @@
 #   tools/dist_train.sh distillation_configs/cgd/cgd_segformer_mit-b3_segformer_mit-b0_8xb2-160k_ade20k-512x512.py 8
 _base_ = [
     '../_base_/models/distill_segformer_mit-b3_segformer_mit-b0_ade20k.py',
-    'mmseg::_base_/datasets/ade20k.py', '../_base_/distill_runtime.py',
-    '../_base_/schedules/schedule_160k_adamw.py'
+    '../_base_/distill/cgd.py', 'mmseg::_base_/datasets/ade20k.py',
+    '../_base_/distill_runtime.py', '../_base_/schedules/schedule_160k_adamw.py'
 ]
 train_dataloader = dict(batch_size=2)
-model = dict(
-    distill=dict(
-        student_tensors=dict(logits='decode_head.conv_seg'),
-        teacher_tensors=dict(logits='decode_head.conv_seg'),
-        losses=dict(
-            loss_cgd=dict(
-                type='CGDLoss',
-                student='logits',
-                teacher='logits',
-                group_size=10,
-                tau=2.0,
-                resize_to='labels',
-                shuffle_interval=1000,
-                loss_weight=3.0))))
+model = dict(distill=_base_.distill)

@@ -2,8 +2,9 @@
 # Cityscapes, as the official code (irfanICMLL/TorchDistiller SemSeg-distill,
 # exp_cwd.sh channel kl 3 4 False False False): channel-wise distribution of
 # decode_head.conv_seg's 1/8 logits, tau 4, loss_weight 3, nothing else (no
-# pixel-wise KD, no adversarial term). Protocol: 512x512 crops, batch 8
-# (4 GPUs x 2), 40k iterations, SGD lr 0.01, momentum 0.9, wd 5e-4, poly 0.9.
+# pixel-wise KD, no adversarial term): ../_base_/distill/cwd_logits.py.
+# Protocol: 512x512 crops, batch 8 (4 GPUs x 2), 40k iterations, SGD lr
+# 0.01, momentum 0.9, wd 5e-4, poly 0.9.
 # Published (Cityscapes val, CWD paper Table 2, mean of 3 runs): PSPNet-R101
 # 78.56 -> R18 69.10 -> 74.87 with CWD on logits. (The released logs of the
 # official code with tau 5: 75.21 / 71.87.)
@@ -15,17 +16,8 @@
 #   tools/dist_train.sh distillation_configs/cwd/cwd_logits_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_cityscapes-512x512.py 4
 _base_ = [
     '../_base_/models/distill_pspnet_r101-d8_pspnet_r18-d8_cityscapes-512x512.py',
+    '../_base_/distill/cwd_logits.py',
     '../_base_/datasets/cityscapes_512x512.py', '../_base_/distill_runtime.py',
     '../_base_/schedules/schedule_40k.py'
 ]
-model = dict(
-    distill=dict(
-        student_tensors=dict(logits='decode_head.conv_seg'),
-        teacher_tensors=dict(logits='decode_head.conv_seg'),
-        losses=dict(
-            loss_cwd=dict(
-                type='ChannelWiseDivergence',
-                student='logits',
-                teacher='logits',
-                tau=4.0,
-                loss_weight=3.0))))
+model = dict(distill=_base_.distill)

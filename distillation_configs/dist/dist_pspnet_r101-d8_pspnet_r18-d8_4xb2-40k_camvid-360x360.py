@@ -1,11 +1,8 @@
 # DIST (Huang et al., NeurIPS 2022; hunto/DIST_KD segmentation/) on
-# PSPNet-R101 -> PSPNet-R18, CamVid 360x360: 1 - Pearson correlation of the
-# class probabilities per pixel (inter) plus 1 - Pearson correlation of each
-# class's probabilities over all pixels of the per-GPU batch (intra),
-# beta = gamma = 1, tau = 1, on the main logits (decode_head.conv_seg,
-# loss_weight lambda = 1) and on the auxiliary FCN head's logits
-# (auxiliary_head.conv_seg, loss_weight 0.4 * lambda), as the reference's
-# CE(main) + 0.4 CE(aux) + lambda DIST(main) + 0.4 lambda DIST(aux).
+# PSPNet-R101 -> PSPNet-R18, CamVid 360x360: inter- and intra-class Pearson
+# correlation terms, beta = gamma = 1, tau = 1, on the main logits
+# (loss_weight lambda = 1) and on the auxiliary FCN head's logits
+# (0.4 * lambda): ../_base_/distill/dist.py.
 # The intra term depends on the per-GPU batch (2 images here, 4 GPUs;
 # the reference used 2 per GPU too, on 8 GPUs).
 # Published (Cityscapes val, not CamVid; teacher DeepLabV3-R101 78.07):
@@ -16,32 +13,7 @@
 # first, or pass --cfg-options model.teacher.checkpoint=PATH).
 _base_ = [
     '../_base_/models/distill_pspnet_r101-d8_pspnet_r18-d8_camvid.py',
-    '../_base_/datasets/camvid.py', '../_base_/distill_runtime.py',
-    '../_base_/schedules/schedule_40k.py'
+    '../_base_/distill/dist.py', '../_base_/datasets/camvid.py',
+    '../_base_/distill_runtime.py', '../_base_/schedules/schedule_40k.py'
 ]
-lambda_dist = 1.0
-model = dict(
-    distill=dict(
-        student_tensors=dict(
-            logits='decode_head.conv_seg',
-            aux_logits='auxiliary_head.conv_seg'),
-        teacher_tensors=dict(
-            logits='decode_head.conv_seg',
-            aux_logits='auxiliary_head.conv_seg'),
-        losses=dict(
-            loss_dist=dict(
-                type='DISTLoss',
-                student='logits',
-                teacher='logits',
-                tau=1.0,
-                beta=1.0,
-                gamma=1.0,
-                loss_weight=lambda_dist),
-            loss_dist_aux=dict(
-                type='DISTLoss',
-                student='aux_logits',
-                teacher='aux_logits',
-                tau=1.0,
-                beta=1.0,
-                gamma=1.0,
-                loss_weight=0.4 * lambda_dist))))
+model = dict(distill=_base_.distill)

@@ -1,12 +1,11 @@
 # IFVD (Wang et al., ECCV 2020; YukangWang/IFVD), PSPNet-R101 -> PSPNet-R18
-# on Cityscapes with the IFVD repo's protocol and full objective:
+# on Cityscapes with the IFVD repo's protocol and full objective
+# (../_base_/distill/ifvd_adversarial.py):
 #   CE + 0.4 CE_aux + 200 IFV + 10 KD + 0.001 adversarial (+ the D step)
-# * IFV loss (cosine of each pixel's feature to its class prototype in the
-#   same image, MSE between the two networks' maps), loss_weight 200, on the
-#   PSP module output after Dropout2d(0.1) as the reference takes it: the
-#   input of decode_head.conv_seg (512 channels in R101, 128 in R18, each
-#   network in its own channel space, no connector; the teacher's dropout is
-#   off, it runs in eval mode);
+# * IFV loss, loss_weight 200, on the PSP module output after Dropout2d(0.1)
+#   as the reference takes it: the input of decode_head.conv_seg (512
+#   channels in R101, 128 in R18, each network in its own channel space, no
+#   connector; the teacher's dropout is off, it runs in eval mode);
 # * pixel-wise KD on the 1/8 logits with nn.KLDivLoss's default 'mean'
 #   (KDLoss reduction='element_mean', tau 1), loss_weight 10;
 # * SKD's holistic term: SAGAN discriminator on the raw logits (BatchNorm
@@ -29,40 +28,15 @@
 #   tools/dist_train.sh distillation_configs/ifvd/ifvd_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_cityscapes-512x512.py 4
 _base_ = [
     '../_base_/models/distill_pspnet_r101-d8_pspnet_r18-d8_cityscapes-512x512.py',
+    '../_base_/distill/ifvd_adversarial.py',
     '../_base_/datasets/cityscapes_512x512.py', '../_base_/distill_runtime.py',
     '../_base_/schedules/schedule_40k_adversarial.py'
 ]
-# the PSP module output after dropout (the classifier's input)
-feat = dict(path='decode_head.conv_seg', side='input')
-model = dict(
-    distill=dict(
-        student_tensors=dict(logits='decode_head.conv_seg', feat=feat),
-        teacher_tensors=dict(logits='decode_head.conv_seg', feat=feat),
-        losses=dict(
-            loss_ifv=dict(
-                type='IFVDLoss',
-                student='feat',
-                teacher='feat',
-                num_classes=19,
-                loss_weight=200.0),
-            loss_kd=dict(
-                type='KDLoss',
-                student='logits',
-                teacher='logits',
-                tau=1.0,
-                reduction='element_mean',
-                loss_weight=10.0),
-            loss_adv=dict(
-                type='SKDAdversarialLoss',
-                student='logits',
-                teacher='logits',
-                discriminator=dict(
-                    type='SAGANDiscriminator', preprocess='bn'),
-                gan_type='wgan-gp',
-                loss_weight=0.001,
-                d_loss_weight=0.1,
-                gp_weight=10.0))))
-# the IFVD repo's discriminator optimizer: Adam 4e-4, betas (0.9, 0.99)
+distill = _base_.distill
+distill.losses.loss_ifv.num_classes = 19  # Cityscapes
+model = dict(distill=distill)
+# the IFVD repo's discriminator optimizer: Adam 4e-4, betas (0.9, 0.99),
+# instead of SKD's SGD of schedule_40k_adversarial.py (same poly decay)
 optim_wrapper = dict(
     discriminator=dict(
         optimizer=dict(_delete_=True, type='Adam', lr=4e-4,

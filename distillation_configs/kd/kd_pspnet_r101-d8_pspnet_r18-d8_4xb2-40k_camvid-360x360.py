@@ -1,16 +1,10 @@
 # Plain pixel-wise KD (Hinton et al., 2015, on every pixel of the logits),
 # PSPNet-R101 -> PSPNet-R18 on CamVid: KL at temperature 1, mean over
-# pixels, weight 1 (CIRKD's KD term, which its tables add to every method).
+# pixels, weight 1 (CIRKD's KD term, which its tables add to every method):
+# ../_base_/distill/kd.py.
 _base_ = [
     '../_base_/models/distill_pspnet_r101-d8_pspnet_r18-d8_camvid.py',
-    '../_base_/datasets/camvid.py', '../_base_/distill_runtime.py',
-    '../_base_/schedules/schedule_40k.py'
+    '../_base_/distill/kd.py', '../_base_/datasets/camvid.py',
+    '../_base_/distill_runtime.py', '../_base_/schedules/schedule_40k.py'
 ]
-model = dict(
-    distill=dict(
-        student_tensors=dict(logits='decode_head.conv_seg'),
-        teacher_tensors=dict(logits='decode_head.conv_seg'),
-        losses=dict(
-            loss_kd=dict(
-                type='KDLoss', student='logits', teacher='logits', tau=1.0,
-                loss_weight=1.0))))
+model = dict(distill=_base_.distill)

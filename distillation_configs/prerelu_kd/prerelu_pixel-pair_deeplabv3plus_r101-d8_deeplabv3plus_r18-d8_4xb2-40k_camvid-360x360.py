@@ -1,6 +1,7 @@
 # "An Efficient Knowledge Distillation Architecture for Real-time Semantic
 # Segmentation" (code: AmirMansurian/AICSD at 3f7c969), DeepLabV3+-R101 ->
-# DeepLabV3+-R18 on CamVid, pixel-wise + pair-wise on pre-ReLU features:
+# DeepLabV3+-R18 on CamVid, pixel-wise + pair-wise on pre-ReLU features
+# (../_base_/distill/prerelu_pixel_pair.py):
 #   * pixel-wise ("pre-ReLU GAM"): a = mean_c f^2 of the decoder's last conv
 #     before its ReLU (decode_head.sep_bottleneck.1.pointwise_conv.bn, stride
 #     4; 512 channels in R101, 128 in R18), L2-normalised along H per column
@@ -19,8 +20,8 @@
 # and put its checkpoint at the path below (or pass
 # --cfg-options model.teacher.checkpoint=PATH).
 _base_ = [
-    '../_base_/datasets/camvid.py', '../_base_/distill_runtime.py',
-    '../_base_/schedules/schedule_40k.py'
+    '../_base_/distill/prerelu_pixel_pair.py', '../_base_/datasets/camvid.py',
+    '../_base_/distill_runtime.py', '../_base_/schedules/schedule_40k.py'
 ]
 model = dict(
     type='DistillationSegmentor',
@@ -32,24 +33,4 @@ model = dict(
     student=dict(
         config='{{fileDirname}}/../baselines/'
         'deeplabv3plus_r18-d8_4xb2-40k_camvid-360x360.py'),
-    distill=dict(
-        student_tensors=dict(
-            decoder='decode_head.sep_bottleneck.1.pointwise_conv.bn',
-            aspp='decode_head.bottleneck.bn'),
-        teacher_tensors=dict(
-            decoder='decode_head.sep_bottleneck.1.pointwise_conv.bn',
-            aspp='decode_head.bottleneck.bn'),
-        losses=dict(
-            loss_prerelu_pixel=dict(
-                type='PreReLUAttentionLoss',
-                student='decoder',
-                teacher='decoder',
-                normalize='h_axis',
-                loss_weight=100.0),
-            loss_prerelu_pair=dict(
-                type='SKDPairWiseLoss',
-                student='aspp',
-                teacher='aspp',
-                pool_scale=0.5,
-                detach_norm=True,
-                loss_weight=1.0))))
+    distill=_base_.distill)

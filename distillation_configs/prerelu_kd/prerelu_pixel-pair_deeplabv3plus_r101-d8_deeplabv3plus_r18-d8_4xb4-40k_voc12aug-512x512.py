@@ -1,7 +1,7 @@
 # "An Efficient Knowledge Distillation Architecture for Real-time Semantic
 # Segmentation" (code: AmirMansurian/AICSD at 3f7c969), DeepLabV3+-R101 ->
 # DeepLabV3+-R18 on PASCAL VOC 2012 aug, pixel-wise + pair-wise on pre-ReLU
-# features:
+# features (../_base_/distill/prerelu_pixel_pair.py):
 #   * pixel-wise ("pre-ReLU GAM"): a = mean_c f^2 of the decoder's last conv
 #     before its ReLU (decode_head.sep_bottleneck.1.pointwise_conv.bn, stride
 #     4, 128x128 for 512 crops; 512 channels in R101, 128 in R18),
@@ -29,6 +29,7 @@
 # 10x lr on ASPP/decoder, 50 epochs, CE divided by the batch size).
 #   tools/dist_train.sh distillation_configs/prerelu_kd/prerelu_pixel-pair_deeplabv3plus_r101-d8_deeplabv3plus_r18-d8_4xb4-40k_voc12aug-512x512.py 4
 _base_ = [
+    '../_base_/distill/prerelu_pixel_pair.py',
     'mmseg::_base_/datasets/pascal_voc12_aug.py',
     '../_base_/distill_runtime.py', '../_base_/schedules/schedule_40k.py'
 ]
@@ -44,24 +45,4 @@ model = dict(
     student=dict(
         config='{{fileDirname}}/../baselines/'
         'deeplabv3plus_r18-d8_4xb4-40k_voc12aug-512x512.py'),
-    distill=dict(
-        student_tensors=dict(
-            decoder='decode_head.sep_bottleneck.1.pointwise_conv.bn',
-            aspp='decode_head.bottleneck.bn'),
-        teacher_tensors=dict(
-            decoder='decode_head.sep_bottleneck.1.pointwise_conv.bn',
-            aspp='decode_head.bottleneck.bn'),
-        losses=dict(
-            loss_prerelu_pixel=dict(
-                type='PreReLUAttentionLoss',
-                student='decoder',
-                teacher='decoder',
-                normalize='h_axis',
-                loss_weight=100.0),
-            loss_prerelu_pair=dict(
-                type='SKDPairWiseLoss',
-                student='aspp',
-                teacher='aspp',
-                pool_scale=0.5,
-                detach_norm=True,
-                loss_weight=1.0))))
+    distill=_base_.distill)

@@ -6,7 +6,8 @@
 # * student: mmseg's DeepLabV3-R18-d8 (ImageNet-initialised backbone,
 #   open-mmlab://resnet18_v1c). Other students: override model.student.config
 #   (e.g. 'mmseg::mobilenet_v2/mobilenet-v2-d8_deeplabv3_4xb2-80k_cityscapes-512x1024.py').
-# A method config adds `model.distill`, the dataset, runtime and schedule.
+# A method config adds a method's `distill` section (../distill/), the
+# dataset, runtime and schedule.
 model = dict(
     type='DistillationSegmentor',
     teacher=dict(

@@ -8,7 +8,8 @@
 #   (open-mmlab://resnet18_v1c) by init_weights, as the papers' student.
 # mmseg's d8 ResNets (no ceil-mode max-pool) give 64x64 maps for a 512x512
 # crop where the reference PSPNets give 65x65.
-# A method config adds `model.distill`, the dataset, runtime and schedule.
+# A method config adds a method's `distill` section (../distill/), the
+# dataset, runtime and schedule.
 overrides = dict(data_preprocessor=dict(size=(512, 512)))
 model = dict(
     type='DistillationSegmentor',

@@ -9,8 +9,9 @@
 # Logits: the output of decode_head.conv_seg (1/4 resolution, 150 classes)
 # for SegformerHead and UPerHead alike (SegDistill hooks linear_pred, its
 # mmseg 0.x name).
-# A method config adds `model.distill`, the dataset, runtime and schedule
-# (../schedules/schedule_160k_adamw.py: the student's own AdamW recipe).
+# A method config adds a method's `distill` section (../distill/), the
+# dataset, runtime and schedule (../schedules/schedule_160k_adamw.py: the
+# student's own AdamW recipe).
 model = dict(
     type='DistillationSegmentor',
     teacher=dict(
