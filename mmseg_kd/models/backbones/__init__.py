@@ -1,0 +1,4 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+from .espnet import ESPNetC
+
+__all__ = ['ESPNetC']
