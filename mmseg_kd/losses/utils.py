@@ -148,3 +148,20 @@ def class_means(features: Tensor,
     counts = features.new_zeros(b, num_classes + 1).scatter_add(
         1, bins, torch.ones_like(bins, dtype=features.dtype))
     return sums / (counts[:, None] + eps)
+
+
+def z_score(logits: Tensor, dim: int, eps: float = 1e-7) -> Tensor:
+    """Logit standardisation (Sun et al., CVPR 2024) along ``dim``:
+    (z - mean z) / sigma(z), with the population standard deviation
+    sigma = sqrt(mean (z - mean z)^2) of the paper's Algorithm 1.
+
+    sigma is computed as sqrt(var + eps^2): equal to the reference's
+    ``std + eps`` up to O(eps) and, unlike it, with a finite gradient for a
+    constant vector (which maps to zeros). The reference code divides by
+    ``torch.std`` (unbiased, n - 1), i.e. its standardised logits are
+    sqrt((n - 1) / n) times these: the same as a base temperature larger by
+    sqrt(n / (n - 1)) (2.7% for 19 classes, negligible for a spatial
+    map)."""
+    centred = logits - logits.mean(dim=dim, keepdim=True)
+    var = centred.pow(2).mean(dim=dim, keepdim=True)
+    return centred / torch.sqrt(var + eps**2)
