@@ -1,14 +1,19 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
-"""tools/benchmarks/camvid_quality.py: its configs build for every method,
-its table computes what it says, and results of other settings are never
-reused."""
+"""tools/benchmarks/camvid_quality.py: its rows are the protocol's config
+files, it schedules tune before final, picks the best val setting, reuses a
+record only for the same settings, and its table computes what it says."""
 import importlib.util
 import json
 import os.path as osp
 
 import pytest
 import torch
-from ..conftest import REPO, build_mmseg
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmseg.registry import MODELS
+
+from mmseg_kd.apis.probe import random_batch
+from ..conftest import REPO
 
 SCRIPT = osp.join(REPO, 'tools', 'benchmarks', 'camvid_quality.py')
 
@@ -21,92 +26,128 @@ def bench():
     return module
 
 
-def test_every_method_builds_under_the_cpu_protocol(bench, tmp_path):
-    proto = dict(bench.PROTOCOLS['cpu'])
-    teacher = build_mmseg(
-        bench.cpu_config(dict(role='teacher', method='teacher', seed=0),
-                         proto, str(tmp_path)).model)
-    ckpt = str(tmp_path / 'teacher.pth')
-    torch.save(dict(state_dict=teacher.state_dict()), ckpt)
-    for method in bench.METHODS:
-        run = dict(role='student', method=method, seed=1,
-                   teacher_checkpoint=ckpt)
-        cfg = bench.cpu_config(run, proto, str(tmp_path))
-        assert cfg.randomness.seed == 1
-        assert cfg.train_cfg.max_iters == proto['student_iters']
-        model = build_mmseg(cfg.model)  # probes, sizes the connectors
-        # the student is the small one, the teacher the trained checkpoint
-        width = proto['student_width']
-        assert model.student.backbone.stem[0].out_channels == width // 2
-        for key, value in teacher.state_dict().items():
-            assert torch.equal(model.teacher.model.state_dict()[key],
-                               value), key
-        if method == 'skd_holistic':  # its own discriminator optimizer
-            assert set(cfg.optim_wrapper) >= {'student', 'discriminator'}
-            assert set(cfg.param_scheduler) == {'student', 'discriminator'}
+def test_every_row_is_the_protocols_student_and_teacher(bench):
+    baseline = Config.fromfile(osp.join(REPO, bench.BASELINE_CONFIG))
+    teacher = Config.fromfile(osp.join(REPO, bench.TEACHER_CONFIG))
+    assert baseline.model.backbone.base_channels == 8
+    assert teacher.model.backbone.base_channels == 32
+    for method, name in bench.METHODS.items():
+        cfg = Config.fromfile(osp.join(REPO, bench.CONFIGS, name))
+        assert cfg.train_cfg.max_iters == baseline.train_cfg.max_iters
+        assert cfg.optim_wrapper.get('optimizer', cfg.optim_wrapper.get(
+            'student', {}).get('optimizer')) == baseline.optim_wrapper[
+                'optimizer'], method
+        assert cfg.model.teacher.checkpoint == bench.TEACHER_CHECKPOINT
+        assert cfg.model.teacher.config.endswith(
+            osp.basename(bench.TEACHER_CONFIG))
+        assert cfg.model.student.config.endswith(
+            osp.basename(bench.BASELINE_CONFIG))
 
 
-def test_table_mean_spread_and_gain(bench):
-    def result(method, seed, miou):
-        return dict(method=method, seed=seed, mIoU=miou)
+@pytest.mark.parametrize('method', ['kd', 'skd_pixel_pair_holistic',
+                                    'prerelu_pixel_pair', 'cirkd'])
+def test_rows_build_and_train(bench, method):
+    cfg = Config.fromfile(osp.join(REPO, bench.CONFIGS,
+                                   bench.METHODS[method]))
+    cfg.model.teacher.checkpoint = None
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = MODELS.build(cfg.model)
+    from mmseg_kd.engine.optimizers import \
+        DistillationOptimWrapperConstructor
+    ow = cfg.optim_wrapper.to_dict()
+    ow.pop('constructor')
+    log = model.train_step(random_batch((64, 64), 2, 11),
+                           DistillationOptimWrapperConstructor(ow)(model))
+    assert all(torch.isfinite(torch.as_tensor(v)) for v in log.values())
+    assert any(k in log for k in cfg.model.distill.losses)
 
-    results = [result('baseline', 0, 40.0), result('baseline', 1, 42.0),
-               result('kd', 0, 43.0), result('kd', 1, 46.0),
-               dict(method='cwd_logits', seed=0, mIoU=None,
-                    error='exit 1, see log')]
-    teacher = dict(mIoU=55.5)
-    text = bench.table(results, teacher, 'cpu',
-                       dict(student_iters=7, seeds=[0, 1]))
+
+def test_weight_grid_scales_every_term(bench):
+    config = osp.join(bench.CONFIGS, bench.METHODS['skd_pixel_pair'])
+    published = bench.published_weights(config)
+    assert published == {'loss_skd_pixel': 10.0, 'loss_skd_pair': 0.5}
+    assert bench.weight_options(config, 1.0) == {}
+    assert bench.weight_options(config, 0.3) == {
+        'model.distill.losses.loss_skd_pixel.loss_weight': 3.0,
+        'model.distill.losses.loss_skd_pair.loss_weight': 0.15}
+    assert 1.0 in bench.WEIGHT_GRID and 0.05 in bench.LR_GRID
+
+
+def test_stages_best_choice_and_final_runs(bench):
+    tune = bench.tune_runs(['kd'])
+    assert {r['stage'] for r in tune} == {'tune'}
+    assert all(r['splits'] == ('val', ) for r in tune)
+    records = {}
+    assert bench.final_runs(['kd'], records) == []  # tuning not done
+    for r in tune:
+        score = dict(lr0_02=40.0, lr0_05=45.0, lr0_1=44.0)
+        key = r['name'].split('_')[2].replace('.', '_')
+        records[r['name']] = dict(
+            val_mIoU=score.get(key, 30.0 + r.get('multiple', 0)),
+            lr=r.get('lr'), multiple=r.get('multiple'))
+    finals = bench.final_runs(['kd'], records)
+    base = [r for r in finals if r['method'] == 'baseline']
+    kd = [r for r in finals if r['method'] == 'kd']
+    assert [r['seed'] for r in base] == list(bench.FINAL_SEEDS)
+    assert base[0]['lr'] == 0.05 and all(
+        r['splits'] == ('val', 'test') for r in finals)
+    assert kd[0]['multiple'] == 3.0  # the best val mIoU of the grid
+    assert kd[0]['options'] == bench.weight_options(kd[0]['config'], 3.0)
+
+
+def test_records_are_reused_only_with_the_same_settings(bench, tmp_path):
+    run = bench.tune_runs([])[1]  # the student alone at lr 0.05
+    settings = bench.settings_of(run)
+    assert settings['options'] == {'optim_wrapper.optimizer.lr': 0.05}
+    records = {run['name']: dict(settings=settings)}
+    assert bench.is_done(run, records)
+    other = dict(run, options={'optim_wrapper.optimizer.lr': 0.02})
+    assert not bench.is_done(other, records)
+    path = tmp_path / f'{run["name"]}.json'
+    path.write_text(json.dumps(dict(settings=settings)))
+    assert bench.load_records(str(tmp_path))[run['name']]['settings'] == \
+        settings
+
+
+def test_metrics_parsed_from_mmseg_test_log(bench):
+    log = '\n'.join([
+        '+------------+-------+-------+', '|   Class    |  IoU  |  Acc  |',
+        '+------------+-------+-------+', '|    Sky     | 85.25 | 93.1  |',
+        '|  Bicyclist |  nan  |  nan  |',
+        '12/01 - mmengine - INFO - Iter(test) [233/233]    aAcc: 80.0  '
+        'mIoU: 41.5300  mAcc: 50.0'
+    ])
+    metrics = bench.parse_metrics(log)
+    assert metrics['mIoU'] == 41.53
+    assert metrics['per_class_IoU'] == {'Sky': 85.25, 'Bicyclist': None}
+    with pytest.raises(RuntimeError):
+        bench.parse_metrics('no metric here')
+
+
+def test_table_mean_std_and_gap(bench):
+    def rec(method, seed, test, val=50.0, **kw):
+        return dict(method=method, seed=seed, stage='final', test_mIoU=test,
+                    val_mIoU=val, **kw)
+
+    records = {
+        'a': rec('baseline', 0, 40.0, lr=0.05),
+        'b': rec('baseline', 1, 41.0, lr=0.05),
+        'c': rec('baseline', 2, 42.0, lr=0.05),
+        'd': rec('kd', 0, 45.0, multiple=0.3),
+        'e': rec('kd', 1, 46.0, multiple=0.3),
+        'f': rec('kd', 2, 47.0, multiple=0.3),
+        'g': rec('at', 0, 41.0, multiple=1.0),
+        'h': rec('at', 1, 41.5, multiple=1.0),
+        'i': rec('at', 2, 42.5, multiple=1.0),
+        'teacher_teacher_s0': dict(method='teacher', seed=0,
+                                   stage='teacher', test_mIoU=55.0,
+                                   val_mIoU=60.0),
+    }
+    text = bench.table(records)
     rows = {line.split('|')[1].strip(): line for line in text.splitlines()
-            if line.startswith('| ')}
-    assert '55.50' in text and 'student_iters=7' in text
-    assert '| 41.00 | 2.00 |  |' in rows['baseline']
-    # mean 44.5, spread 3, gain 44.5 - 41 = +3.5
-    assert '| 44.50 | 3.00 | +3.50 | 43.00, 46.00 |' in rows['kd']
-    assert 'failed' in rows['cwd_logits'] and 'exit 1' in rows['cwd_logits']
-    assert 'ifvd' not in rows  # not run: no row
-
-
-def test_results_of_other_settings_are_not_reused(bench, tmp_path):
-    run = dict(name='kd_seed0', protocol='cpu',
-               proto=dict(bench.PROTOCOLS['cpu']))  # seeds: a tuple
-    done = json.loads(json.dumps(
-        dict(run, proto=dict(run['proto'], student_iters=5), mIoU=1.0)))
-    (tmp_path / 'kd_seed0').mkdir()
-    with open(tmp_path / 'kd_seed0' / 'result.json', 'w') as f:
-        json.dump(done, f)
-    with pytest.raises(SystemExit, match='other protocol settings'):
-        bench.launch(run, str(tmp_path))
-    # the same settings: read back, not run again
-    same = json.loads(json.dumps(dict(done, proto=run['proto'])))
-    with open(tmp_path / 'kd_seed0' / 'result.json', 'w') as f:
-        json.dump(same, f)
-    assert bench.launch(run, str(tmp_path))['mIoU'] == 1.0
-    # the teacher's result does not depend on the student's settings
-    teacher = dict(run, name='teacher', role='teacher')
-    (tmp_path / 'teacher').mkdir()
-    with open(tmp_path / 'teacher' / 'result.json', 'w') as f:
-        json.dump(json.loads(json.dumps(dict(teacher, mIoU=2.0))), f)
-    fewer = dict(teacher, proto=dict(teacher['proto'], student_iters=3,
-                                     seeds=(5, )))
-    assert bench.launch(fewer, str(tmp_path))['mIoU'] == 2.0
-    longer = dict(teacher, proto=dict(teacher['proto'], teacher_iters=3))
-    with pytest.raises(SystemExit, match='teacher_iters differ'):
-        bench.launch(longer, str(tmp_path))
-
-
-def test_per_image_variant_rescales_batch_summed_terms_only(bench):
-    shipped = bench.method_config('skd_pixel_pair', 8).model.distill.losses
-    variant = bench.method_config('skd_pixel_pair_per_image',
-                                  8).model.distill.losses
-    assert shipped.keys() == variant.keys()
-    for name, loss in shipped.items():
-        factor = 2 / 8 if loss.get('reduction') == 'batch_sum' else 1.0
-        assert variant[name].loss_weight == pytest.approx(
-            loss.loss_weight * factor), name
-    assert variant.loss_skd_pixel.loss_weight == pytest.approx(2.5)
-    # at the shipped per-GPU batch nothing changes
-    same = bench.method_config('skd_pixel_pair_per_image',
-                               2).model.distill.losses
-    assert (same.loss_skd_pixel.loss_weight ==
-            shipped.loss_skd_pixel.loss_weight)
+            if line.startswith('|')}
+    assert '41.00 +- 1.00' in rows['baseline']
+    assert '46.00 +- 1.00' in rows['kd'] and '+5.00 (> 2 std)' in rows['kd']
+    assert 'x0.3' in rows['kd'] and '45.00, 46.00, 47.00' in rows['kd']
+    assert '+0.67' in rows['at'] and '> 2 std' not in rows['at']
+    assert 'test mIoU 55.00' in text

@@ -1,395 +1,447 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 """Distillation quality on real data: CamVid, every method, several seeds.
 
-    python tools/benchmarks/camvid_quality.py [--protocol cpu|full]
-        [--work-dir work_dirs/camvid_quality] [--methods kd cwd_logits ...]
-        [--seeds 0 1] [--table docs/benchmarks/camvid_quality.md]
+    python tools/benchmarks/camvid_quality.py plan
+    python tools/benchmarks/camvid_quality.py run [--stage S] [--jobs 2]
+        [--methods kd ...] [--max-runs N]
+    python tools/benchmarks/camvid_quality.py table [--out FILE]
 
-One teacher is trained once; then the same student is trained with no
-distillation and with each method, under one schedule, for every seed, and
-evaluated with mmseg's IoUMetric on the CamVid test split (233 images,
-SegNet split). The table reports the mean and the spread (max - min) of the
-test mIoU over the seeds, next to the baseline's.
+Every run is a config file of ``distillation_configs/benchmarks/camvid_cpu/``
+(the protocol: ``distillation_configs/_base_/protocols/camvid_cpu.py``),
+trained with ``tools/train.py`` and evaluated with ``tools/test.py``; this
+script only schedules runs, collects their results and writes the table.
+The only things it passes on a command line are the seed and, for tuning,
+the loss weights (``--cfg-options``), which it writes into the record.
 
-Each method's ``distill`` section (tensors, losses, weights, and for SKD's
-adversarial term its discriminator optimizer) is taken unchanged from the
-shipped CamVid config in ``distillation_configs/<method>/``, so the table
-measures those configs, with the published loss weights.
+Stages, in order (``--stage all`` runs them in order, each when the one
+before is complete):
 
-Protocols:
+* ``teacher``: the width-32 teacher (seed 0); its final checkpoint is copied
+  to the path the protocol names.
+* ``tune``: the student alone at a few learning rates, and every method at
+  a few multiples of its published loss weights (the published value is
+  always in the grid), seed 100, evaluated on the **val** split only.
+* ``final``: the student alone at the chosen learning rate and every method
+  at its chosen weights, seeds 0, 1, 2, evaluated on val and on **test**.
 
-``cpu`` (default; a 2-core CPU): images at half resolution
-(240x180, random scale 0.5-2, 128x128 crops, flips), batch 8, PSPNet with a
-dilated ResNet-18 trained from scratch (no weights can be downloaded): the
-teacher at width 32 (3000 iterations), the student at width 8 (600
-iterations each run), SGD lr 0.05, poly decay. Test inputs at 240x180,
-predictions scored against the full 480x360 labels (mmseg resizes them back).
-About two hours in all.
-
-``full`` (a GPU machine): the shipped configs as they are: PSPNet-R101
-teacher (trained with the baseline config) -> ImageNet-initialised
-PSPNet-R18, 360x360 crops, 40k iterations; three seeds.
-
-Runs are independent subprocesses; finished runs are read back from
-``results.jsonl`` and skipped, so the benchmark can be interrupted and
-restarted.
+Every finished run writes one JSON record into
+``docs/benchmarks/camvid/records/`` (``--records``): method, seed, stage,
+val_mIoU (and test_mIoU for final runs), per-class IoU, the settings it was
+made with (config, options, a hash of the resolved config, the teacher's
+checkpoint hash), train time and code version. A run whose record exists
+with the same settings is skipped, so the benchmark continues across
+sessions and machines; ``--jobs 2`` trains two runs side by side, one
+thread each.
 """
 import argparse
-import copy
+import concurrent.futures
 import glob
+import hashlib
 import json
 import os
 import os.path as osp
+import re
+import shutil
 import statistics
 import subprocess
 import sys
 import time
+from typing import Dict, List, Optional
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
-CONFIGS = osp.join(REPO, 'distillation_configs')
+CONFIGS = osp.join('distillation_configs', 'benchmarks', 'camvid_cpu')
+RECORDS = osp.join(REPO, 'docs', 'benchmarks', 'camvid', 'records')
+TEACHER_CONFIG = osp.join(CONFIGS, 'teacher_pspnet_r18-w32.py')
+BASELINE_CONFIG = osp.join(CONFIGS, 'baseline_pspnet_r18-w8.py')
+TEACHER_CHECKPOINT = osp.join('checkpoints', 'camvid_cpu',
+                              'teacher_pspnet_r18-w32.pth')
 
-#: method name -> shipped CamVid config whose ``distill`` section is used
+#: the table's rows: method name -> its config (in CONFIGS)
 METHODS = {
-    'kd': 'kd/kd_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_camvid-360x360.py',
-    'cwd_logits': 'cwd/cwd_logits_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
-    'camvid-360x360.py',
-    'cwd_feature': 'cwd/cwd_feature_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
-    'camvid-360x360.py',
-    'skd_pixel_pair': 'skd/skd_pixel-pair_pspnet_r101-d8_pspnet_r18-d8_'
-    '4xb2-40k_camvid-360x360.py',
-    'skd_holistic': 'skd/skd_pixel-pair-holistic_pspnet_r101-d8_pspnet_r18-'
-    'd8_4xb2-40k_camvid-360x360.py',
-    'ifvd': 'ifvd/ifvd_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
-    'camvid-360x360.py',
-    'cgd': 'cgd/cgd_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_camvid-360x360.py',
-    'dist': 'dist/dist_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
-    'camvid-360x360.py',
-    'fitnet': 'fitnet/fitnet_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
-    'camvid-360x360.py',
-    'at': 'at/at_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_camvid-360x360.py',
-    'cirkd': 'cirkd/cirkd_deeplabv3_r101-d8_deeplabv3_r18-d8_8xb2-40k_'
-    'camvid-360x360.py',
+    'kd': 'kd.py',
+    'cwd_logits': 'cwd_logits.py',
+    'cwd_feature': 'cwd_feature.py',
+    'skd_pixel_pair': 'skd_pixel_pair.py',
+    'skd_pixel_pair_holistic': 'skd_pixel_pair_holistic.py',
+    'ifvd': 'ifvd.py',
+    'cgd': 'cgd.py',
+    'dist': 'dist.py',
+    'cirkd': 'cirkd.py',
+    'prerelu_pixel_pair': 'prerelu_pixel_pair.py',
+    'fitnet': 'fitnet.py',
+    'at': 'at.py',
 }
-
-#: variant -> (method it varies, what changes); run on request and tabled
-#: after the methods.
-VARIANTS = {
-    'skd_pixel_pair_per_image': (
-        'skd_pixel_pair',
-        'weights of batch-summed terms x 2 / batch size: the per-image '
-        'strength of the shipped 4xb2 config'),
-}
-SHIPPED_IMAGES_PER_GPU = 2  # every shipped CamVid config is 4xb2 or 8xb2
+#: multiples of the published loss weights tried on val (1 = published)
+WEIGHT_GRID = (0.1, 0.3, 1.0, 3.0)
+#: learning rates tried on val for the student alone
+LR_GRID = (0.02, 0.05, 0.1)
+TUNE_SEED = 100
+FINAL_SEEDS = (0, 1, 2)
 
 
-def method_config(method: str, batch_size: int):
-    """The shipped config of ``method`` (a key of METHODS or VARIANTS);
-    for a variant, with its change applied for ``batch_size`` images per
-    process."""
+# ------------------------------------------------------------------ runs
+def run_name(stage: str, method: str, seed: int, variant: str = '') -> str:
+    """The record's file name (without .json) and the work dir's name."""
+    return '_'.join(p for p in (stage, method, variant, f's{seed}') if p)
+
+
+def published_weights(config: str) -> Dict[str, float]:
+    """Loss name -> loss_weight of a distillation config."""
     from mmengine.config import Config
-    parent = VARIANTS[method][0] if method in VARIANTS else method
-    cfg = Config.fromfile(osp.join(CONFIGS, METHODS[parent]))
-    if method == 'skd_pixel_pair_per_image':
-        for loss in cfg.model.distill.losses.values():
-            if loss.get('reduction') == 'batch_sum':
-                loss.loss_weight *= SHIPPED_IMAGES_PER_GPU / batch_size
-    return cfg
+    cfg = Config.fromfile(osp.join(REPO, config))
+    return {k: float(v.get('loss_weight', 1.0))
+            for k, v in cfg.model.distill.losses.items()}
 
 
-PROTOCOLS = dict(
-    cpu=dict(
-        scale=(240, 180),
-        crop=(128, 128),
-        batch_size=8,
-        lr=0.05,
-        teacher_width=32,
-        student_width=8,
-        teacher_iters=3000,
-        student_iters=600,
-        seeds=(0, 1)),
-    full=dict(
-        teacher_config='baselines/pspnet_r101-d8_4xb2-40k_camvid-360x360.py',
-        student_config='baselines/pspnet_r18-d8_4xb2-40k_camvid-360x360.py',
-        seeds=(0, 1, 2)))
+def weight_options(config: str, multiple: float) -> Dict[str, float]:
+    """The --cfg-options that scale every loss weight of ``config`` by
+    ``multiple`` (empty at 1: the config as it is)."""
+    if multiple == 1.0:
+        return {}
+    return {f'model.distill.losses.{k}.loss_weight': round(v * multiple, 10)
+            for k, v in published_weights(config).items()}
 
 
-def small_model(width: int, crop) -> dict:
-    """PSPNet with a dilated ResNet-18 at ``width`` base channels, for
-    CamVid's 11 classes, from distillation_configs/_base_/models."""
+def teacher_run() -> dict:
+    return dict(name=run_name('teacher', 'teacher', 0), stage='teacher',
+                method='teacher', seed=0, config=TEACHER_CONFIG, options={},
+                splits=('val', 'test'))
+
+
+def tune_runs(methods) -> List[dict]:
+    runs = [dict(name=run_name('tune', 'baseline', TUNE_SEED, f'lr{lr:g}'),
+                 stage='tune', method='baseline', seed=TUNE_SEED,
+                 config=BASELINE_CONFIG, lr=lr,
+                 options={'optim_wrapper.optimizer.lr': lr}, splits=('val', ))
+            for lr in LR_GRID]
+    for method in methods:
+        config = osp.join(CONFIGS, METHODS[method])
+        for m in WEIGHT_GRID:
+            runs.append(dict(
+                name=run_name('tune', method, TUNE_SEED, f'w{m:g}'),
+                stage='tune', method=method, seed=TUNE_SEED, config=config,
+                multiple=m, options=weight_options(config, m),
+                splits=('val', )))
+    return runs
+
+
+def best(records: List[dict], key: str) -> Optional[float]:
+    """The ``key`` (lr or multiple) of the record with the best val mIoU;
+    None until every record of the grid is there."""
+    if not records or any(r is None for r in records):
+        return None
+    return max(records, key=lambda r: r['val_mIoU'])[key]
+
+
+def final_runs(methods, records: Dict[str, dict]) -> List[dict]:
+    """The final runs whose tuning is complete (chosen lr, weights)."""
+    lr = best([records.get(run_name('tune', 'baseline', TUNE_SEED,
+                                    f'lr{v:g}')) for v in LR_GRID], 'lr')
+    if lr is None:
+        return []
+    lr_options = {} if lr == 0.05 else {'optim_wrapper.optimizer.lr': lr}
+    runs = [dict(name=run_name('final', 'baseline', s), stage='final',
+                 method='baseline', seed=s, config=BASELINE_CONFIG, lr=lr,
+                 options=dict(lr_options, **{'train_cfg.val_interval': 500}),
+                 splits=('val', 'test')) for s in FINAL_SEEDS]
+    for method in methods:
+        config = osp.join(CONFIGS, METHODS[method])
+        m = best([records.get(run_name('tune', method, TUNE_SEED, f'w{v:g}'))
+                  for v in WEIGHT_GRID], 'multiple')
+        if m is None:
+            continue
+        runs += [dict(name=run_name('final', method, s), stage='final',
+                      method=method, seed=s, config=config, multiple=m,
+                      options=weight_options(config, m),
+                      splits=('val', 'test')) for s in FINAL_SEEDS]
+    return runs
+
+
+# -------------------------------------------------------------- settings
+def resolved_config_hash(config: str, options: dict) -> str:
+    """sha256 of the run's resolved config (what it trains), so a record is
+    reused only for the same settings."""
     from mmengine.config import Config
-    model = Config.fromfile(
-        osp.join(CONFIGS, '_base_', 'models',
-                 'pspnet_r18-d8_shapes.py')).model.to_dict()
-    model['data_preprocessor']['size'] = tuple(crop)
-    model['backbone'].update(stem_channels=width, base_channels=width)
-    model['decode_head'].update(
-        in_channels=8 * width, channels=2 * width, num_classes=11)
-    model['auxiliary_head'].update(
-        in_channels=4 * width, channels=width, num_classes=11)
-    return model
+    cfg = Config.fromfile(osp.join(REPO, config))
+    if options:
+        cfg.merge_from_dict(dict(options))
+    text = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def cpu_config(run: dict, proto: dict, work_dir: str):
-    """The mmengine config of one run of the cpu protocol."""
-    from mmengine.config import Config
-    base = Config.fromfile(osp.join(CONFIGS, METHODS['kd']))
-    cfg = Config(dict(
-        default_scope='mmseg',
-        custom_imports=dict(imports=['mmseg_kd'],
-                            allow_failed_imports=False),
-        env_cfg=base.env_cfg,
-        log_processor=dict(by_epoch=False),
-        log_level='INFO',
-        load_from=None,
-        resume=False,
-        visualizer=dict(type='SegLocalVisualizer',
-                        vis_backends=[dict(type='LocalVisBackend')],
-                        name='visualizer'),
-        val_evaluator=base.val_evaluator,
-        test_evaluator=base.test_evaluator,
-        val_cfg=dict(type='ValLoop'),
-        test_cfg=dict(type='TestLoop'),
-        randomness=dict(seed=run['seed'])))
-    for loader in ('train_dataloader', 'test_dataloader'):
-        cfg[loader] = copy.deepcopy(base[loader])
-        cfg[loader].num_workers = 1
-        cfg[loader].persistent_workers = True
-    cfg.val_dataloader = copy.deepcopy(cfg.test_dataloader)
-    cfg.train_dataloader.batch_size = proto['batch_size']
-    for step in cfg.train_dataloader.dataset.pipeline:
-        if step['type'] == 'RandomResize':
-            step['scale'] = tuple(proto['scale'])
-        if step['type'] == 'RandomCrop':
-            step['crop_size'] = tuple(proto['crop'])
-    cfg.train_dataloader.dataset.pipeline = [
-        s for s in cfg.train_dataloader.dataset.pipeline
-        if s['type'] != 'PhotoMetricDistortion'
-    ]
-    for step in cfg.test_dataloader.dataset.pipeline:
-        if step['type'] == 'Resize':
-            step['scale'] = tuple(proto['scale'])
-    cfg.val_dataloader = copy.deepcopy(cfg.test_dataloader)
-    iters = proto['teacher_iters'] if run['role'] == 'teacher' else \
-        proto['student_iters']
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters,
-                         val_interval=iters + 1)
-    cfg.default_hooks = dict(
-        timer=dict(type='IterTimerHook'),
-        logger=dict(type='LoggerHook', interval=100,
-                    log_metric_by_epoch=False),
-        param_scheduler=dict(type='ParamSchedulerHook'),
-        checkpoint=dict(type='CheckpointHook', by_epoch=False,
-                        interval=iters, max_keep_ckpts=1),
-        sampler_seed=dict(type='DistSamplerSeedHook'))
-    optimizer = dict(type='SGD', lr=proto['lr'], momentum=0.9,
-                     weight_decay=1e-4)
-    poly = dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=iters,
-                by_epoch=False)
-    cfg.optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer)
-    cfg.param_scheduler = [poly]
-    cfg.work_dir = work_dir
-    student = small_model(proto['student_width'], proto['crop'])
-    if run['role'] == 'teacher':
-        cfg.model = small_model(proto['teacher_width'], proto['crop'])
-    elif run['method'] == 'baseline':
-        cfg.model = student
-    else:
-        method = method_config(run['method'], proto['batch_size'])
-        cfg.model = dict(
-            type='DistillationSegmentor',
-            teacher=dict(model=small_model(proto['teacher_width'],
-                                           proto['crop']),
-                         checkpoint=run['teacher_checkpoint']),
-            student=dict(model=student),
-            distill=dict(method.model.distill.to_dict(),
-                         probe_size=tuple(proto['crop'])))
-        cfg.custom_hooks = [dict(type='ExportStudentHook')]
-        cfg.model_wrapper_cfg = method.get('model_wrapper_cfg')
-        ow = method.optim_wrapper
-        if ow.get('constructor') == 'DistillationOptimWrapperConstructor' \
-                and 'student' in ow:  # e.g. the SKD discriminator
-            ow = copy.deepcopy(ow.to_dict())
-            ow['student']['optimizer'] = optimizer
-            cfg.optim_wrapper = ow
-            cfg.param_scheduler = {
-                name: [dict(poly, eta_min=0.0 if name != 'student' else
-                            1e-4)]
-                for name in ow if name != 'constructor'
-            }
-    return cfg
+def file_hash(path: str) -> Optional[str]:
+    if not osp.isfile(path):
+        return None
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()[:16]
 
 
-def full_config(run: dict, proto: dict, work_dir: str):
-    """One run of the full protocol: the shipped configs as they are."""
-    from mmengine.config import Config
-    if run['role'] == 'teacher':
-        cfg = Config.fromfile(osp.join(CONFIGS, proto['teacher_config']))
-    elif run['method'] == 'baseline':
-        cfg = Config.fromfile(osp.join(CONFIGS, proto['student_config']))
-    else:
-        cfg = method_config(run['method'], SHIPPED_IMAGES_PER_GPU)
-        cfg.model.teacher.checkpoint = run['teacher_checkpoint']
-    cfg.randomness = dict(seed=run['seed'])
-    cfg.work_dir = work_dir
-    return cfg
+def settings_of(run: dict) -> dict:
+    """What a run's result depends on."""
+    settings = dict(config=run['config'], options=run['options'],
+                    seed=run['seed'],
+                    resolved=resolved_config_hash(run['config'],
+                                                  run['options']))
+    if run['method'] not in ('teacher', 'baseline'):
+        settings['teacher'] = file_hash(osp.join(REPO, TEACHER_CHECKPOINT))
+    return settings
 
 
-def run_one(spec_path: str) -> None:
-    """Train and test one run (in its own process); write its result."""
-    from mmengine.runner import Runner
-    import mmseg_kd  # noqa: F401
-    with open(spec_path) as f:
-        run = json.load(f)
-    proto = run['proto']
-    build = cpu_config if run['protocol'] == 'cpu' else full_config
-    cfg = build(run, proto, run['work_dir'])
+def load_records(folder: str) -> Dict[str, dict]:
+    out = {}
+    for path in sorted(glob.glob(osp.join(folder, '*.json'))):
+        with open(path) as f:
+            out[osp.splitext(osp.basename(path))[0]] = json.load(f)
+    return out
+
+
+def is_done(run: dict, records: Dict[str, dict]) -> bool:
+    record = records.get(run['name'])
+    return record is not None and record.get('settings') == settings_of(run)
+
+
+# ------------------------------------------------------------- execution
+_IOU_ROW = re.compile(r'^\|\s*([A-Za-z][\w ]*?)\s*\|\s*([\d.]+|nan)\s*\|')
+_MIOU = re.compile(r'mIoU: ([\d.]+)')
+
+
+def parse_metrics(log: str) -> dict:
+    """mIoU and per-class IoU from a tools/test.py log (mmseg's table)."""
+    per_class = {}
+    for line in log.splitlines():
+        match = _IOU_ROW.match(line.strip())
+        if match and match.group(1) != 'Class':
+            value = match.group(2)
+            per_class[match.group(1)] = None if value == 'nan' else float(
+                value)
+    found = _MIOU.findall(log)
+    if not found:
+        raise RuntimeError('no mIoU in the test log')
+    return dict(mIoU=float(found[-1]), per_class_IoU=per_class)
+
+
+def code_version() -> str:
+    try:
+        return subprocess.check_output(
+            ['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO,
+            text=True).strip()
+    except (OSError, subprocess.CalledProcessError):
+        return 'unknown'
+
+
+def _options_args(options: dict) -> List[str]:
+    return [f'{k}={v}' for k, v in options.items()]
+
+
+def execute(run: dict, work_root: str, records_dir: str) -> dict:
+    """Train ``run``, evaluate it on its splits, write its record."""
+    work = osp.join(work_root, run['name'])
+    os.makedirs(work, exist_ok=True)
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
+               PYTHONPATH=REPO)
+    options = dict(run['options'], **{'randomness.seed': run['seed']})
+    log_path = osp.join(work, 'train.log')
     start = time.time()
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    train_s = time.time() - start
-    metrics = runner.test()
-    result = dict(run, mIoU=float(metrics['mIoU']),
-                  aAcc=float(metrics['aAcc']), train_seconds=train_s)
-    ckpts = glob.glob(osp.join(run['work_dir'], 'iter_*.pth'))
-    result['checkpoint'] = max(ckpts, key=osp.getmtime)
-    with open(run['result_path'], 'w') as f:
-        json.dump(result, f)
-
-
-def relevant_settings(run: dict) -> list:
-    """The protocol settings a run's result depends on: the teacher's
-    does not depend on the student's settings, and no run on the list of
-    seeds."""
-    student_only = ('student_iters', 'student_width', 'student_config')
-    return [key for key in run['proto'] if key != 'seeds' and (
-        run.get('role') != 'teacher' or key not in student_only)]
-
-
-def launch(run: dict, work_root: str) -> dict:
-    """Run ``run`` in a subprocess unless its result exists."""
-    name = run['name']
-    run = dict(run, work_dir=osp.join(work_root, name),
-               result_path=osp.join(work_root, name, 'result.json'))
-    if osp.exists(run['result_path']):
-        with open(run['result_path']) as f:
-            done = json.load(f)
-        differ = sorted(
-            key for key in relevant_settings(run)
-            if json.loads(json.dumps(run['proto'].get(key))) !=
-            done['proto'].get(key))
-        if differ:
-            sys.exit(f'{run["result_path"]} was made with other protocol '
-                     f'settings ({", ".join(differ)} differ); pass another '
-                     '--work-dir or delete it.')
-        return done
-    os.makedirs(run['work_dir'], exist_ok=True)
-    spec = osp.join(run['work_dir'], 'run.json')
-    with open(spec, 'w') as f:
-        json.dump(run, f)
-    print(f'[{time.strftime("%H:%M:%S")}] {name} ...', flush=True)
-    log = osp.join(run['work_dir'], 'stdout.log')
-    with open(log, 'w') as out:
+    with open(log_path, 'w') as log:
         code = subprocess.call(
-            [sys.executable, __file__, '--run-one', spec], stdout=out,
-            stderr=subprocess.STDOUT)
-    if code != 0 or not osp.exists(run['result_path']):
-        print(f'    FAILED (exit {code}); see {log}', flush=True)
-        return dict(run, mIoU=None, error=f'exit {code}, see {log}')
-    with open(run['result_path']) as f:
-        result = json.load(f)
-    print(f'    test mIoU {result["mIoU"]:.2f} '
-          f'({result["train_seconds"] / 60:.1f} min)', flush=True)
-    return result
+            [sys.executable, 'tools/train.py', run['config'], '--work-dir',
+             work, '--cfg-options'] + _options_args(options),
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    train_seconds = time.time() - start
+    if code != 0:
+        raise RuntimeError(f'{run["name"]}: training failed; see {log_path}')
+    with open(osp.join(work, 'last_checkpoint')) as f:
+        checkpoint = f.read().strip()
+    record = dict(
+        method=run['method'], seed=run['seed'], stage=run['stage'],
+        settings=settings_of(run), train_seconds=round(train_seconds),
+        code_version=code_version(),
+        date=time.strftime('%Y-%m-%d %H:%M'))
+    for key in ('lr', 'multiple'):
+        if key in run:
+            record[key] = run[key]
+    if run['method'] not in ('teacher', 'baseline'):
+        record['published_weights'] = published_weights(run['config'])
+        record['loss_weights'] = {
+            k: v * run.get('multiple', 1.0)
+            for k, v in record['published_weights'].items()}
+    for split in run['splits']:
+        test_options = {} if split == 'test' else {
+            'test_dataloader.dataset.data_prefix.img_path': 'img_dir/val',
+            'test_dataloader.dataset.data_prefix.seg_map_path':
+            'ann_dir/val'}
+        with open(osp.join(work, f'{split}.log'), 'w') as log:
+            code = subprocess.call(
+                [sys.executable, 'tools/test.py', run['config'], checkpoint,
+                 '--work-dir', osp.join(work, split), '--cfg-options'] +
+                _options_args(dict(options, **test_options)),
+                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        with open(osp.join(work, f'{split}.log')) as log:
+            text = log.read()
+        if code != 0:
+            raise RuntimeError(f'{run["name"]}: evaluation on {split} '
+                               f'failed; see {work}/{split}.log')
+        metrics = parse_metrics(text)
+        record[f'{split}_mIoU'] = metrics['mIoU']
+        record[f'{split}_per_class_IoU'] = metrics['per_class_IoU']
+    if run['stage'] == 'teacher':
+        target = osp.join(REPO, TEACHER_CHECKPOINT)
+        os.makedirs(osp.dirname(target), exist_ok=True)
+        shutil.copyfile(checkpoint, target)
+        record['checkpoint_sha256'] = file_hash(target)
+    os.makedirs(records_dir, exist_ok=True)
+    with open(osp.join(records_dir, run['name'] + '.json'), 'w') as f:
+        json.dump(record, f, indent=1, sort_keys=True)
+        f.write('\n')
+    return record
 
 
-def table(results, teacher, protocol: str, proto: dict) -> str:
-    """Markdown table: mean and spread per method, gain over baseline."""
-    seeds = proto['seeds']
-    by_method = {}
-    for r in results:
+def run_all(runs: List[dict], args, records: Dict[str, dict]) -> None:
+    todo = [r for r in runs if not is_done(r, records)]
+    if args.max_runs is not None:
+        todo = todo[:args.max_runs]
+    if not todo:
+        return
+    stale = [r['name'] for r in todo if r['name'] in records]
+    if stale and not args.rerun_stale:
+        sys.exit(f'Records made with other settings: {stale}. Pass '
+                 '--rerun-stale to replace them.')
+    print(f'{len(todo)} run(s), {args.jobs} at a time', flush=True)
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        futures = {pool.submit(execute, r, args.work_dir, args.records): r
+                   for r in todo}
+        for future in concurrent.futures.as_completed(futures):
+            run = futures[future]
+            try:
+                record = future.result()
+            except RuntimeError as err:
+                print(f'[{time.strftime("%H:%M")}] FAILED {err}', flush=True)
+                continue
+            records[run['name']] = record
+            scores = ', '.join(f'{s} {record[s + "_mIoU"]:.2f}'
+                               for s in run['splits'])
+            print(f'[{time.strftime("%H:%M")}] {run["name"]}: {scores} '
+                  f'({record["train_seconds"] / 60:.0f} min)', flush=True)
+
+
+# ----------------------------------------------------------------- table
+def summary(values: List[float]):
+    mean = statistics.mean(values)
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return mean, std
+
+
+def table(records: Dict[str, dict]) -> str:
+    """The markdown table of the final runs (mean, std and per-seed test
+    mIoU; chosen and published weights; the gap to the student alone)."""
+    finals = [r for r in records.values() if r['stage'] == 'final']
+    by_method: Dict[str, List[dict]] = {}
+    for r in sorted(finals, key=lambda r: r['seed']):
         by_method.setdefault(r['method'], []).append(r)
-    base = [r['mIoU'] for r in by_method.get('baseline', [])
-            if r.get('mIoU') is not None]
-    base_mean = statistics.mean(base) if base else float('nan')
-    lines = [
-        f'| method | config | test mIoU, mean over seeds {list(seeds)} '
-        '| spread (max - min) | vs. baseline | per seed |',
-        '|---|---|---|---|---|---|',
+    teacher = records.get(run_name('teacher', 'teacher', 0))
+    lines = []
+    if teacher:
+        lines.append(f'Teacher (PSPNet-R18 at width 32, trained alone under '
+                     f'the protocol): test mIoU {teacher["test_mIoU"]:.2f}, '
+                     f'val {teacher["val_mIoU"]:.2f}.\n')
+    lines += [
+        '| method | weights (x published) | test mIoU, mean +- std | '
+        'vs. student alone | per seed | val mIoU |',
+        '|---|---|---|---|---|---|'
     ]
-    for method in ['baseline'] + list(METHODS) + list(VARIANTS):
-        runs = by_method.get(method, [])
+    base = by_method.get('baseline', [])
+    base_mean, base_std = summary([r['test_mIoU'] for r in base]) \
+        if base else (float('nan'), 0.0)
+    for method in ['baseline'] + list(METHODS):
+        runs = by_method.get(method)
         if not runs:
             continue
-        values = [r['mIoU'] for r in runs if r.get('mIoU') is not None]
+        tests = [r['test_mIoU'] for r in runs]
+        mean, std = summary(tests)
         if method == 'baseline':
-            cfg = 'student alone'
-        elif method in VARIANTS:
-            cfg = f'as {VARIANTS[method][0]}, {VARIANTS[method][1]}'
+            weights = f'student alone, lr {runs[0].get("lr")}'
+            gap = ''
         else:
-            cfg = f'`{METHODS[method]}`'
-        if not values:
-            lines.append(f'| {method} | {cfg} | failed | | | '
-                         f'{runs[0].get("error", "")} |')
-            continue
-        mean = statistics.mean(values)
-        gain = '' if method == 'baseline' else f'{mean - base_mean:+.2f}'
+            weights = f'x{runs[0]["multiple"]:g}'
+            diff = mean - base_mean
+            clear = diff > 0 and diff > 2 * max(std, base_std)
+            gap = f'{diff:+.2f}' + (' (> 2 std)' if clear else '')
+        vals = statistics.mean(r['val_mIoU'] for r in runs)
         lines.append(
-            f'| {method} | {cfg} | {mean:.2f} | '
-            f'{max(values) - min(values):.2f} | {gain} | ' +
-            ', '.join(f'{v:.2f}' for v in values) + ' |')
-    settings = ', '.join(f'{k}={v}' for k, v in proto.items()
-                         if k != 'seeds')
-    head = [f'Protocol `{protocol}` ({settings}); teacher test mIoU '
-            f'{teacher.get("mIoU", float("nan")):.2f}.', '']
-    return '\n'.join(head + lines) + '\n'
+            f'| {method} | {weights} | {mean:.2f} +- {std:.2f} | {gap} | ' +
+            ', '.join(f'{v:.2f}' for v in tests) + f' | {vals:.2f} |')
+    return '\n'.join(lines) + '\n'
 
 
-def main():
+def tuning_table(records: Dict[str, dict]) -> str:
+    """Val mIoU of every tuning run, by method and grid value."""
+    tunes = [r for r in records.values() if r['stage'] == 'tune']
+    lines = ['| method | grid value | val mIoU |', '|---|---|---|']
+    for r in sorted(tunes, key=lambda r: (r['method'], r.get(
+            'multiple', r.get('lr', 0)))):
+        value = (f'lr {r["lr"]}' if r['method'] == 'baseline' else
+                 f'x{r["multiple"]:g}')
+        lines.append(f'| {r["method"]} | {value} | {r["val_mIoU"]:.2f} |')
+    return '\n'.join(lines) + '\n'
+
+
+# ------------------------------------------------------------------ main
+def planned(methods, records) -> List[dict]:
+    return [teacher_run()] + tune_runs(methods) + final_runs(methods,
+                                                             records)
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--protocol', choices=list(PROTOCOLS), default='cpu')
-    parser.add_argument('--work-dir', default='work_dirs/camvid_quality')
-    parser.add_argument('--methods', nargs='+',
-                        choices=list(METHODS) + list(VARIANTS),
-                        default=list(METHODS) + list(VARIANTS))
-    parser.add_argument('--seeds', nargs='+', type=int)
-    parser.add_argument('--table', help='also write the table to this file')
-    parser.add_argument(
-        '--set', nargs='+', default=[], metavar='KEY=INT',
-        help='override integer protocol settings, e.g. student_iters=100')
-    parser.add_argument('--run-one', help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.run_one:
-        run_one(args.run_one)
+    parser.add_argument('command', choices=('plan', 'run', 'table'))
+    parser.add_argument('--stage', default='all',
+                        choices=('teacher', 'tune', 'final', 'all'))
+    parser.add_argument('--methods', nargs='+', choices=list(METHODS),
+                        default=list(METHODS))
+    parser.add_argument('--jobs', type=int, default=1)
+    parser.add_argument('--max-runs', type=int)
+    parser.add_argument('--rerun-stale', action='store_true')
+    parser.add_argument('--records', default=RECORDS)
+    parser.add_argument('--work-dir',
+                        default=osp.join(REPO, 'work_dirs', 'camvid_cpu'))
+    parser.add_argument('--out', help='table: also write it to this file')
+    args = parser.parse_args(argv)
+    records = load_records(args.records)
+    if args.command == 'plan':
+        for run in planned(args.methods, records):
+            state = 'done' if is_done(run, records) else (
+                'stale' if run['name'] in records else 'todo')
+            print(f'{state:5s} {run["name"]}')
         return
-    proto = dict(PROTOCOLS[args.protocol])
-    for item in args.set:
-        key, value = item.split('=')
-        if key not in proto:
-            sys.exit(f'--set: unknown setting {key!r}; one of {list(proto)}')
-        proto[key] = int(value)
-    seeds = args.seeds or proto['seeds']
-    work = osp.abspath(osp.join(args.work_dir, args.protocol))
-    common = dict(protocol=args.protocol, proto=proto)
-    teacher = launch(dict(common, name='teacher', role='teacher',
-                          method='teacher', seed=0), work)
-    if teacher.get('mIoU') is None:
-        sys.exit('The teacher failed to train; see its stdout.log.')
-    results = []
-    # Seed-major order: an interrupted benchmark leaves whole seeds behind.
-    for seed in seeds:
-        for method in ['baseline'] + args.methods:
-            results.append(launch(dict(
-                common, name=f'{method}_seed{seed}', role='student',
-                method=method, seed=seed,
-                teacher_checkpoint=teacher['checkpoint']), work))
-    text = table(results, teacher, args.protocol, dict(proto, seeds=seeds))
-    print('\n' + text)
-    with open(osp.join(work, 'table.md'), 'w') as f:
-        f.write(text)
-    if args.table:
-        os.makedirs(osp.dirname(osp.abspath(args.table)), exist_ok=True)
-        with open(args.table, 'w') as f:
-            f.write(text)
+    if args.command == 'table':
+        text = table(records) + '\nTuning (val split):\n\n' + \
+            tuning_table(records)
+        print(text)
+        if args.out:
+            with open(args.out, 'w') as f:
+                f.write(text)
+        return
+    stages = ('teacher', 'tune', 'final') if args.stage == 'all' else (
+        args.stage, )
+    for stage in stages:
+        if stage == 'teacher':
+            runs = [teacher_run()]
+        elif stage == 'tune':
+            runs = tune_runs(args.methods)
+        else:
+            runs = final_runs(args.methods, records)
+        if not osp.isfile(osp.join(REPO, TEACHER_CHECKPOINT)):
+            waiting = [r['name'] for r in runs
+                       if r['method'] not in ('teacher', 'baseline')]
+            if waiting:
+                print(f'{len(waiting)} distillation run(s) wait for the '
+                      f'teacher checkpoint {TEACHER_CHECKPOINT}.')
+            runs = [r for r in runs
+                    if r['method'] in ('teacher', 'baseline')]
+        run_all(runs, args, records)
 
 
 if __name__ == '__main__':

@@ -32,7 +32,6 @@ import statistics
 import time
 
 import torch
-from camvid_quality import METHODS
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper, OptimWrapperDict
@@ -50,6 +49,28 @@ TEACHER = osp.join(CONFIGS, 'baselines',
 STUDENT = osp.join(CONFIGS, 'baselines',
                    'pspnet_r18-d8_4xb2-40k_camvid-360x360.py')
 
+#: method -> its shipped CamVid config (PSPNet-R101 -> PSPNet-R18, 360x360)
+METHODS = {
+    'kd': 'kd/kd_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_camvid-360x360.py',
+    'cwd_logits': 'cwd/cwd_logits_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
+    'camvid-360x360.py',
+    'cwd_feature': 'cwd/cwd_feature_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
+    'camvid-360x360.py',
+    'skd_pixel_pair': 'skd/skd_pixel-pair_pspnet_r101-d8_pspnet_r18-d8_'
+    '4xb2-40k_camvid-360x360.py',
+    'skd_holistic': 'skd/skd_pixel-pair-holistic_pspnet_r101-d8_pspnet_r18-'
+    'd8_4xb2-40k_camvid-360x360.py',
+    'ifvd': 'ifvd/ifvd_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
+    'camvid-360x360.py',
+    'cgd': 'cgd/cgd_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_camvid-360x360.py',
+    'dist': 'dist/dist_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
+    'camvid-360x360.py',
+    'fitnet': 'fitnet/fitnet_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
+    'camvid-360x360.py',
+    'at': 'at/at_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_camvid-360x360.py',
+    'cirkd': 'cirkd/cirkd_deeplabv3_r101-d8_deeplabv3_r18-d8_8xb2-40k_'
+    'camvid-360x360.py',
+}
 LOGIT_METHODS = ('kd', 'cwd_logits', 'dist', 'cgd')
 
 

@@ -27,7 +27,10 @@ distill = dict(
             teacher='logits',
             form='cross_entropy',
             reduction='batch_sum',
-            loss_weight=10.0),
+            loss_weight=10.0,
+            # set for the reference's 2 images per GPU: another count
+            # warns (on_batch_change='rescale' keeps the per-image strength)
+            tuned_images_per_gpu=2),
         loss_skd_pair=dict(
             type='SKDPairWiseLoss',
             student='feat',

@@ -1,0 +1,7 @@
+# The cgd row of the CamVid CPU benchmark: ../../_base_/distill/cgd.py under
+# the protocol (../../_base_/protocols/camvid_cpu_distill.py).
+_base_ = [
+    '../../_base_/protocols/camvid_cpu_distill.py',
+    '../../_base_/distill/cgd.py'
+]
+model = dict(distill=_base_.distill)

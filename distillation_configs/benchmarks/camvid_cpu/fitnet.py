@@ -1,0 +1,7 @@
+# The fitnet row of the CamVid CPU benchmark: ../../_base_/distill/fitnet.py under
+# the protocol (../../_base_/protocols/camvid_cpu_distill.py).
+_base_ = [
+    '../../_base_/protocols/camvid_cpu_distill.py',
+    '../../_base_/distill/fitnet.py'
+]
+model = dict(distill=_base_.distill)

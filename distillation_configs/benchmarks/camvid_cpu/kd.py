@@ -1,0 +1,7 @@
+# The kd row of the CamVid CPU benchmark: ../../_base_/distill/kd.py under
+# the protocol (../../_base_/protocols/camvid_cpu_distill.py).
+_base_ = [
+    '../../_base_/protocols/camvid_cpu_distill.py',
+    '../../_base_/distill/kd.py'
+]
+model = dict(distill=_base_.distill)
