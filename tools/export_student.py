@@ -14,7 +14,7 @@ import os.path as osp
 
 from mmengine.config import Config
 
-from mmseg_kd.engine.export import export_student, student_config
+from mmseg_kd.engine.export import dump_student_config, export_student
 from mmseg_kd.segmentors import resolve_model_entry
 from mmseg_kd.utils import CheckpointError, trust_checkpoints
 
@@ -44,7 +44,7 @@ def main():
         student_model, _ = resolve_model_entry(cfg.model.student.to_dict(),
                                                'student')
         out_cfg = args.config_out or osp.splitext(args.out)[0] + '_config.py'
-        student_config(cfg, student_model.to_dict()).dump(out_cfg)
+        dump_student_config(cfg, student_model.to_dict(), out_cfg)
         print(f'student config: {out_cfg}')
 
 

@@ -105,7 +105,7 @@ def main():
                                                  'mmengine.CheckpointHook'):
         checkpoint['type'] = 'ResumableCheckpointHook'
     hooks = list(cfg.get('custom_hooks', None) or [])
-    wanted = ['BatchSizeCheckHook']
+    wanted = ['BatchSizeCheckHook', 'LogFirstIterationHook']
     if cfg.model.get('type') == 'DistillationSegmentor':
         wanted.append('ExportStudentHook')
     for name in wanted:

@@ -4,7 +4,10 @@
 # weight schedule: the weight (3) ramps linearly from 0 over the first 2000
 # iterations, stays constant, then falls linearly to 0 between iterations
 # 110k and 120k and stays 0 for the last 40k of the 160k (logged as
-# kd_factor.loss_cgd).
+# kd_factor.loss_cgd). The reference counts steps from 1 (its step s is the
+# runner's iteration s - 1), so its factor at step s is s / 2000 during the
+# ramp (1/2000 at the first step) and (120000 - s) / 10000 during the decay:
+# the phases below are those, in runner iterations.
 # Published (SegDistill README table 5, ADE20K val mIoU / mAcc; teacher
 # SegFormer-B3 50.0): SegFormer-B0 38.0 / 48.76 -> 41.27 / 52.78.
 # Teacher: mmseg's model-zoo SegFormer-B3 (160k; 47.82 val),
@@ -14,7 +17,7 @@
 _base_ = ['./cgd_segformer_mit-b3_segformer_mit-b0_8xb2-160k_ade20k-512x512.py']
 distill = _base_.distill
 distill.losses.loss_cgd.weight_schedule = [
-    dict(type='LinearWarmup', end=2000),
-    dict(type='LinearDecay', begin=110000, end=120000)
+    dict(type='LinearWarmup', begin=-1, end=1999),
+    dict(type='LinearDecay', begin=109999, end=119999)
 ]
 model = dict(distill=distill)

@@ -8,7 +8,10 @@ restores on resume, so a resumed run uses exactly the weights it would have
 used without the interruption.
 
 Phases (``begin``/``end`` are iterations; iteration ``i`` is the i-th
-training step, counted from 0 as ``runner.iter``):
+training step, counted from 0 as ``runner.iter``, as mmengine's own
+parameter schedulers count; a negative ``begin`` places the start of a phase
+before the first step, e.g. ``LinearWarmup(begin=-1, end=1999)`` gives
+(i + 1) / 2000, the ramp of a reference that counts steps from 1):
 
 * ``dict(type='LinearWarmup', end=E, begin=0, start_factor=0.0)``:
   ``start_factor`` at ``begin`` rising linearly to 1 at ``end``.
@@ -75,8 +78,8 @@ def _stop(at: int):
 
 
 def _check_span(name: str, begin: int, end: int) -> None:
-    if not end > begin >= 0:
-        raise ValueError(f'{name}: need 0 <= begin < end, got begin={begin}, '
+    if not end > begin:
+        raise ValueError(f'{name}: need begin < end, got begin={begin}, '
                          f'end={end}.')
 
 

@@ -3,6 +3,7 @@
 import copy
 import os
 import os.path as osp
+import re
 from collections import OrderedDict
 from typing import Dict, Optional
 
@@ -83,6 +84,31 @@ def student_config(cfg: Config, student_model_cfg: dict) -> Config:
     hooks = out.get('custom_hooks') or []
     out.custom_hooks = [
         h for h in hooks
-        if h.get('type') not in ('ExportStudentHook', 'BatchSizeCheckHook')
+        if h.get('type') not in ('ExportStudentHook', 'BatchSizeCheckHook',
+                                 'LogFirstIterationHook')
     ]
     return out
+
+
+_ENV_PLACEHOLDER = re.compile(
+    r'\{\{[\'"]?\s*\$(\w+)\s*:\s*(\S*?)\s*[\'"]?\}\}')
+
+
+def dump_student_config(cfg: Config, student_model_cfg: dict,
+                        path: str) -> str:
+    """Write :func:`student_config` to ``path``, with the environment
+    placeholders of the distillation config (e.g. ``data_root =
+    '{{$CAMVID_ROOT:data/camvid}}'``) put back where their values were
+    expanded, so that the file works on another machine as the original
+    does."""
+    text = student_config(cfg, student_model_cfg).pretty_text
+    defaults = dict(_ENV_PLACEHOLDER.findall(cfg.text or ''))
+    for var, value in cfg.env_variables.items():
+        if var in defaults and len(value) > 1 and ('/' in value
+                                                   or os.sep in value):
+            placeholder = '{{$%s:%s}}' % (var, defaults[var])
+            text = text.replace(f"'{value}", f"'{placeholder}")
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(text)
+    return path

@@ -54,9 +54,29 @@ def channel_group_log_softmax(logits: Tensor,
     """
     b, k = logits.shape[:2]
     z = logits.reshape(b, k, -1) / tau
+    # shift each group by its maximum first (as log_softmax does), so that
+    # large logits lose no precision when the log-sum-exp is subtracted
+    z = z - _per_channel(_group_max(z.amax(dim=2), group_size), k)[..., None]
     group_lse = _group_logsumexp(torch.logsumexp(z, dim=2), group_size)
-    per_channel = group_lse.repeat_interleave(group_size, dim=1)[:, :k]
-    return z - per_channel[:, :, None]
+    return z - _per_channel(group_lse, k)[..., None]
+
+
+def _group_max(values: Tensor, group_size: int) -> Tensor:
+    """(B, K) per-channel values -> (B, ceil(K / g)) group maxima (no
+    gradient: only a shift that the softmax is invariant to)."""
+    b, k = values.shape
+    pad = (-k) % group_size
+    if pad:
+        fill = values.min(dim=1, keepdim=True).values.expand(b, pad)
+        values = torch.cat([values, fill], dim=1)
+    return values.reshape(b, -1, group_size).amax(dim=2).detach()
+
+
+def _per_channel(per_group: Tensor, num_channels: int) -> Tensor:
+    """(B, G) per-group values repeated for each of the group's channels:
+    (B, K)."""
+    group_size = -(-num_channels // per_group.shape[1])
+    return per_group.repeat_interleave(group_size, dim=1)[:, :num_channels]
 
 
 def channel_group_softmax(logits: Tensor,

@@ -2,30 +2,23 @@
 from typing import Dict, Optional
 
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
+from mmengine.dist import all_gather, get_world_size
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from .base import DistillLoss
 from .relation_kl import chunked_relation_kl
-
-
-def _distributed_world() -> int:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_world_size()
-    return 1
+from .utils import check_labels
 
 
 def _gather(x: Tensor) -> Tensor:
     """Concatenate ``x`` from every rank along dim 0 (no gradient); the
     identity without a process group of more than one rank."""
-    if _distributed_world() == 1:
+    if get_world_size() == 1:
         return x
-    parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
-    dist.all_gather(parts, x.contiguous())
-    return torch.cat(parts)
+    return torch.cat(all_gather(x.contiguous()))
 
 
 def memory_contrast_kl(student_anchors: Tensor, teacher_anchors: Tensor,
@@ -151,7 +144,7 @@ class CIRKDMemoryLoss(DistillLoss):
         self.ignore_index = ignore_index
         self.chunk = chunk
         if norm_cfg is None:
-            distributed = _distributed_world() > 1 and \
+            distributed = get_world_size() > 1 and \
                 torch.cuda.is_available()
             norm_cfg = dict(type='SyncBN' if distributed else 'BN')
         self.projector = nn.Sequential(
@@ -266,10 +259,21 @@ class CIRKDMemoryLoss(DistillLoss):
                 'CIRKDMemoryLoss needs (B, C, h, w) maps of the same size '
                 f'(channels may differ), got {tuple(student.shape)} and '
                 f'{tuple(teacher.shape)}.')
-        if teacher.shape[1] != self.pixel_queue.shape[-1]:
+        if student.shape[0] != teacher.shape[0]:
             raise ValueError(
-                f'CIRKDMemoryLoss was built for {self.pixel_queue.shape[-1]}'
-                f' teacher channels, got {teacher.shape[1]}.')
+                'CIRKDMemoryLoss needs the same images on both sides, but '
+                f'the student gives {student.shape[0]} and the teacher '
+                f'{teacher.shape[0]} (shapes {tuple(student.shape)} and '
+                f'{tuple(teacher.shape)}).')
+        for side, tensor, built in (
+                ('teacher', teacher, self.pixel_queue.shape[-1]),
+                ('student', student, self.projector[0].in_channels)):
+            if tensor.shape[1] != built:
+                raise ValueError(
+                    f'CIRKDMemoryLoss was built for {built} {side} channels'
+                    f', got {tensor.shape[1]} ({side}_channels is filled in '
+                    'from the probed tensors: record the same tensor).')
+        check_labels(labels, student, 'CIRKDMemoryLoss')
 
     def compute(self, student: Tensor, teacher: Tensor,
                 labels: Optional[Tensor]) -> Dict[str, Tensor]:

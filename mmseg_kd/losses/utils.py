@@ -38,14 +38,23 @@ def valid_mask(labels: Optional[Tensor], ignore_index: Optional[int]):
 
 def check_same_shape(student: Tensor, teacher: Tensor, loss: str,
                      what: str = 'tensors') -> None:
-    """Raise a ValueError naming both shapes and the fix when they differ."""
+    """Raise a ValueError naming both shapes and the fix when they differ
+    (``what='logits'`` for losses on class logits: there a channel mismatch
+    is a class-count mismatch, which no connector fixes)."""
     if student.shape == teacher.shape:
         return
     s, t = tuple(student.shape), tuple(teacher.shape)
-    if student.dim() == teacher.dim() == 4 and s[2:] == t[2:]:
+    if student.dim() == teacher.dim() and s[0] != t[0]:
+        fix = ('the batch sizes differ: both tensors must come from the same'
+               ' images (record them in the same forward)')
+    elif student.dim() == teacher.dim() == 4 and s[2:] == t[2:] and \
+            what == 'logits':
+        fix = ('the numbers of classes differ: both models must predict the'
+               ' same classes (decode_head.num_classes); a ChannelConnector'
+               ' would not make the classes correspond')
+    elif student.dim() == teacher.dim() == 4 and s[2:] == t[2:]:
         fix = ('the channel counts differ: add a ChannelConnector for this '
-               'student tensor, or for logits make sure both models predict '
-               'the same classes (num_classes)')
+               'student tensor')
     elif student.dim() == teacher.dim() == 4 and s[1] == t[1]:
         fix = ('the spatial sizes differ: add a ResizeConnector for this '
                'student tensor')
@@ -54,6 +63,25 @@ def check_same_shape(student: Tensor, teacher: Tensor, loss: str,
                'ResizeConnector) for this student tensor')
     raise ValueError(f'{loss} compares {what} of the same shape, but the '
                      f'student gives {s} and the teacher {t}: {fix}.')
+
+
+def check_labels(labels: Optional[Tensor], student: Tensor, loss: str,
+                 full_resolution: bool = False) -> None:
+    """Raise a ValueError naming the fix unless ``labels`` is a (B, h, w)
+    map for the B images of ``student`` (B, C, h, w), at its size (or, with
+    ``full_resolution``, at any size). None passes (no labels given)."""
+    if labels is None:
+        return
+    b, size = student.shape[0], tuple(student.shape[2:])
+    got = tuple(labels.shape)
+    if labels.dim() != 3 or got[0] != b:
+        raise ValueError(
+            f'{loss} needs (B, h, w) labels for the {b} images of the '
+            f'tensors {tuple(student.shape)}, got labels of shape {got}.')
+    if not full_resolution and got[1:] != size:
+        raise ValueError(
+            f'{loss} needs labels at the tensors\' size {size}, got {got}: '
+            'resize them (nearest) to the tensors, as the distiller does.')
 
 
 def pairwise_cosine(features: Tensor, detach_norm: bool = False) -> Tensor:

@@ -1,6 +1,6 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
-"""Every shipped config under distillation_configs/ builds, without data or
-weights.
+"""Every shipped config under distillation_configs/ builds and probes,
+without data or weights.
 
 One build per config: a distillation config's DistillationSegmentor with
 ``teacher.checkpoint=None`` and a small ``distill.probe_size`` (its
@@ -11,7 +11,9 @@ config's EncoderDecoder, run once on a small batch. Nothing is initialised
 The rest of each config is parsed and exercised without data: optimizer
 (mmengine's ``build_optim_wrapper`` on the built model, dict forms through
 their constructor), parameter schedulers, data pipelines, dataset, metric,
-hook and wrapper types.
+hook and wrapper types. Every distillation config is also probed
+(tools/probe.py's library, on a random batch), and each loss term the probe
+reports is checked against the loss modules called directly.
 """
 import functools
 import glob
@@ -126,6 +128,69 @@ def _check_distillation(cfg, model):
             'discriminator' in cfg.optim_wrapper
 
 
+def _direct_terms(model, batch):
+    """Every weighted distillation term of one training forward, computed
+    from the recorded tensors by calling each loss module directly (not
+    through Distiller.forward), at iteration 0."""
+    from mmseg_kd.distill import resize_labels
+    distiller = model.distiller_module
+    data = model.data_preprocessor(batch, True)
+    inputs, samples = data['inputs'], data['data_samples']
+    teacher = model.teacher(data.get('teacher_inputs', inputs))
+    _, student = model.student_recorder.run(
+        lambda: model.student(inputs, samples, mode='loss'))
+    student, teacher = distiller.connect(student, teacher)
+    full = torch.stack([s.gt_sem_seg.data for s in samples])[:, 0].long()
+
+    def pick(tensors, names):
+        return tensors[names] if isinstance(names, str) else [
+            tensors[n] for n in names]
+
+    terms = {}
+    for key, loss in distiller.losses.items():
+        route = distiller.routes[key]
+        s, t = pick(student, route.student), pick(teacher, route.teacher)
+        first = s if isinstance(s, torch.Tensor) else s[0]
+        labels = None
+        if loss.uses_labels:
+            labels = full if loss.full_resolution_labels else \
+                resize_labels(full, first.shape[-2:])
+        extras = {k: student[v] for k, v in route.extras.items()}
+        if loss.adversarial:
+            extras['critic'] = model.discriminator.critics[key]
+        value = loss(s, t, labels, 0, **extras)
+        factor = route.schedule(0) if route.schedule else 1.0
+        if isinstance(value, dict):
+            terms.update({f'{key}_{k}': float(v) * factor
+                          for k, v in value.items()})
+        else:
+            terms[key] = float(value) * factor
+    return terms
+
+
+def _check_probe(cfg, model):
+    """The probe's table on a random batch: one row per term, each equal
+    to the direct computation (same state, same random numbers)."""
+    import copy
+
+    from mmseg_kd.apis import probe as probe_lib
+    batch, _ = probe_lib.make_batch(cfg, model, 'random', PROBE)
+    state = copy.deepcopy(model.state_dict())
+    torch.manual_seed(0)
+    model.train()
+    with torch.no_grad():
+        expected = _direct_terms(model, batch)
+    model.load_state_dict(state)
+    torch.manual_seed(0)
+    report = probe_lib.probe(model, batch, iteration=0)
+    got = {row.name: row.value for row in report.losses}
+    assert set(got) == set(expected)
+    for name, value in expected.items():
+        assert got[name] == pytest.approx(value, rel=1e-4, abs=1e-6), name
+    assert report.task_total > 0
+    assert probe_lib.format_report(report)
+
+
 @pytest.mark.parametrize(
     'path', CONFIGS, ids=lambda p: osp.relpath(p, CONFIG_ROOT))
 def test_config_builds(path):
@@ -141,6 +206,7 @@ def test_config_builds(path):
         model = MODELS.build(cfg.model)
         if is_distill:
             _check_distillation(cfg, model)
+            _check_probe(cfg, model)
         else:
             assert cfg.model.type == 'EncoderDecoder'
             model = revert_sync_batchnorm(model).eval()

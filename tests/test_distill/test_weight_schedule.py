@@ -41,3 +41,24 @@ def test_bad_phases():
         WeightSchedule([dict(type='LinearDecay', begin=5, end=5)])
     with pytest.raises(TypeError, match='LinearWarmup'):
         WeightSchedule([dict(type='LinearWarmup', stop=5)])
+
+
+def test_shipped_cgd_ws_follows_the_references_one_based_steps():
+    """SegDistill counts steps from 1: alpha = 3 s / 2000 in the ramp (the
+    first step is not 0) and 3 (120000 - s) / 10000 in the decay, at runner
+    iteration s - 1."""
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    from ..conftest import REPO
+    cfg = Config.fromfile(osp.join(
+        REPO, 'distillation_configs', 'cgd',
+        'cgd-ws_segformer_mit-b3_segformer_mit-b0_8xb2-160k_ade20k-512x512'
+        '.py'))
+    sched = WeightSchedule(cfg.model.distill.losses.loss_cgd.weight_schedule)
+    for step in (1, 2, 1000, 2000, 2001, 60000, 110000, 115000, 119999,
+                 120000, 160000):
+        reference = min(step / 2000, 1.0) * min(
+            1.0, max(0.0, (120000 - step) / 10000))
+        assert sched(step - 1) == pytest.approx(reference, abs=1e-12), step

@@ -140,3 +140,23 @@ def test_state_round_trip_continues_identically():
     assert torch.equal(a.pixel_queue, b.pixel_queue)
     assert torch.equal(a.pixel_ptr, b.pixel_ptr)
     assert all(torch.equal(x, y) for x, y in zip(keys_a, keys_b))
+
+
+def test_inputs_checked_before_they_reach_the_queues():
+    """A batch mismatch, wrong-size labels or a wrong student channel count
+    gave IndexErrors or a conv error deep inside; now each names itself."""
+    loss = make()
+    before = loss.pixel_queue.clone()
+    s, t = torch.randn(2, 4, 6, 6), torch.randn(2, 5, 6, 6)
+    labels = torch.randint(0, 3, (2, 6, 6))
+    with pytest.raises(ValueError, match='same images'):
+        loss(s, t[:1], labels)
+    with pytest.raises(ValueError, match='for the 2 images'):
+        loss(s, t, labels[:1])
+    with pytest.raises(ValueError, match="tensors' size"):
+        loss(s, t, torch.randint(0, 3, (2, 12, 12)))
+    with pytest.raises(ValueError, match='4 student channels, got 3'):
+        loss(torch.randn(2, 3, 6, 6), t, labels)
+    with pytest.raises(ValueError, match='5 teacher channels, got 6'):
+        loss(s, torch.randn(2, 6, 6, 6), labels)
+    assert torch.equal(before, loss.pixel_queue)  # nothing enqueued

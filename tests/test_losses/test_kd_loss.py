@@ -181,3 +181,24 @@ def test_z_score_helper():
     assert z[1].tolist() == [0.0, 0.0, 0.0, 0.0]
     assert z[0].mean().item() == pytest.approx(0, abs=1e-6)
     assert z[0].pow(2).mean().item() == pytest.approx(1, rel=1e-6)
+
+
+def test_labels_are_checked_against_the_logits():
+    """Labels of one image for a batch of two were broadcast (the value
+    became B times the masked mean); wrong-size labels gave a raw broadcast
+    error."""
+    s, t = torch.randn(2, 5, 4, 4), torch.randn(2, 5, 4, 4)
+    loss = KDLoss(ignore_index=255)
+    with pytest.raises(ValueError, match='for the 2 images'):
+        loss(s, t, torch.zeros(1, 4, 4, dtype=torch.long))
+    with pytest.raises(ValueError, match="tensors' size"):
+        loss(s, t, torch.zeros(2, 8, 8, dtype=torch.long))
+
+
+def test_class_count_mismatch_says_classes_not_connector():
+    with pytest.raises(ValueError) as err:
+        KDLoss()(torch.randn(2, 5, 4, 4), torch.randn(2, 7, 4, 4))
+    assert 'numbers of classes differ' in str(err.value)
+    assert not str(err.value).split(':', 1)[1].strip().startswith('add')
+    with pytest.raises(ValueError, match='batch sizes differ'):
+        KDLoss()(torch.randn(2, 5, 4, 4), torch.randn(3, 5, 4, 4))

@@ -245,19 +245,24 @@ def execute(run: dict, work_root: str, records_dir: str) -> dict:
     options = dict(run['options'], **{'randomness.seed': run['seed']})
     log_path = osp.join(work, 'train.log')
     start = time.time()
-    with open(log_path, 'w') as log:
+    # --resume: a run interrupted earlier (a session that ended) continues
+    # from its last checkpoint, exactly; a fresh work dir starts from zero
+    with open(log_path, 'a') as log:
         code = subprocess.call(
             [sys.executable, 'tools/train.py', run['config'], '--work-dir',
-             work, '--cfg-options'] + _options_args(options),
+             work, '--resume', '--cfg-options'] + _options_args(options),
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     train_seconds = time.time() - start
     if code != 0:
         raise RuntimeError(f'{run["name"]}: training failed; see {log_path}')
     with open(osp.join(work, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
+    with open(log_path) as log:
+        resumed = re.findall(r'resumed epoch: \d+, iter: (\d+)', log.read())
     record = dict(
         method=run['method'], seed=run['seed'], stage=run['stage'],
         settings=settings_of(run), train_seconds=round(train_seconds),
+        resumed_at=[int(i) for i in resumed],
         code_version=code_version(),
         date=time.strftime('%Y-%m-%d %H:%M'))
     for key in ('lr', 'multiple'):

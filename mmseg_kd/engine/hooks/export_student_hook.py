@@ -7,7 +7,7 @@ from mmseg.registry import HOOKS
 
 from ...segmentors import DistillationSegmentor
 from ...utils import unwrap
-from ..export import save_student, student_config
+from ..export import dump_student_config, save_student
 
 
 @HOOKS.register_module()
@@ -52,6 +52,6 @@ class ExportStudentHook(Hook):
         msg = f'Exported the student to {path}'
         if self.config_filename:
             cfg_path = osp.join(runner.work_dir, self.config_filename)
-            student_config(runner.cfg, model.student_cfg).dump(cfg_path)
+            dump_student_config(runner.cfg, model.student_cfg, cfg_path)
             msg += f' (config: {cfg_path})'
         runner.logger.info(msg)

@@ -1,0 +1,27 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+from mmengine.hooks import Hook, LoggerHook
+from mmseg.registry import HOOKS
+
+
+@HOOKS.register_module()
+class LogFirstIterationHook(Hook):
+    """Logs the first iteration of a run (started or resumed) as the
+    ``LoggerHook`` logs every ``interval``-th: with the shipped interval of
+    50 a short run, or a run that fails early, would otherwise print no
+    loss at all. ``tools/train.py`` adds it."""
+
+    priority = 'BELOW_NORMAL'
+
+    def before_train(self, runner) -> None:
+        self._first = runner.iter
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs=None) -> None:
+        if runner.iter != self._first:
+            return
+        interval = next((h.interval for h in runner.hooks
+                         if isinstance(h, LoggerHook)), 1)
+        if interval > 1:  # otherwise LoggerHook logs it already
+            _, text = runner.log_processor.get_log_after_iter(
+                runner, batch_idx, 'train')
+            runner.logger.info(text)
