@@ -2,7 +2,6 @@
 import copy
 
 import pytest
-import torch
 
 import mmseg_kd  # noqa: F401  (registers everything)
 from .data import REPO, camvid_like_root, make_camvid_like, real_camvid_root
@@ -108,25 +107,13 @@ def distill_model(teacher=None, student=None, losses=None, **distill) -> dict:
 
 def fake_batch(batch_size: int = 2, size=(64, 64), num_classes: int = 11,
                seed: int = 0) -> dict:
-    """A raw dataloader batch (uint8 images, label maps with some 255)."""
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-    gen = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for _ in range(batch_size):
-        inputs.append(
-            torch.randint(0, 256, (3, ) + tuple(size), generator=gen,
-                          dtype=torch.uint8))
-        label = torch.randint(0, num_classes, (1, ) + tuple(size),
-                              generator=gen)
-        label[:, :4] = 255
-        sample = SegDataSample()
-        sample.gt_sem_seg = PixelData(data=label)
-        sample.set_metainfo(
-            dict(img_shape=tuple(size), ori_shape=tuple(size),
-                 pad_shape=tuple(size)))
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
+    """A raw dataloader batch (uint8 images, label maps) as the probe's
+    random batch, with the top 4 rows of every label map ignored (255)."""
+    from mmseg_kd.apis.probe import random_batch
+    batch = random_batch(size, batch_size, num_classes, seed)
+    for sample in batch['data_samples']:
+        sample.gt_sem_seg.data[:, :4] = 255
+    return batch
 
 
 @pytest.fixture

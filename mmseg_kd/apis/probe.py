@@ -12,7 +12,6 @@ teacher or the student, with their output shapes, to pick tensors from.
 Errors are the ones training would raise, at the same place (wrong module
 path, shape mismatch, missing or mismatched checkpoint, ...).
 """
-import contextlib
 import copy
 import logging
 from dataclasses import dataclass, field
@@ -21,9 +20,12 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
-from mmengine.registry import DefaultScope
 from mmseg.registry import MODELS
 from torch import Tensor, nn
+
+from ..distill.network import forward_network
+from ..segmentors.model_loading import resolve_model_entry
+from ..utils import mmseg_scope, revert_sync_bn_without_cuda
 
 Shape = Tuple[int, ...]
 
@@ -133,13 +135,6 @@ def load_config(path: str,
     return cfg
 
 
-def _scope():
-    """mmseg's registry scope, unless one is already set (as in a runner)."""
-    if DefaultScope.get_current_instance() is not None:
-        return contextlib.nullcontext()
-    return DefaultScope.overwrite_default_scope('mmseg')
-
-
 def build_model(cfg: Config, device: str = 'cpu') -> nn.Module:
     """Build and initialise the config's DistillationSegmentor as training
     does (teacher checkpoint loaded, student ``init_weights``).
@@ -151,7 +146,7 @@ def build_model(cfg: Config, device: str = 'cpu') -> nn.Module:
     Returns:
         nn.Module: The model, on ``device``.
     """
-    with _scope():
+    with mmseg_scope():
         model = MODELS.build(copy.deepcopy(cfg.model))
     logger = MMLogger.get_current_instance()
     level = logger.level
@@ -174,7 +169,6 @@ def _pretrained_off(cfg: Config) -> str:
     """The --cfg-options that switch off the student's pretrained weights,
     wherever its config asks for them (``pretrained`` or the backbone's
     ``init_cfg``, as the SegFormer and Swin configs do)."""
-    from ..segmentors.model_loading import resolve_model_entry
     student, _ = resolve_model_entry(
         copy.deepcopy(cfg.model.student.to_dict() if hasattr(
             cfg.model.student, 'to_dict') else dict(cfg.model.student)),
@@ -279,7 +273,7 @@ def _dataloader_batch(cfg: Config, seed: int) -> dict:
     loader_cfg = copy.deepcopy(cfg.train_dataloader)
     loader_cfg['num_workers'] = 0
     loader_cfg['persistent_workers'] = False
-    with _scope():
+    with mmseg_scope():
         loader = Runner.build_dataloader(loader_cfg, seed=seed)
         return next(iter(loader))
 
@@ -484,16 +478,13 @@ def list_modules(cfg: Config,
     Returns:
         tuple: The rows (``named_modules`` order) and a note on the shapes.
     """
-    from ..distill.network import forward_network
-    from ..utils import revert_sync_bn_without_cuda
-    from ..segmentors.model_loading import resolve_model_entry
     if side not in ('student', 'teacher'):
         raise ValueError(f"side must be 'student' or 'teacher', got "
                          f'{side!r}.')
     entry = cfg.model[side]
     entry = entry.to_dict() if hasattr(entry, 'to_dict') else dict(entry)
     model_cfg, _ = resolve_model_entry(entry, side)
-    with _scope():
+    with mmseg_scope():
         model = revert_sync_bn_without_cuda(MODELS.build(model_cfg), side)
     model.eval()
     rows = [

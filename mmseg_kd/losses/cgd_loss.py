@@ -7,7 +7,7 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from .base import DistillLoss
-from .utils import check_same_shape
+from .utils import check_maps, check_same_shape, kl_from_log_probs
 
 
 def _group_logsumexp(lse: Tensor, group_size: int) -> Tensor:
@@ -101,7 +101,7 @@ def channel_group_divergence(student: Tensor,
     b, k = student.shape[:2]
     log_p_s = channel_group_log_softmax(student, group_size, tau)
     log_p_t = channel_group_log_softmax(teacher, group_size, tau)
-    kl = (log_p_t.exp() * (log_p_t - log_p_s)).sum()
+    kl = kl_from_log_probs(log_p_s, log_p_t)
     groups = -(-k // group_size)
     return kl / (b * groups)
 
@@ -201,10 +201,7 @@ class CGDLoss(DistillLoss):
                      student: Tensor,
                      teacher: Tensor,
                      labels: Optional[Tensor] = None) -> None:
-        if student.dim() != 4 or teacher.dim() != 4:
-            raise ValueError(
-                'CGDLoss expects (B, K, H, W) logits, got shapes '
-                f'{tuple(student.shape)} and {tuple(teacher.shape)}.')
+        check_maps(student, teacher, 'CGDLoss', 'logits')
         if self.resize_to is None:
             if student.shape[2:] != teacher.shape[2:] and \
                     student.shape[:2] == teacher.shape[:2]:

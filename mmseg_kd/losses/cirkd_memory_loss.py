@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from .base import DistillLoss
 from .relation_kl import chunked_relation_kl
-from .utils import check_labels
+from .utils import check_labels, check_same_spatial, valid_mask
 
 
 def _gather(x: Tensor) -> Tensor:
@@ -201,7 +201,7 @@ class CIRKDMemoryLoss(DistillLoss):
         k_all = self.num_classes
         for b in range(feats.shape[0]):
             lab = labels_cpu[b]
-            valid = (lab != self.ignore_index) & (lab >= 0) & (lab < k_all)
+            valid = valid_mask(lab, self.ignore_index, k_all)
             if not valid.any():
                 continue
             positions = valid.nonzero()[:, 0]
@@ -253,18 +253,7 @@ class CIRKDMemoryLoss(DistillLoss):
                      student: Tensor,
                      teacher: Tensor,
                      labels: Optional[Tensor] = None) -> None:
-        if student.dim() != 4 or teacher.dim() != 4 or \
-                student.shape[2:] != teacher.shape[2:]:
-            raise ValueError(
-                'CIRKDMemoryLoss needs (B, C, h, w) maps of the same size '
-                f'(channels may differ), got {tuple(student.shape)} and '
-                f'{tuple(teacher.shape)}.')
-        if student.shape[0] != teacher.shape[0]:
-            raise ValueError(
-                'CIRKDMemoryLoss needs the same images on both sides, but '
-                f'the student gives {student.shape[0]} and the teacher '
-                f'{teacher.shape[0]} (shapes {tuple(student.shape)} and '
-                f'{tuple(teacher.shape)}).')
+        check_same_spatial(student, teacher, 'CIRKDMemoryLoss')
         for side, tensor, built in (
                 ('teacher', teacher, self.pixel_queue.shape[-1]),
                 ('student', student, self.projector[0].in_channels)):
@@ -281,8 +270,7 @@ class CIRKDMemoryLoss(DistillLoss):
         self.enqueue(t_hat, labels)
         pixel_keys, region_keys = self.sample_keys()
         s_hat = F.normalize(self.projector(student), p=2, dim=1)
-        valid = (labels != self.ignore_index) & (labels >= 0) & (
-            labels < self.num_classes)
+        valid = valid_mask(labels, self.ignore_index, self.num_classes)
         if not bool(valid.any()):
             zero = s_hat.sum() * 0.0
             return dict(pixel=zero, region=zero)

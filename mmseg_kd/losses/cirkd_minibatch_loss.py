@@ -7,6 +7,7 @@ from torch import Tensor
 
 from .base import DistillLoss
 from .relation_kl import chunked_relation_kl
+from .utils import check_same_spatial
 
 
 def minibatch_pixel_relation_kl(student: Tensor,
@@ -87,16 +88,7 @@ class CIRKDMiniBatchLoss(DistillLoss):
                      student: Tensor,
                      teacher: Tensor,
                      labels: Optional[Tensor] = None) -> None:
-        if student.dim() != 4 or teacher.dim() != 4:
-            raise ValueError('CIRKDMiniBatchLoss expects (B, C, h, w) maps, '
-                             f'got {tuple(student.shape)} and '
-                             f'{tuple(teacher.shape)}.')
-        if student.shape[0] != teacher.shape[0] or \
-                student.shape[2:] != teacher.shape[2:]:
-            raise ValueError(
-                'CIRKDMiniBatchLoss needs the same batch and spatial size '
-                f'(channels may differ), got {tuple(student.shape)} and '
-                f'{tuple(teacher.shape)}: add a ResizeConnector.')
+        check_same_spatial(student, teacher, 'CIRKDMiniBatchLoss')
 
     def compute(self, student: Tensor, teacher: Tensor,
                 labels: Optional[Tensor]) -> Tensor:

@@ -5,7 +5,7 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from .base import DistillLoss
-from .utils import check_same_shape, kl_divergence, z_score
+from .utils import check_maps, check_same_shape, kl_divergence, z_score
 
 
 def channel_wise_divergence(student: Tensor,
@@ -70,9 +70,7 @@ class ChannelWiseDivergence(DistillLoss):
                      student: Tensor,
                      teacher: Tensor,
                      labels: Optional[Tensor] = None) -> None:
-        if student.dim() != 4:
-            raise ValueError('ChannelWiseDivergence expects (B, C, h, w) maps,'
-                             f' got shape {tuple(student.shape)}.')
+        check_maps(student, teacher, 'ChannelWiseDivergence')
         check_same_shape(student, teacher, 'ChannelWiseDivergence')
 
     def compute(self, student: Tensor, teacher: Tensor,

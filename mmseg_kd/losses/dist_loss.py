@@ -6,7 +6,7 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from .base import DistillLoss
-from .utils import check_same_shape, pearson_correlation
+from .utils import check_maps, check_same_shape, pearson_correlation
 
 
 def dist_relations(student_logits: Tensor,
@@ -78,9 +78,7 @@ class DISTLoss(DistillLoss):
                      student: Tensor,
                      teacher: Tensor,
                      labels: Optional[Tensor] = None) -> None:
-        if student.dim() != 4:
-            raise ValueError('DISTLoss expects (B, K, h, w) logits, got shape '
-                             f'{tuple(student.shape)}.')
+        check_maps(student, teacher, 'DISTLoss', 'logits')
         check_same_shape(student, teacher, 'DISTLoss', 'logits')
 
     def compute(self, student: Tensor, teacher: Tensor,

@@ -7,7 +7,7 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from .base import DistillLoss
-from .utils import check_same_spatial, class_means
+from .utils import check_same_spatial, class_means, valid_mask
 
 
 def intra_class_feature_variation(features: Tensor, labels: Tensor,
@@ -30,7 +30,7 @@ def intra_class_feature_variation(features: Tensor, labels: Tensor,
     b, c = features.shape[:2]
     flat = features.reshape(b, c, -1)
     labels = labels.reshape(b, -1)
-    valid = (labels >= 0) & (labels < num_classes)
+    valid = valid_mask(labels, num_classes=num_classes)
     prototypes = class_means(flat, labels, num_classes)  # (B, C, K + 1)
     bins = torch.where(valid, labels, torch.full_like(labels, num_classes))
     prototype_map = prototypes.gather(2, bins[:, None].expand(-1, c, -1))

@@ -14,9 +14,16 @@ def kl_divergence(student_logits: Tensor,
     """KL(softmax(t / tau) || softmax(s / tau)) along ``dim``, unreduced
     otherwise: sum_k p_t,k (log p_t,k - log p_s,k). Uses ``log_softmax`` on
     both sides, so it stays finite where a softmax underflows."""
-    log_p_s = F.log_softmax(student_logits / tau, dim=dim)
-    log_p_t = F.log_softmax(teacher_logits / tau, dim=dim)
-    return (log_p_t.exp() * (log_p_t - log_p_s)).sum(dim=dim)
+    return kl_from_log_probs(F.log_softmax(student_logits / tau, dim=dim),
+                             F.log_softmax(teacher_logits / tau, dim=dim),
+                             dim)
+
+
+def kl_from_log_probs(log_p_s: Tensor, log_p_t: Tensor, dim=None) -> Tensor:
+    """KL(p_t || p_s) = sum p_t (log p_t - log p_s) from log-probabilities,
+    summed along ``dim`` (all dims when None)."""
+    terms = log_p_t.exp() * (log_p_t - log_p_s)
+    return terms.sum() if dim is None else terms.sum(dim=dim)
 
 
 def masked_mean(values: Tensor, mask: Optional[Tensor]) -> Tensor:
@@ -28,12 +35,20 @@ def masked_mean(values: Tensor, mask: Optional[Tensor]) -> Tensor:
     return (values * mask).sum() / mask.sum().clamp(min=1.0)
 
 
-def valid_mask(labels: Optional[Tensor], ignore_index: Optional[int]):
-    """Boolean mask of pixels whose label is not ``ignore_index`` (None when
-    no masking is asked for)."""
-    if labels is None or ignore_index is None:
+def valid_mask(labels: Optional[Tensor],
+               ignore_index: Optional[int] = None,
+               num_classes: Optional[int] = None) -> Optional[Tensor]:
+    """Boolean mask of the pixels with a real label: not ``ignore_index``
+    and, with ``num_classes``, in [0, num_classes). None when there are no
+    labels or nothing to exclude (every pixel counts)."""
+    if labels is None or (ignore_index is None and num_classes is None):
         return None
-    return labels != ignore_index
+    mask = torch.ones_like(labels, dtype=torch.bool)
+    if ignore_index is not None:
+        mask &= labels != ignore_index
+    if num_classes is not None:
+        mask &= (labels >= 0) & (labels < num_classes)
+    return mask
 
 
 def check_same_shape(student: Tensor, teacher: Tensor, loss: str,
@@ -111,17 +126,26 @@ def spatial_attention(features: Tensor) -> Tensor:
     return features.pow(2).mean(dim=1)
 
 
+def check_maps(student: Tensor, teacher: Tensor, loss: str,
+               what: str = 'feature maps') -> None:
+    """Raise a ValueError naming the fix unless both tensors are 4-D
+    (B, C, H, W) maps."""
+    if student.dim() != 4 or teacher.dim() != 4:
+        layout = '(B, K, H, W)' if what == 'logits' else '(B, C, H, W)'
+        raise ValueError(
+            f'{loss} expects {layout} {what}, but the student gives '
+            f'{tuple(student.shape)} and the teacher {tuple(teacher.shape)}:'
+            ' record a 4-D tensor, or add a TokensToMap connector for '
+            '(B, N, C) tokens.')
+
+
 def check_same_spatial(student: Tensor, teacher: Tensor, loss: str,
                        what: str = 'feature maps') -> None:
     """Raise a ValueError naming the fix unless both tensors are (B, C, H, W)
     maps with the same batch size and spatial size; the channel counts may
     differ (for losses that compare only per-position or per-pair maps)."""
+    check_maps(student, teacher, loss, what)
     s, t = tuple(student.shape), tuple(teacher.shape)
-    if student.dim() != 4 or teacher.dim() != 4:
-        raise ValueError(
-            f'{loss} expects (B, C, H, W) {what}, but the student gives {s} '
-            f'and the teacher {t}: record a 4-D tensor, or add a TokensToMap '
-            'connector for (B, N, C) tokens.')
     if s[0] != t[0]:
         raise ValueError(f'{loss} needs the same batch size on both sides, but'
                          f' the student gives {s} and the teacher {t}.')
@@ -169,7 +193,7 @@ def class_means(features: Tensor,
         Differentiable w.r.t. ``features``.
     """
     b, c, _ = features.shape
-    bins = torch.where((labels >= 0) & (labels < num_classes), labels,
+    bins = torch.where(valid_mask(labels, num_classes=num_classes), labels,
                        torch.full_like(labels, num_classes))
     sums = features.new_zeros(b, c, num_classes + 1).scatter_add(
         2, bins[:, None].expand(-1, c, -1), features)

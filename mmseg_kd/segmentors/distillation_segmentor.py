@@ -1,14 +1,12 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
-import contextlib
 import math
-from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import Dict, List, NamedTuple, Optional, Tuple, Union
 
 import torch
 from mmengine.dist import all_reduce, get_world_size
 from mmengine.logging import MessageHub, print_log
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
-from mmengine.registry import DefaultScope
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList
@@ -20,7 +18,8 @@ from ..distill.distiller import Distiller, DistillOutput
 from ..distill.network import forward_network, parts_needed
 from ..distill.recorder import TensorRecorder
 from ..utils import (CheckpointMismatchError, frozen, load_checkpoint_strict,
-                     mismatch_report, revert_sync_bn_without_cuda, unwrap)
+                     mismatch_report, mmseg_scope, revert_sync_bn_without_cuda,
+                     unwrap)
 from .data_preprocessor import (DistillationDataPreprocessor,
                                 teacher_preprocessor_cfg)
 from .frozen_teacher import FrozenTeacher
@@ -39,17 +38,6 @@ def current_iteration() -> int:
     runner."""
     it = MessageHub.get_current_instance().get_info('iter')
     return 0 if it is None else int(it)
-
-
-@contextlib.contextmanager
-def _mmseg_scope() -> Iterator[None]:
-    """Build mmseg models in the mmseg registry scope when no scope is set
-    (outside a runner), as mmseg's own tools do."""
-    if DefaultScope.get_current_instance() is not None:
-        yield
-        return
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        yield
 
 
 class DistillStep(NamedTuple):
@@ -164,7 +152,7 @@ class DistillationSegmentor(BaseSegmentor):
             raise ValueError("distill.nonfinite must be 'raise' or 'skip'.")
         self.max_skipped_steps = int(distill.get('max_skipped_steps', 20))
         self._skipped_in_a_row = 0
-        with _mmseg_scope():
+        with mmseg_scope():
             self._build(teacher, student, distill)
         self._register_state_dict_hook(_plain_keys)
         self._register_load_state_dict_pre_hook(_check_keys, with_module=True)

@@ -5,7 +5,7 @@ from .checkpoint import (CheckpointError, CheckpointMismatchError,
                          load_checkpoint_file, load_checkpoint_strict,
                          read_state_dict, safe_checkpoint_loading,
                          trust_checkpoints)
-from .modules import frozen, unwrap
+from .modules import frozen, mmseg_scope, unwrap
 from .sync_bn import revert_sync_bn_without_cuda
 
 __all__ = [
@@ -13,5 +13,5 @@ __all__ = [
     'UnsafeCheckpointError', 'load_checkpoint_file', 'load_checkpoint_strict',
     'read_state_dict', 'safe_checkpoint_loading', 'trust_checkpoints',
     'mismatch_report',
-    'revert_sync_bn_without_cuda', 'frozen', 'unwrap'
+    'revert_sync_bn_without_cuda', 'frozen', 'mmseg_scope', 'unwrap'
 ]

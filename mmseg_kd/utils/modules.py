@@ -4,6 +4,7 @@ import contextlib
 from typing import Iterator, Optional
 
 from mmengine.model import is_model_wrapper
+from mmengine.registry import DefaultScope
 from torch import nn
 
 
@@ -25,3 +26,14 @@ def frozen(module: Optional[nn.Module]) -> Iterator[None]:
     finally:
         for p, flag in zip(params, flags):
             p.requires_grad_(flag)
+
+
+@contextlib.contextmanager
+def mmseg_scope() -> Iterator[None]:
+    """mmseg's registry scope inside the block, unless a scope is already
+    set (as in a runner): how mmseg's own tools build models."""
+    if DefaultScope.get_current_instance() is not None:
+        yield
+        return
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        yield

@@ -149,7 +149,7 @@ def test_inputs_checked_before_they_reach_the_queues():
     before = loss.pixel_queue.clone()
     s, t = torch.randn(2, 4, 6, 6), torch.randn(2, 5, 6, 6)
     labels = torch.randint(0, 3, (2, 6, 6))
-    with pytest.raises(ValueError, match='same images'):
+    with pytest.raises(ValueError, match='same batch size'):
         loss(s, t[:1], labels)
     with pytest.raises(ValueError, match='for the 2 images'):
         loss(s, t, labels[:1])

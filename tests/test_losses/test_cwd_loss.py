@@ -58,7 +58,7 @@ def test_cwd_gradient_precision_and_errors():
     with pytest.raises(ValueError, match='ChannelConnector'):
         ChannelWiseDivergence()(torch.randn(1, 3, 4, 4),
                                 torch.randn(1, 5, 4, 4))
-    with pytest.raises(ValueError, match='B, C, h, w'):
+    with pytest.raises(ValueError, match='B, C, H, W'):
         ChannelWiseDivergence()(torch.randn(2, 16, 3), torch.randn(2, 16, 3))
 
 

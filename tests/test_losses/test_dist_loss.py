@@ -115,7 +115,7 @@ def test_dist_gradient_precision_and_errors():
         DISTLoss()(torch.randn(1, 5, 4, 4), torch.randn(1, 6, 4, 4))
     with pytest.raises(ValueError, match='ResizeConnector'):
         DISTLoss()(torch.randn(1, 5, 4, 4), torch.randn(1, 5, 8, 8))
-    with pytest.raises(ValueError, match='B, K, h, w'):
+    with pytest.raises(ValueError, match='B, K, H, W'):
         DISTLoss()(torch.randn(4, 5), torch.randn(4, 5))
     with pytest.raises(ValueError, match='tau'):
         DISTLoss(tau=0.0)
