@@ -75,7 +75,7 @@ def test_weight_grid_scales_every_term(bench):
 
 def test_stages_best_choice_and_final_runs(bench):
     tune = bench.tune_runs(['kd'])
-    assert {r['stage'] for r in tune} == {'tune'}
+    assert {r['stage'] for r in tune} == {'tune', 'check'}
     assert all(r['splits'] == ('val', ) for r in tune)
     records = {}
     assert bench.final_runs(['kd'], records) == []  # tuning not done

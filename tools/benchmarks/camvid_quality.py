@@ -20,7 +20,9 @@ before is complete):
   to the path the protocol names.
 * ``tune``: the student alone at a few learning rates, and every method at
   a few multiples of its published loss weights (the published value is
-  always in the grid), seed 100, evaluated on the **val** split only.
+  always in the grid), seed 100, evaluated on the **val** split only; and
+  the student alone trained twice as long (``check``), as evidence that the
+  schedule has converged.
 * ``final``: the student alone at the chosen learning rate and every method
   at its chosen weights, seeds 0, 1, 2, evaluated on val and on **test**.
 
@@ -108,12 +110,27 @@ def teacher_run() -> dict:
                 splits=('val', 'test'))
 
 
+def convergence_run() -> dict:
+    """The student alone, trained twice as long (val only): evidence that
+    the protocol's schedule has converged."""
+    from mmengine.config import Config
+    iters = 2 * Config.fromfile(osp.join(
+        REPO, BASELINE_CONFIG)).train_cfg.max_iters
+    return dict(name=run_name('check', 'baseline', 0, f'{iters}it'),
+                stage='check', method='baseline', seed=0,
+                config=BASELINE_CONFIG,
+                options={'train_cfg.max_iters': iters,
+                         'param_scheduler.0.end': iters,
+                         'train_cfg.val_interval': 1000},
+                splits=('val', ))
+
+
 def tune_runs(methods) -> List[dict]:
     runs = [dict(name=run_name('tune', 'baseline', TUNE_SEED, f'lr{lr:g}'),
                  stage='tune', method='baseline', seed=TUNE_SEED,
                  config=BASELINE_CONFIG, lr=lr,
                  options={'optim_wrapper.optimizer.lr': lr}, splits=('val', ))
-            for lr in LR_GRID]
+            for lr in LR_GRID] + [convergence_run()]
     for method in methods:
         config = osp.join(CONFIGS, METHODS[method])
         for m in WEIGHT_GRID:
