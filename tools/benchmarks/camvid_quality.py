@@ -72,6 +72,9 @@ METHODS = {
     'prerelu_pixel_pair': 'prerelu_pixel_pair.py',
     'fitnet': 'fitnet.py',
     'at': 'at.py',
+    'dsd': 'dsd.py',
+    'mgd': 'mgd.py',
+    'kd_logit_standardization': 'kd_logit_standardization.py',
 }
 #: multiples of the published loss weights tried on val (1 = published)
 WEIGHT_GRID = (0.1, 0.3, 1.0, 3.0)
