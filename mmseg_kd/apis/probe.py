@@ -24,6 +24,7 @@ from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from ..distill.network import forward_network
+from ..segmentors.frozen_teacher import TeacherGroup
 from ..segmentors.model_loading import resolve_model_entry
 from ..utils import mmseg_scope, revert_sync_bn_without_cuda
 
@@ -210,7 +211,7 @@ def random_batch(size: Sequence[int], batch_size: int = 2,
 def _set_preprocessor_size(model: nn.Module, size: Sequence[int]) -> None:
     """Make the preprocessors pad to ``size`` (not to the config's crop)."""
     pre = model.data_preprocessor
-    for part in (pre.student, pre.teacher):
+    for part in [pre.student, *pre.teachers.values()]:
         if part is not None and getattr(part, 'size', None) is not None:
             part.size = tuple(size)
 
@@ -368,7 +369,7 @@ def probe(model: nn.Module, batch: dict, iteration: int = 0,
     rows = []
     sides = (('student', model.student_recorder.specs, step.student_records,
               distiller.connectors, out.student),
-             ('teacher', teacher.recorder.specs, step.teacher_records,
+             ('teacher', teacher.specs, step.teacher_records,
               distiller.teacher_connectors, out.teacher))
     names = list(sides[0][1]) + [
         n for n in sides[1][1] if n not in sides[0][1]
@@ -404,9 +405,19 @@ def probe(model: nn.Module, batch: dict, iteration: int = 0,
                 value=value,
                 ratio=value / task_total if task_total else None))
 
-    n_params = sum(p.numel() for p in teacher.parameters())
-    teacher_desc = (f'{type(teacher.model).__name__}, {n_params:,} '
-                    'parameters, eval mode, requires_grad=False')
+    members = teacher.items() if isinstance(teacher, TeacherGroup) else [
+        ('teacher', teacher)]
+    teacher_desc = '; '.join(
+        f'{name}: {type(t.model).__name__}, '
+        f'{sum(p.numel() for p in t.parameters()):,} parameters'
+        for name, t in members) + ', eval mode, requires_grad=False'
+    # tensors made from several teachers (teacher_ensembles)
+    for name, ensemble in distiller.ensembles.items():
+        rows.append(TensorRow(name, teacher=TensorSide(
+            path=type(ensemble).__name__ + '(' + ', '.join(ensemble.inputs) +
+            ')', shape=tuple(out.teacher[name].shape),
+            dtype=str(out.teacher[name].dtype).replace('torch.', ''),
+            stride=_stride(tuple(out.teacher[name].shape), input_hw))))
     return ProbeReport(
         input_shape=tuple(data['inputs'].shape),
         source=source,

@@ -4,6 +4,7 @@ from .connectors import (ChannelConnector, ConnectorChain, ResizeConnector,
 from .discriminators import (AdversarialInputs, DiscriminatorSet,
                              SAGANDiscriminator, SelfAttention2d)
 from .distiller import Distiller, DistillOutput, resize_labels
+from .ensembles import MeanTeacherProbabilities, mean_tempered_probabilities
 from .network import forward_network, parts_needed
 from .recorder import TensorRecorder
 from .tensor_spec import TensorSpec
@@ -11,7 +12,8 @@ from .weight_schedule import WeightSchedule, build_schedule
 
 __all__ = [
     'TensorSpec', 'TensorRecorder', 'Distiller', 'DistillOutput',
-    'resize_labels', 'AdversarialInputs',
+    'resize_labels', 'AdversarialInputs', 'MeanTeacherProbabilities',
+    'mean_tempered_probabilities',
     'ChannelConnector', 'ResizeConnector', 'TokensToMap', 'ConnectorChain',
     'build_connector', 'forward_network', 'parts_needed', 'WeightSchedule',
     'build_schedule', 'SAGANDiscriminator', 'SelfAttention2d',

@@ -132,6 +132,9 @@ class Distiller(BaseModule):
             teacher tensor the losses pair it with.
         teacher_connectors (dict, optional): Parameter-free connectors for
             teacher tensors (e.g. ``TokensToMap``), applied first.
+        teacher_ensembles (dict, optional): New teacher tensor name to a
+            parameter-free combination of several teachers' tensors (e.g.
+            ``MeanTeacherProbabilities``), computed before the connectors.
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -141,8 +144,25 @@ class Distiller(BaseModule):
                  teacher_probe: Mapping[str, Tensor],
                  connectors: Optional[Mapping[str, dict]] = None,
                  teacher_connectors: Optional[Mapping[str, dict]] = None,
+                 teacher_ensembles: Optional[Mapping[str, dict]] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
+        self.ensembles = nn.ModuleDict()
+        teacher_probe = dict(teacher_probe)
+        for name, cfg in (teacher_ensembles or {}).items():
+            _check_name(name, 'Teacher ensemble')
+            if name in teacher_probe:
+                raise KeyError(f'teacher_ensembles: {name!r} is already a '
+                               'teacher tensor; choose another name.')
+            ensemble = MODELS.build(dict(cfg))
+            unknown = [n for n in ensemble.inputs if n not in teacher_probe]
+            if unknown:
+                raise KeyError(f'teacher_ensembles.{name}: {unknown} are not '
+                               f'teacher tensors ({sorted(teacher_probe)}).')
+            with torch.no_grad():
+                teacher_probe[name] = ensemble(
+                    [teacher_probe[n] for n in ensemble.inputs])
+            self.ensembles[name] = ensemble
         if not losses:
             raise ValueError('`distill.losses` is empty: name at least one '
                              "loss, e.g. loss_kd=dict(type='KDLoss', "
@@ -155,7 +175,6 @@ class Distiller(BaseModule):
 
         self.teacher_connectors = nn.ModuleDict()
         self.teacher_targets: Dict[str, str] = {}
-        teacher_probe = dict(teacher_probe)
         for name, cfg in (teacher_connectors or {}).items():
             if name not in teacher_probe:
                 raise KeyError(f'teacher_connectors has {name!r}, which is not'
@@ -345,6 +364,9 @@ class Distiller(BaseModule):
                 teacher: Mapping[str, Tensor]):
         """Apply the connectors: returns (student, teacher) tensor dicts."""
         teacher = dict(teacher)
+        with torch.no_grad():
+            for name, ensemble in self.ensembles.items():
+                teacher[name] = ensemble([teacher[n] for n in ensemble.inputs])
         for name, chain in self.teacher_connectors.items():
             with torch.no_grad():
                 teacher[name] = chain(teacher[name],

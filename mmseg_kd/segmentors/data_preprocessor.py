@@ -1,10 +1,11 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 import copy
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Mapping, Optional
 
 from mmengine.model import BaseDataPreprocessor
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from torch import nn
 
 # Options that change the pixel values a model sees (not the geometry).
 _VALUE_KEYS = ('mean', 'std', 'bgr_to_rgb', 'rgb_to_bgr', 'pad_val')
@@ -54,48 +55,52 @@ def teacher_preprocessor_cfg(teacher_cfg: Optional[dict],
 
 @MODELS.register_module()
 class DistillationDataPreprocessor(BaseDataPreprocessor):
-    """Preprocesses one raw batch for both models.
+    """Preprocesses one raw batch for the student and every teacher.
 
-    In training it returns the student's ``inputs`` and ``data_samples`` plus
-    ``teacher_inputs`` made by the teacher's own normalisation (absent when
-    the two normalisations are identical, so the work is not done twice). In
-    validation and test only the student's preprocessing runs.
+    In training it returns the student's ``inputs`` and ``data_samples``
+    plus ``teacher_inputs``: teacher name to the images made by that
+    teacher's own normalisation, for the teachers whose normalisation
+    differs from the student's (the others share the student's inputs, so
+    the work is not done twice). In validation and test only the student's
+    preprocessing runs.
 
     Args:
         student (BaseDataPreprocessor): The student model's preprocessor
             (shared with it, not copied).
-        teacher (BaseDataPreprocessor, optional): The teacher's, adjusted to
-            the student's padding geometry (see
-            :func:`teacher_preprocessor_cfg`),
-            or None to share the student's inputs.
+        teachers (dict, optional): Teacher name to its preprocessor,
+            adjusted to the student's padding geometry (see
+            :func:`teacher_preprocessor_cfg`), for the teachers that need
+            their own.
     """
 
     def __init__(self,
                  student: BaseDataPreprocessor,
-                 teacher: Optional[BaseDataPreprocessor] = None) -> None:
+                 teachers: Optional[Mapping[str,
+                                            BaseDataPreprocessor]] = None
+                 ) -> None:
         super().__init__()
         self.student = student
-        self.teacher = teacher
+        self.teachers = nn.ModuleDict(teachers or {})
 
     def forward(self, data: dict, training: bool = False) -> Dict[str, Any]:
         if not training:
             return self.student(data, False)
         data = self.cast_data(data)
-        teacher_inputs = None
-        if self.teacher is not None:
+        teacher_inputs = {}
+        for name, preprocessor in self.teachers.items():
             # Fresh empty samples: stack_batch pads ground truth in place,
             # which must happen once only (in the student's pass).
             blanks = [SegDataSample() for _ in data['inputs']]
-            teacher_inputs = self.teacher(
+            teacher_inputs[name] = preprocessor(
                 dict(inputs=data['inputs'], data_samples=blanks),
                 True)['inputs']
         out = self.student(data, True)
-        if teacher_inputs is not None:
-            if teacher_inputs.shape != out['inputs'].shape:
+        for name, inputs in teacher_inputs.items():
+            if inputs.shape != out['inputs'].shape:
                 raise RuntimeError(
-                    'Teacher and student inputs differ in shape '
-                    f'({tuple(teacher_inputs.shape)} vs '
+                    f'Teacher {name!r} and student inputs differ in shape '
+                    f'({tuple(inputs.shape)} vs '
                     f"{tuple(out['inputs'].shape)}); give the teacher's "
                     'data_preprocessor the same size/size_divisor.')
-            out['teacher_inputs'] = teacher_inputs
+        out['teacher_inputs'] = teacher_inputs
         return out

@@ -22,15 +22,27 @@ from ..utils import (CheckpointMismatchError, frozen, load_checkpoint_strict,
                      unwrap)
 from .data_preprocessor import (DistillationDataPreprocessor,
                                 teacher_preprocessor_cfg)
-from .frozen_teacher import FrozenTeacher
+from .frozen_teacher import FrozenTeacher, TeacherGroup
 from .model_loading import resolve_model_entry
 
 _DISTILL_KEYS = {
     'student_tensors', 'teacher_tensors', 'losses', 'connectors',
-    'teacher_connectors', 'probe_size', 'nonfinite', 'max_skipped_steps'
+    'teacher_connectors', 'teacher_ensembles', 'probe_size', 'nonfinite',
+    'max_skipped_steps'
 }
 #: parts whose keys a distillation checkpoint must match exactly
 _STRICT_PARTS = ('student.', 'distiller.', 'discriminator.')
+
+
+def _check_tensor_names(tensors, where: str) -> None:
+    if not tensors:
+        raise KeyError(f'`distill.{where}` is missing or empty: name the '
+                       "tensors to record, e.g. "
+                       "dict(logits='decode_head.conv_seg').")
+    for name in tensors:
+        if not str(name).isidentifier():
+            raise ValueError(f'Tensor name {name!r} in distill.{where} must '
+                             'be a Python identifier.')
 
 
 def current_iteration() -> int:
@@ -79,7 +91,8 @@ class DistillationSegmentor(BaseSegmentor):
         raw batch
           -> DistillationDataPreprocessor -> inputs, data_samples,
                                              teacher_inputs
-          -> FrozenTeacher(teacher_inputs)  -> teacher tensors (no grad)
+          -> FrozenTeacher(s)(inputs, teacher_inputs)
+                                            -> teacher tensors (no grad)
           -> student(inputs, data_samples, mode='loss'), recorded
                                             -> task losses, student tensors
           -> Distiller(student tensors, teacher tensors, labels, iteration,
@@ -115,6 +128,14 @@ class DistillationSegmentor(BaseSegmentor):
             :class:`FrozenTeacher`.
         student (dict): Same form, without ``precision``; its ``checkpoint``
             (optional) is loaded strictly and survives ``init_weights``.
+        teachers (dict, optional): Several teachers instead of ``teacher``:
+            name to an entry of the same form (each with its own
+            checkpoint, precision and preprocessing). Their tensors are
+            then declared per teacher,
+            ``teacher_tensors=dict(seg_b3=dict(logits=...), ...)``, and
+            named ``'seg_b3.logits'`` in the losses;
+            ``distill.teacher_ensembles`` combines them (e.g.
+            ``MeanTeacherProbabilities``).
         distill (dict): ``student_tensors`` and ``teacher_tensors`` (name to
             :class:`TensorSpec`), ``losses`` (see :class:`Distiller`),
             optional ``connectors``/``teacher_connectors``, ``probe_size``
@@ -130,9 +151,10 @@ class DistillationSegmentor(BaseSegmentor):
     """
 
     def __init__(self,
-                 teacher: dict,
                  student: dict,
                  distill: dict,
+                 teacher: Optional[dict] = None,
+                 teachers: Optional[Dict[str, dict]] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is not None:
@@ -152,23 +174,35 @@ class DistillationSegmentor(BaseSegmentor):
             raise ValueError("distill.nonfinite must be 'raise' or 'skip'.")
         self.max_skipped_steps = int(distill.get('max_skipped_steps', 20))
         self._skipped_in_a_row = 0
+        if (teacher is None) == (teachers is None):
+            raise KeyError(
+                'Give exactly one of teacher=dict(config=..., checkpoint=...) '
+                'or, for several, teachers=dict(name=dict(config=..., '
+                'checkpoint=...), ...).')
         with mmseg_scope():
-            self._build(teacher, student, distill)
+            self._build(student, distill, teacher, teachers)
         self._register_state_dict_hook(_plain_keys)
         self._register_load_state_dict_pre_hook(_check_keys, with_module=True)
 
-    def _build(self, teacher: dict, student: dict, distill: dict) -> None:
+    def _build(self, student: dict, distill: dict, teacher: Optional[dict],
+               teachers: Optional[Dict[str, dict]]) -> None:
         student_cfg, student_opts = resolve_model_entry(student, 'student')
-        teacher_cfg, teacher_opts = resolve_model_entry(teacher, 'teacher')
-        for side in ('student_tensors', 'teacher_tensors'):
-            if not distill.get(side):
-                raise KeyError(f'`distill.{side}` is missing or empty: name '
-                               'the tensors to record, e.g. '
-                               "dict(logits='decode_head.conv_seg').")
-            for name in distill[side]:
-                if not str(name).isidentifier():
-                    raise ValueError(f'Tensor name {name!r} in distill.{side}'
-                                     ' must be a Python identifier.')
+        _check_tensor_names(distill.get('student_tensors'), 'student_tensors')
+        teacher_tensors = distill.get('teacher_tensors')
+        if teachers is None:
+            _check_tensor_names(teacher_tensors, 'teacher_tensors')
+            teacher_tensors = dict(teacher=teacher_tensors)
+            teachers = dict(teacher=teacher)
+        else:
+            if not isinstance(teacher_tensors, dict) or set(
+                    teacher_tensors) != set(teachers):
+                raise KeyError(
+                    'With teachers=, distill.teacher_tensors names each '
+                    'teacher\'s tensors: teacher_tensors=dict(' +
+                    ', '.join(f'{n}=dict(logits=...)' for n in teachers) +
+                    f'); got keys {sorted(teacher_tensors or {})}.')
+            for name, tensors in teacher_tensors.items():
+                _check_tensor_names(tensors, f'teacher_tensors.{name}')
 
         #: the resolved student model config (for export)
         self.student_cfg = student_cfg.to_dict()
@@ -181,11 +215,14 @@ class DistillationSegmentor(BaseSegmentor):
         if self._student_checkpoint:
             load_checkpoint_strict(self.student, self._student_checkpoint,
                                    role='student')
-        self.teacher = FrozenTeacher(
-            revert_sync_bn_without_cuda(MODELS.build(teacher_cfg), 'teacher'),
-            distill['teacher_tensors'],
-            checkpoint=teacher_opts['checkpoint'],
-            precision=teacher_opts['precision'])
+        frozen_teachers, preprocessors = {}, {}
+        for name, entry in teachers.items():
+            frozen_teachers[name], preprocessors[name] = self._build_teacher(
+                name, entry, teacher_tensors[name],
+                student_cfg.get('data_preprocessor'))
+        #: one FrozenTeacher, or a TeacherGroup of several
+        self.teacher = frozen_teachers['teacher'] if teacher else \
+            TeacherGroup(frozen_teachers)
         self.student_recorder = TensorRecorder(
             self.student, distill['student_tensors'], owner='student')
 
@@ -196,16 +233,28 @@ class DistillationSegmentor(BaseSegmentor):
             student_probe=student_probe,
             teacher_probe=teacher_probe,
             connectors=distill.get('connectors'),
-            teacher_connectors=distill.get('teacher_connectors'))
+            teacher_connectors=distill.get('teacher_connectors'),
+            teacher_ensembles=distill.get('teacher_ensembles'))
         self.discriminator = self._build_critics()
         self._exclude_loss_buffers_from_ddp()
 
-        tpp_cfg = teacher_preprocessor_cfg(
-            teacher_cfg.get('data_preprocessor'),
-            student_cfg.get('data_preprocessor'))
         self.data_preprocessor = DistillationDataPreprocessor(
             student=self.student.data_preprocessor,
-            teacher=MODELS.build(tpp_cfg) if tpp_cfg else None)
+            teachers={k: v for k, v in preprocessors.items() if v})
+
+    @staticmethod
+    def _build_teacher(name: str, entry: dict, tensors: dict,
+                       student_preprocessor: Optional[dict]):
+        """A FrozenTeacher and, when its normalisation differs from the
+        student's, its own preprocessor (else None)."""
+        cfg, opts = resolve_model_entry(entry, name)
+        teacher = FrozenTeacher(
+            revert_sync_bn_without_cuda(MODELS.build(cfg), name), tensors,
+            checkpoint=opts['checkpoint'], precision=opts['precision'],
+            name=name)
+        preprocessor = teacher_preprocessor_cfg(
+            cfg.get('data_preprocessor'), student_preprocessor)
+        return teacher, MODELS.build(preprocessor) if preprocessor else None
 
     # ------------------------------------------------------------ building
     def _probe(self, size: Tuple[int, int]):
@@ -303,7 +352,7 @@ class DistillationSegmentor(BaseSegmentor):
                 inputs: Tensor,
                 data_samples: OptSampleList = None,
                 mode: str = 'tensor',
-                teacher_inputs: Optional[Tensor] = None):
+                teacher_inputs: Optional[Dict[str, Tensor]] = None):
         if mode == 'loss':
             return self.loss(inputs, data_samples, teacher_inputs)
         return super().forward(inputs, data_samples, mode)
@@ -312,7 +361,7 @@ class DistillationSegmentor(BaseSegmentor):
     def distill_step(self,
                      inputs: Tensor,
                      data_samples: SampleList,
-                     teacher_inputs: Optional[Tensor] = None,
+                     teacher_inputs: Optional[Dict[str, Tensor]] = None,
                      iteration: int = 0) -> DistillStep:
         """The forward of the training path: teacher, student and
         distiller, with the critics frozen.
@@ -320,15 +369,14 @@ class DistillationSegmentor(BaseSegmentor):
         Args:
             inputs (Tensor): The student's preprocessed images.
             data_samples (list): With ``gt_sem_seg``.
-            teacher_inputs (Tensor, optional): The teacher's preprocessed
-                images (None: the same as ``inputs``).
+            teacher_inputs (dict, optional): Teacher name to the images made
+                by its own preprocessor (teachers not named use ``inputs``).
             iteration (int): The training iteration (0-based).
 
         Returns:
             DistillStep: Everything the step computed.
         """
-        teacher_records = self.teacher(
-            inputs if teacher_inputs is None else teacher_inputs)
+        teacher_records = self.teacher(inputs, teacher_inputs)
         task_losses, student_records = self.student_recorder.run(
             lambda: self.student(inputs, data_samples, mode='loss'))
         labels = None
@@ -346,7 +394,8 @@ class DistillationSegmentor(BaseSegmentor):
     def loss(self,
              inputs: Tensor,
              data_samples: SampleList,
-             teacher_inputs: Optional[Tensor] = None) -> Dict[str, Tensor]:
+             teacher_inputs: Optional[Dict[str, Tensor]] = None
+             ) -> Dict[str, Tensor]:
         """Student task losses plus every distillation term, by name (the
         mmseg API; training goes through :meth:`train_step`)."""
         if self.discriminator is not None and torch.is_grad_enabled():

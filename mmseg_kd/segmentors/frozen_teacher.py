@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from ..distill.network import forward_network, parts_needed
 from ..distill.recorder import TensorRecorder
-from ..distill.tensor_spec import SpecLike
+from ..distill.tensor_spec import SpecLike, TensorSpec
 from ..utils import load_checkpoint_strict
 
 PRECISIONS = {
@@ -83,9 +83,24 @@ class FrozenTeacher(BaseModule):
     def init_weights(self) -> None:
         """Nothing: the teacher's weights come from its checkpoint."""
 
-    def forward(self, inputs: Tensor) -> Dict[str, Tensor]:
-        """Run the teacher on preprocessed ``inputs`` and return its
-        recorded tensors (no gradient)."""
+    @property
+    def specs(self) -> Dict[str, TensorSpec]:
+        """Its recorded tensors by name."""
+        return self.recorder.specs
+
+    def forward(self,
+                inputs: Tensor,
+                own_inputs: Optional[Mapping[str, Tensor]] = None
+                ) -> Dict[str, Tensor]:
+        """Run the teacher and return its recorded tensors (no gradient).
+
+        Args:
+            inputs (Tensor): The student's preprocessed images.
+            own_inputs (dict, optional): Teacher name to the images made by
+                that teacher's own data preprocessor; this teacher uses its
+                entry when there is one, else ``inputs``.
+        """
+        inputs = (own_inputs or {}).get(self.name, inputs)
         dtype = PRECISIONS[self.precision]
         ctx = contextlib.nullcontext() if dtype is None else torch.autocast(
             device_type=inputs.device.type,
@@ -95,3 +110,38 @@ class FrozenTeacher(BaseModule):
             _, records = self.recorder.run(
                 lambda: forward_network(self.model, inputs, self._parts))
         return records
+
+
+class TeacherGroup(nn.ModuleDict):
+    """Several frozen teachers (``teachers=`` in the config), each with its
+    own tensors, preprocessing, precision and checkpoint. Their recorded
+    tensors are named ``<teacher>.<tensor>`` (e.g. ``'seg_b3.logits'``).
+
+    Args:
+        teachers (dict): Teacher name to :class:`FrozenTeacher`.
+    """
+
+    def __init__(self, teachers: Mapping[str, FrozenTeacher]) -> None:
+        super().__init__(teachers)
+        self.train(False)
+
+    def train(self, mode: bool = True) -> 'TeacherGroup':
+        """Always eval mode (``mode`` is ignored)."""
+        return super().train(False)
+
+    @property
+    def specs(self) -> Dict[str, TensorSpec]:
+        """Every teacher's recorded tensors, by qualified name."""
+        return {f'{name}.{tensor}': spec
+                for name, teacher in self.items()
+                for tensor, spec in teacher.specs.items()}
+
+    def forward(self,
+                inputs: Tensor,
+                own_inputs: Optional[Mapping[str, Tensor]] = None
+                ) -> Dict[str, Tensor]:
+        """Every teacher's recorded tensors, by qualified name (see
+        :meth:`FrozenTeacher.forward` for the arguments)."""
+        return {f'{name}.{tensor}': value
+                for name, teacher in self.items()
+                for tensor, value in teacher(inputs, own_inputs).items()}

@@ -136,7 +136,7 @@ def _direct_terms(model, batch):
     distiller = model.distiller_module
     data = model.data_preprocessor(batch, True)
     inputs, samples = data['inputs'], data['data_samples']
-    teacher = model.teacher(data.get('teacher_inputs', inputs))
+    teacher = model.teacher(inputs, data['teacher_inputs'])
     _, student = model.student_recorder.run(
         lambda: model.student(inputs, samples, mode='loss'))
     student, teacher = distiller.connect(student, teacher)

@@ -27,14 +27,16 @@ def test_teacher_config_keeps_its_values_and_takes_the_student_geometry():
 def test_training_batches_carry_teacher_inputs(mmseg_scope):  # noqa: F811
     teacher = MODELS.build(dict(STUDENT, mean=[0.0] * 3, std=[1.0] * 3,
                                 bgr_to_rgb=False))
-    pre = DistillationDataPreprocessor(MODELS.build(STUDENT), teacher)
+    pre = DistillationDataPreprocessor(MODELS.build(STUDENT),
+                                       dict(raw=teacher))
     batch = fake_batch()
     raw = torch.stack(batch['inputs']).float()
     out = pre(batch, True)
-    assert torch.equal(out['teacher_inputs'], raw)
+    assert list(out['teacher_inputs']) == ['raw']
+    assert torch.equal(out['teacher_inputs']['raw'], raw)
     assert out['inputs'].shape == raw.shape
     assert not torch.equal(out['inputs'], raw)
     # validation and test: the student's preprocessing only
     assert 'teacher_inputs' not in pre(fake_batch(), False)
-    shared = DistillationDataPreprocessor(MODELS.build(STUDENT), None)
-    assert 'teacher_inputs' not in shared(fake_batch(), True)
+    shared = DistillationDataPreprocessor(MODELS.build(STUDENT))
+    assert shared(fake_batch(), True)['teacher_inputs'] == {}

@@ -94,7 +94,7 @@ def test_teacher_gets_its_own_preprocessing():
     teacher = tiny_segmentor(width=16, mean=raw_mean, std=raw_std)
     teacher['data_preprocessor']['bgr_to_rgb'] = False
     model = MODELS.build(distill_model(teacher=dict(model=teacher)))
-    assert model.data_preprocessor.teacher is not None
+    assert 'teacher' in model.data_preprocessor.teachers
     seen = {}
     model.teacher.model.backbone.stem[0].register_forward_pre_hook(
         lambda m, a: seen.__setitem__('teacher', a[0].detach().clone()))
@@ -110,7 +110,7 @@ def test_teacher_gets_its_own_preprocessing():
     assert torch.allclose(seen['student'], expected, atol=1e-5)
     # identical normalisation: the student's inputs are shared, not redone
     shared = MODELS.build(distill_model())
-    assert shared.data_preprocessor.teacher is None
+    assert len(shared.data_preprocessor.teachers) == 0
 
 
 def test_teacher_runs_only_what_is_needed():
