@@ -16,7 +16,10 @@ begins, and the last one is drawn (--run K picks another, 0 the first).
 
 One curve per key containing 'loss': the total (``loss``) in black, the
 heads' task terms (``decode.*``, ``aux.*``) solid, the distillation terms
-(logged under their config names, e.g. ``loss_cwd``) dashed. --smooth N
+(logged under their config names, e.g. ``loss_cwd``) dashed. The
+distillation diagnostics (``kd_ratio/``, ``kd_agreement/``, ``kd_cosine/``,
+``kd_weight/``, ``kd_factor/``) go to a second picture,
+``<out>_diagnostics.png``, one panel per kind. --smooth N
 draws a trailing moving average over N logged points over the faint raw
 values; --log uses a log scale; --csv also writes the terms as a table
 (iter, one column per key). Default output: loss_terms.png next to the
@@ -24,6 +27,7 @@ values; --log uses a log scale; --csv also writes the terms as a table
 """
 import argparse
 import os.path as osp
+from collections import OrderedDict
 
 import matplotlib
 
@@ -97,8 +101,15 @@ def main(argv=None):
     for key, (its, values) in series.items():
         print(f'  {key:28s} {vis.loss_kind(key):8s} {len(its):5d} points, '
               f'iter {its[0]}-{its[-1]}, last {values[-1]:.4g}')
+    diagnostics = vis.diagnostic_series(run)
+    if diagnostics:
+        diag_out = osp.splitext(out)[0] + '_diagnostics.png'
+        vis.plot_diagnostics(diagnostics, diag_out, window=args.smooth,
+                             width=args.size[0])
+        print(f'{len(diagnostics)} distillation diagnostics (kd_ratio/, '
+              f'kd_agreement/, ...) plotted to {diag_out}')
     if args.csv:
-        vis.series_to_csv(series, args.csv)
+        vis.series_to_csv(OrderedDict(series, **diagnostics), args.csv)
         print(f'CSV written to {args.csv}')
     print(f'plot written to {out}')
     return out

@@ -72,6 +72,12 @@ def parse_args(argv=None):
         help='iteration the loss weight schedules are evaluated at '
         '(default 0)')
     parser.add_argument(
+        '--ratio',
+        type=float,
+        help="also print each term's loss_weight that would make it RATIO x "
+        "the task loss on the probed batch (what loss_weight=dict("
+        "type='Calibrated', ratio=RATIO) sets)")
+    parser.add_argument(
         '--device',
         default='cuda' if torch.cuda.is_available() else 'cpu',
         help='device to run on (default: cuda when available)')
@@ -93,6 +99,7 @@ def main(argv=None) -> int:
             'random' if args.input_size else 'auto')
         report = probe.run_probe(cfg, data, args.input_size, args.iter,
                                  args.device)
+        report.ratio = args.ratio
         print(probe.format_report(report))
     except Exception as err:  # noqa: BLE001 - shown cleanly, see --debug
         if args.debug:

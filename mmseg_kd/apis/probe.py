@@ -70,7 +70,10 @@ class LossRow:
         type (str): Loss class name.
         student (str): Student tensor it reads.
         teacher (str): Teacher tensor it reads.
-        loss_weight (float): The loss's ``loss_weight``.
+        loss_weight (float): The term's weight: the loss's
+            ``loss_weight``, or its calibrated weight.
+        calibrated (bool): Whether the weight was set by calibration
+            (``loss_weight=dict(type='Calibrated', ...)``).
         factor (float, optional): The weight schedule's factor at the probed
             iteration; None when the term is not scheduled.
         value (float): The term as training logs it (weighted, scheduled).
@@ -85,6 +88,7 @@ class LossRow:
     factor: Optional[float]
     value: float
     ratio: Optional[float]
+    calibrated: bool = False
 
     @property
     def unweighted(self) -> Optional[float]:
@@ -107,6 +111,19 @@ class ProbeReport:
     losses: List[LossRow]
     teacher: str
     notes: List[str] = field(default_factory=list)
+    #: with ``--ratio``: print the weights that give this ratio
+    ratio: Optional[float] = None
+
+    def weights_for_ratio(self, ratio: float) -> Dict[str, float]:
+        """Term name -> the weight that makes it ``ratio`` times the task
+        loss on this batch (what ``loss_weight=dict(type='Calibrated',
+        ratio=ratio)`` would set); terms whose unweighted value is 0 or
+        unknown are left out."""
+        return {
+            row.name: ratio * self.task_total / row.unweighted
+            for row in self.losses
+            if row.unweighted and self.task_total
+        }
 
 
 @dataclass
@@ -349,7 +366,8 @@ def probe(model: nn.Module, batch: dict, iteration: int = 0,
     was_training = model.training
     model.train()
     try:
-        with torch.no_grad():
+        # gradients only when a Calibrated weight is set from them
+        with torch.set_grad_enabled(distiller.calibrates_gradients):
             data = model.data_preprocessor(batch, True)
             step = model.distill_step(data['inputs'], data['data_samples'],
                                       data.get('teacher_inputs'), iteration)
@@ -400,7 +418,8 @@ def probe(model: nn.Module, batch: dict, iteration: int = 0,
                 type=type(loss).__name__,
                 student=_names(route.student),
                 teacher=_names(route.teacher),
-                loss_weight=loss.loss_weight,
+                loss_weight=loss.loss_weight * out.weights.get(key, 1.0),
+                calibrated=key in out.weights,
                 factor=out.factors.get(key),
                 value=value,
                 ratio=value / task_total if task_total else None))
@@ -605,13 +624,21 @@ def format_report(report: ProbeReport) -> str:
                 'schedule', 'unweighted', 'value', 'value / task'],
                [[
                    term.name, term.type, f'{term.student} -> {term.teacher}',
-                   f'{term.loss_weight:g}',
+                   f'{term.loss_weight:g}' + (' (calibrated)'
+                                              if term.calibrated else ''),
                    '-' if term.factor is None else f'x{term.factor:g}',
                    _fmt_value(term.unweighted), _fmt_value(term.value),
                    _fmt_value(term.ratio)
                ] for term in report.losses]))
     out.append('(value = loss_weight x schedule x unweighted, as logged in '
                'training)')
+    if report.ratio is not None:
+        weights = report.weights_for_ratio(report.ratio)
+        out += ['', f'Weights that make each term {report.ratio:g} x the '
+                "task loss on this batch (loss_weight=dict(type='Calibrated',"
+                f' ratio={report.ratio:g})):',
+                _table(['term', 'loss_weight'],
+                       [[k, f'{v:.4g}'] for k, v in weights.items()])]
     for note in report.notes:
         out.append(f'Note: {note}')
     return '\n'.join(out)

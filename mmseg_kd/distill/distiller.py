@@ -3,7 +3,9 @@
 import inspect
 import keyword
 import logging
-from typing import Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
+import math
+from typing import (Callable, Dict, List, Mapping, NamedTuple, Optional,
+                    Tuple, Union)
 
 import torch
 import torch.nn.functional as F
@@ -13,6 +15,8 @@ from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from .connectors import build_connector
+from .calibration import (Calibration, calibrated_names, estimate_weight,
+                          parse_loss_weight)
 from .connectors.builder import channels_of
 from .discriminators import AdversarialInputs
 from .weight_schedule import WeightSchedule, build_schedule
@@ -32,6 +36,8 @@ class LossRoute(NamedTuple):
     tuned_images_per_gpu: Optional[int] = None
     #: ``'warn'`` or ``'rescale'`` when the images per GPU differ from it
     on_batch_change: str = 'warn'
+    #: a weight that sets itself (``loss_weight=dict(type='Calibrated')``)
+    calibration: Optional[Calibration] = None
 
     def names(self, side: str) -> Tuple[str, ...]:
         """The tensor names this route reads on ``side``."""
@@ -49,6 +55,7 @@ class DistillOutput(NamedTuple):
         factors (dict): Term name to the factor its weight was multiplied
             by: the weight schedule's, times the batch-size rescaling of a
             batch-summed term (only terms with a factor are listed).
+        weights (dict): Calibrated term name to its current weight.
         adversarial (dict): Adversarial loss name to the detached maps its
             critic is trained on after the student update.
         student (dict): Student tensors after the connectors.
@@ -56,6 +63,7 @@ class DistillOutput(NamedTuple):
     """
     terms: Dict[str, Tensor]
     factors: Dict[str, float]
+    weights: Dict[str, float]
     adversarial: Dict[str, AdversarialInputs]
     student: Dict[str, Tensor]
     teacher: Dict[str, Tensor]
@@ -224,6 +232,17 @@ class Distiller(BaseModule):
                     "reduction='batch_sum'); this one is a mean. Remove it.")
             self.losses[key] = loss
         self._warned_batch: set = set()
+        #: the calibrated weights and how many steps each has seen (both
+        #: in the checkpoint: a resumed run never calibrates again)
+        self.calibrated = calibrated_names(
+            k for k, r in self.routes.items() if r.calibration)
+        self.register_buffer(
+            'calibrated_weights',
+            torch.full((len(self.calibrated), ), float('nan'),
+                       dtype=torch.float64))
+        self.register_buffer(
+            'calibration_steps',
+            torch.zeros(len(self.calibrated), dtype=torch.long))
         #: probed (connected) shapes, for the probe tool and messages
         self.student_shapes = {k: tuple(v.shape) for k, v in
                                student_probe.items()}
@@ -255,6 +274,10 @@ class Distiller(BaseModule):
             },
             tuned_images_per_gpu=cfg.pop('tuned_images_per_gpu', None),
             on_batch_change=cfg.pop('on_batch_change', 'warn'))
+        if 'loss_weight' in cfg:
+            cfg['loss_weight'], calibration = parse_loss_weight(
+                cfg['loss_weight'], key)
+            route = route._replace(calibration=calibration)
         if route.on_batch_change not in ('warn', 'rescale'):
             raise ValueError(f"Loss {key!r}: on_batch_change must be 'warn' "
                              "or 'rescale', got "
@@ -298,6 +321,15 @@ class Distiller(BaseModule):
     def uses_labels(self) -> bool:
         """Whether any loss reads the ground truth."""
         return any(loss.uses_labels for loss in self.losses.values())
+
+    @property
+    def calibrates_gradients(self) -> bool:
+        """Whether a Calibrated weight still to be set needs gradients."""
+        return any(
+            self.routes[k].calibration.on == 'grad'
+            and int(self.calibration_steps[i]) <
+            self.routes[k].calibration.steps
+            for i, k in enumerate(self.calibrated))
 
     @property
     def adversarial_losses(self) -> Dict[str, nn.Module]:
@@ -382,7 +414,9 @@ class Distiller(BaseModule):
                 teacher: Mapping[str, Tensor],
                 labels: Optional[Tensor] = None,
                 iteration: int = 0,
-                critics: Optional[Mapping[str, nn.Module]] = None
+                critics: Optional[Mapping[str, nn.Module]] = None,
+                task_loss: Optional[Tensor] = None,
+                grad_norm: Optional[Callable[[Tensor], float]] = None
                 ) -> DistillOutput:
         """Compute every loss term of one step.
 
@@ -396,6 +430,10 @@ class Distiller(BaseModule):
             critics (dict, optional): Adversarial loss name to its critic
                 (frozen by the caller), needed when there are adversarial
                 losses.
+            task_loss (Tensor, optional): The student's task loss, needed
+                while a Calibrated weight is being set.
+            grad_norm (callable, optional): Tensor -> its gradient norm on
+                the student's parameters, for ``on='grad'`` calibration.
 
         Returns:
             DistillOutput: The terms and what was computed on the way.
@@ -428,12 +466,41 @@ class Distiller(BaseModule):
                 adversarial[key] = AdversarialInputs(
                     s.detach(), _select(teacher, route.teacher).detach(),
                     None if image is None else image.detach())
+            if route.calibration:
+                weight = self._calibrate(key, value, task_loss, grad_norm)
+                value = ({k: v * weight for k, v in value.items()}
+                         if isinstance(value, dict) else value * weight)
             if isinstance(value, dict):  # several named terms
                 for sub, v in value.items():
                     terms[f'{key}_{sub}'] = v * factor
             else:
                 terms[key] = value * factor if factor != 1.0 else value
-        return DistillOutput(terms, factors, adversarial, student, teacher)
+        weights = dict(zip(self.calibrated,
+                           self.calibrated_weights.tolist()))
+        return DistillOutput(terms, factors, weights, adversarial, student,
+                             teacher)
+
+    def _calibrate(self, key: str, value, task_loss: Optional[Tensor],
+                   grad_norm) -> float:
+        """The calibrated weight of term ``key``, updated from this step
+        while it has seen fewer than its ``steps`` (then fixed)."""
+        cal = self.routes[key].calibration
+        i = self.calibrated.index(key)
+        seen = int(self.calibration_steps[i])
+        if seen < cal.steps:
+            if task_loss is None:
+                raise ValueError(
+                    f'Loss {key!r} has a Calibrated weight that is not set '
+                    "yet: pass the student's task loss (task_loss=...).")
+            total = sum(value.values()) if isinstance(value, dict) else value
+            estimate = estimate_weight(cal, total, task_loss, grad_norm)
+            if estimate is not None:
+                old = float(self.calibrated_weights[i])
+                self.calibrated_weights[i] = estimate if seen == 0 else (
+                    old * seen + estimate) / (seen + 1)
+                self.calibration_steps[i] += 1
+        weight = float(self.calibrated_weights[i])
+        return 0.0 if math.isnan(weight) else weight
 
     def _labels_for(self, key: str, student, labels: Optional[Tensor],
                     cache: Dict[tuple, Tensor]) -> Optional[Tensor]:

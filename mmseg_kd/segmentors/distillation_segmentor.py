@@ -1,5 +1,6 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 import math
+from functools import partial
 from typing import Dict, List, NamedTuple, Optional, Tuple, Union
 
 import torch
@@ -13,6 +14,7 @@ from mmseg.utils import OptSampleList, SampleList
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
+from ..distill.calibration import gradient_norm
 from ..distill.discriminators import DiscriminatorSet
 from ..distill.distiller import Distiller, DistillOutput
 from ..distill.network import forward_network, parts_needed
@@ -24,11 +26,12 @@ from .data_preprocessor import (DistillationDataPreprocessor,
                                 teacher_preprocessor_cfg)
 from .frozen_teacher import FrozenTeacher, TeacherGroup
 from .model_loading import resolve_model_entry
+from .monitor import TrainingMonitor
 
 _DISTILL_KEYS = {
     'student_tensors', 'teacher_tensors', 'losses', 'connectors',
     'teacher_connectors', 'teacher_ensembles', 'probe_size', 'nonfinite',
-    'max_skipped_steps'
+    'max_skipped_steps', 'monitor'
 }
 #: parts whose keys a distillation checkpoint must match exactly
 _STRICT_PARTS = ('student.', 'distiller.', 'discriminator.')
@@ -63,11 +66,15 @@ class DistillStep(NamedTuple):
             factors, the critics' inputs).
         student_records (dict): The student's recorded tensors, as recorded.
         teacher_records (dict): The teacher's recorded tensors.
+        task_total (Tensor): The sum of the student's own loss terms.
+        labels (Tensor): (B, H, W) ground truth of the batch.
     """
     task_losses: Dict[str, Tensor]
     distill: DistillOutput
     student_records: Dict[str, Tensor]
     teacher_records: Dict[str, Tensor]
+    task_total: Tensor
+    labels: Tensor
 
     @property
     def losses(self) -> Dict[str, Tensor]:
@@ -144,7 +151,9 @@ class DistillationSegmentor(BaseSegmentor):
             ``nonfinite``: ``'raise'`` (default) or ``'skip'`` what to do
             when a loss term is NaN/Inf (decided together by all ranks), and
             ``max_skipped_steps`` (default 20): with ``'skip'``, how many
-            consecutive skipped steps stop the run.
+            consecutive skipped steps stop the run; ``monitor`` (see
+            :class:`TrainingMonitor`), e.g.
+            ``dict(grad_cosine_interval=500)``.
         data_preprocessor (dict, optional): Must be None: the student's and
             teacher's own preprocessors are used.
         init_cfg (dict, optional): Unused beyond mmengine's conventions.
@@ -235,6 +244,9 @@ class DistillationSegmentor(BaseSegmentor):
             connectors=distill.get('connectors'),
             teacher_connectors=distill.get('teacher_connectors'),
             teacher_ensembles=distill.get('teacher_ensembles'))
+        self.monitor = TrainingMonitor(
+            self._logit_terms(),
+            **dict(distill.get('monitor') or {}))
         self.discriminator = self._build_critics()
         self._exclude_loss_buffers_from_ddp()
 
@@ -276,6 +288,31 @@ class DistillationSegmentor(BaseSegmentor):
         finally:
             self.student.train(mode)
         return student, teacher
+
+    def _logit_terms(self) -> Dict[str, tuple]:
+        """Term name to (student, teacher) tensor for the terms between
+        logits: the outputs of the classifiers (``conv_seg``), or a teacher
+        ensemble of them, of the same shape."""
+        distiller = self.distiller_module
+        specs = dict(self.teacher.specs)
+
+        def is_logits(spec) -> bool:
+            return spec.path.endswith('conv_seg') and \
+                spec.side == 'output' and spec.index is None
+
+        out = {}
+        for key, route in distiller.routes.items():
+            if not (isinstance(route.student, str)
+                    and isinstance(route.teacher, str)):
+                continue
+            student = self.student_recorder.specs.get(route.student)
+            teacher_ok = route.teacher in distiller.ensembles or (
+                route.teacher in specs and is_logits(specs[route.teacher]))
+            if student is not None and is_logits(student) and teacher_ok \
+                    and distiller.student_shapes[route.student] == \
+                    distiller.teacher_shapes[route.teacher]:
+                out[key] = (route.student, route.teacher)
+        return out
 
     def _build_critics(self) -> Optional[DiscriminatorSet]:
         """One critic per adversarial loss, for the channels of its probed
@@ -379,17 +416,23 @@ class DistillationSegmentor(BaseSegmentor):
         teacher_records = self.teacher(inputs, teacher_inputs)
         task_losses, student_records = self.student_recorder.run(
             lambda: self.student(inputs, data_samples, mode='loss'))
-        labels = None
-        if self.distiller_module.uses_labels:
-            labels = torch.stack(
-                [s.gt_sem_seg.data for s in data_samples])[:, 0].long()
+        task_total = sum(v.sum() for k, v in task_losses.items()
+                         if 'loss' in k)
+        labels = torch.stack(
+            [s.gt_sem_seg.data for s in data_samples])[:, 0].long()
         critics = None if self.discriminator is None else unwrap(
             self.discriminator).critics
+        grad_norm = partial(gradient_norm, params=self._student_params()) \
+            if torch.is_grad_enabled() else None
         with frozen(critics):
             out = self.distiller(student_records, teacher_records, labels,
-                                 iteration, critics)
+                                 iteration, critics, task_total, grad_norm)
         return DistillStep(task_losses, out, student_records,
-                           teacher_records)
+                           teacher_records, task_total, labels)
+
+    def _student_params(self) -> List[Tensor]:
+        return [p for p in self.student_model.parameters()
+                if p.requires_grad]
 
     def loss(self,
              inputs: Tensor,
@@ -431,8 +474,9 @@ class DistillationSegmentor(BaseSegmentor):
             step = self.distill_step(batch['inputs'], batch['data_samples'],
                                      batch.get('teacher_inputs'), iteration)
         total, log_vars = self.parse_losses(step.losses)
-        log_vars.update({f'kd_factor.{k}': v
-                         for k, v in step.distill.factors.items()})
+        log_vars.update(self.monitor.scalars(
+            step.distill, step.task_total, step.labels, iteration,
+            self._student_params()))
         if self._nonfinite(step.distill.terms, iteration):
             student_ow.zero_grad()
             log_vars['skipped_step'] = torch.ones((), device=total.device)

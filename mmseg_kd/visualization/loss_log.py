@@ -141,18 +141,40 @@ def loss_kind(key: str) -> str:
     return 'distill'
 
 
+#: prefixes of the distillation diagnostics (TrainingMonitor)
+DIAGNOSTICS = ('kd_ratio/', 'kd_agreement/', 'kd_cosine/', 'kd_weight/',
+               'kd_factor/')
+
+
+def is_diagnostic(key: str) -> bool:
+    return key.startswith(DIAGNOSTICS)
+
+
 def loss_series(records: Sequence[dict]) -> 'OrderedDict[str, Tuple]':
-    """Every key containing 'loss' to (iterations, values), in order of
-    first appearance. The iteration is ``iter`` (else ``step``); where a
-    resumed run logged an iteration twice, the later value wins. Give the
-    records of one run (:func:`split_runs`)."""
+    """Every loss key (containing 'loss', not a diagnostic) to
+    (iterations, values), in order of first appearance. The iteration is
+    ``iter`` (else ``step``); where a resumed run logged an iteration twice,
+    the later value wins. Give the records of one run
+    (:func:`split_runs`)."""
+    return _series(records,
+                   lambda k: 'loss' in k and not is_diagnostic(k))
+
+
+def diagnostic_series(records: Sequence[dict]) -> 'OrderedDict[str, Tuple]':
+    """The distillation diagnostics (``kd_ratio/<term>``,
+    ``kd_agreement/<term>``, ``kd_cosine/<term>``, ``kd_weight/<term>``,
+    ``kd_factor/<term>``) as :func:`loss_series` gives the losses."""
+    return _series(records, is_diagnostic)
+
+
+def _series(records, wanted) -> 'OrderedDict[str, Tuple]':
     per_key: Dict[str, Dict[int, float]] = OrderedDict()
     for rec in records:
         it = rec.get('iter', rec.get('step'))
         if it is None:
             continue
         for key, value in rec.items():
-            if 'loss' not in key or not isinstance(value, (int, float)):
+            if not wanted(key) or not isinstance(value, (int, float)):
                 continue
             per_key.setdefault(key, {})[int(it)] = float(value)
     out = OrderedDict()
@@ -236,6 +258,52 @@ def plot_loss_terms(series: 'OrderedDict[str, Tuple]',
     ax.grid(True, alpha=0.3, which='both')
     ax.legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.01, 1.0),
               borderaxespad=0.0)
+    fig.tight_layout()
+    if out_file:
+        os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+        fig.savefig(out_file)
+    return fig
+
+
+_DIAGNOSTIC_TITLES = {
+    'kd_ratio/': 'term / task loss',
+    'kd_agreement/': 'student-teacher argmax agreement (%)',
+    'kd_cosine/': 'cos(grad task, grad term) on the student',
+    'kd_weight/': 'calibrated weight',
+    'kd_factor/': 'weight factor (schedule, batch rescaling)',
+}
+
+
+def plot_diagnostics(series: 'OrderedDict[str, Tuple]',
+                     out_file: Optional[str] = None,
+                     window: int = 1,
+                     width: float = 8,
+                     dpi: int = 100):
+    """One panel per kind of distillation diagnostic present (see
+    :data:`DIAGNOSTICS`), one curve per term; saved to ``out_file`` when
+    given; returns the Figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    kinds = [p for p in DIAGNOSTICS if any(k.startswith(p) for k in series)]
+    if not kinds:
+        raise ValueError('No distillation diagnostics to plot.')
+    fig = Figure(figsize=(width, 2.6 * len(kinds)), dpi=dpi)
+    FigureCanvasAgg(fig)
+    for row, prefix in enumerate(kinds):
+        ax = fig.add_subplot(len(kinds), 1, row + 1)
+        for key, (its, values) in series.items():
+            if key.startswith(prefix):
+                if window > 1:
+                    ax.plot(its, values, alpha=0.2, linewidth=0.8)
+                    values = smooth(values, window)
+                ax.plot(its, values, linewidth=1.5, label=key[len(prefix):])
+        if prefix == 'kd_cosine/':
+            ax.axhline(0.0, color='black', linewidth=0.8)
+        ax.set_title(_DIAGNOSTIC_TITLES[prefix], fontsize=9)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1.0),
+                  borderaxespad=0.0)
+    fig.axes[-1].set_xlabel('iteration')
     fig.tight_layout()
     if out_file:
         os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)

@@ -302,3 +302,19 @@ def test_visualize_predictions_tool(tmp_path, capsys):
     assert len(colours) >= 3 and colours <= allowed
     report = capsys.readouterr().out
     assert 'model a' in report and 'mean' in report
+
+
+def test_diagnostics_are_kept_apart_from_losses_and_plotted(tmp_path):
+    records = [dict(iter=i, loss=2.0 / i, loss_kd=0.5 / i,
+                    **{'kd_ratio/loss_kd': 0.25, 'kd_cosine/loss_kd': -0.1,
+                       'kd_factor/loss_kd': min(1.0, i / 4)})
+               for i in range(1, 6)]
+    losses = vis.loss_series(records)
+    diags = vis.diagnostic_series(records)
+    assert list(losses) == ['loss', 'loss_kd']
+    assert set(diags) == {'kd_ratio/loss_kd', 'kd_cosine/loss_kd',
+                          'kd_factor/loss_kd'}
+    fig = vis.plot_diagnostics(diags, str(tmp_path / 'd.png'))
+    assert len(fig.axes) == 3 and (tmp_path / 'd.png').exists()
+    with pytest.raises(ValueError, match='No distillation diagnostics'):
+        vis.plot_diagnostics({})

@@ -14,7 +14,11 @@ and interleaved round by round:
 * T: one forward of the teacher without gradient;
 * D(m): one training step of DistillationSegmentor with the ``distill``
   section of method m's shipped CamVid config (and its discriminator
-  optimizer for SKD's adversarial term), and with every method at once.
+  optimizer for SKD's adversarial term), and with every method at once;
+* two teachers (PSPNet-R101 and DeepLabV3-R101, the mean of their
+  distributions as KD's target), against S + T + T2;
+* the training monitor (ratios and agreement every step, gradient cosines
+  every 500 iterations, amortised), against KD alone.
 
 Reported: median seconds, and the overhead ratio D(m) / (S + T): 1.00 means
 distillation costs exactly a teacher forward. On the CPU the seconds are
@@ -48,6 +52,11 @@ TEACHER = osp.join(CONFIGS, 'baselines',
                    'pspnet_r101-d8_4xb2-40k_camvid-360x360.py')
 STUDENT = osp.join(CONFIGS, 'baselines',
                    'pspnet_r18-d8_4xb2-40k_camvid-360x360.py')
+#: the second teacher of the two-teacher row
+SECOND_TEACHER = osp.join(CONFIGS, 'baselines',
+                          'deeplabv3_r101-d8_4xb2-40k_camvid-360x360.py')
+#: the monitor's gradient cosines in the monitor row, every N iterations
+COSINE_INTERVAL = 500
 
 #: method -> its shipped CamVid config (PSPNet-R101 -> PSPNet-R18, 360x360)
 METHODS = {
@@ -169,18 +178,33 @@ def main():
             data = teacher.data_preprocessor(batch, True)
             teacher._forward(data['inputs'])
 
+    second = revert_sync_bn_without_cuda(
+        MODELS.build(model_cfg(SECOND_TEACHER, size)),
+        'teacher').to(device).eval()
+
+    def second_forward():
+        with torch.no_grad():
+            data = second.data_preprocessor(batch, True)
+            second._forward(data['inputs'])
+
     candidates = {'student step S': student_step,
-                  'teacher forward T': teacher_forward}
+                  'teacher forward T': teacher_forward,
+                  'second teacher forward T2': second_forward}
     models = {}
 
-    def build(name, distill, optim, precision=None):
+    def build(name, distill, optim, precision=None, teachers=None):
         cfg = dict(
             type='DistillationSegmentor',
-            teacher=dict(model=model_cfg(TEACHER, size), precision=precision),
             student=dict(model=model_cfg(STUDENT, size)),
             distill=dict(distill, probe_size=(64, 64)))
+        if teachers:
+            cfg['teachers'] = teachers
+        else:
+            cfg['teacher'] = dict(model=model_cfg(TEACHER, size),
+                                  precision=precision)
         model = MODELS.build(cfg).to(device).train()
-        model.teacher.model.load_state_dict(teacher_state)
+        if not teachers:
+            model.teacher.model.load_state_dict(teacher_state)
         model.student.load_state_dict(student_state)
         ow = wrappers(model, optim)
         models[name] = model
@@ -189,6 +213,24 @@ def main():
     for m in args.methods:
         method = Config.fromfile(osp.join(CONFIGS, METHODS[m]))
         build(m, method.model.distill.to_dict(), None)
+    logits = dict(logits='decode_head.conv_seg')
+    kd = dict(type='KDLoss', student='logits', teacher='logits')
+    # the monitor: ratios and agreement every step; gradient cosines every
+    # COSINE_INTERVAL iterations (the message hub's iteration stays 0 here,
+    # so this row computes them at every step: amortised below)
+    build('kd + monitor (cosines)',
+          dict(student_tensors=logits, teacher_tensors=logits,
+               losses=dict(loss_kd=kd),
+               monitor=dict(grad_cosine_interval=COSINE_INTERVAL)), None)
+    build('kd, two teachers (mean of both)',
+          dict(student_tensors=logits,
+               teacher_tensors=dict(psp=logits, aspp=logits),
+               teacher_ensembles=dict(mean=dict(
+                   type='MeanTeacherProbabilities',
+                   inputs=['psp.logits', 'aspp.logits'])),
+               losses=dict(loss_kd=dict(kd, teacher='mean'))), None,
+          teachers=dict(psp=dict(model=model_cfg(TEACHER, size)),
+                        aspp=dict(model=model_cfg(SECOND_TEACHER, size))))
     distill_all, optim_all = all_methods(args.methods)
     build('all methods', distill_all, optim_all)
     for p in precisions:
@@ -231,6 +273,11 @@ def main():
             times[name].append(clock() - start)
     med = {k: statistics.median(v) for k, v in times.items()}
     base = med['student step S'] + med['teacher forward T']
+    two_base = base + med['second teacher forward T2']
+    if 'kd' in med:
+        cosine = med.pop('kd + monitor (cosines)')
+        med['kd + monitor (every step; cosines amortised)'] = med['kd'] + (
+            cosine - med['kd']) / COSINE_INTERVAL
 
     head = (f'(device: {device} ({torch.get_num_threads()} threads), torch '
             f'{torch.__version__}; PSPNet-R101-d8 -> PSPNet-R18-d8, batch '
@@ -238,13 +285,23 @@ def main():
             'interleaved rounds; '
             + ('wall time' if device.type == 'cuda' else 'CPU time') + ')')
     lines = ['| step | seconds | ratio to S + T |', '|---|---|---|']
-    for name in candidates:
+    for name in med:
         if 'teacher bf16' in name or 'teacher fp16' in name:
             continue
-        ratio = '' if name in ('student step S', 'teacher forward T') else \
-            f'{med[name] / base:.3f}'
+        if name in ('student step S', 'teacher forward T',
+                    'second teacher forward T2'):
+            ratio = ''
+        elif 'two teachers' in name:
+            ratio = f'{med[name] / two_base:.3f} (to S + T + T2)'
+        else:
+            ratio = f'{med[name] / base:.3f}'
         lines.append(f'| {name} | {med[name]:.3f} | {ratio} |')
     lines.append(f'| S + T | {base:.3f} | 1.000 |')
+    if 'kd' in med:
+        monitored = med['kd + monitor (every step; cosines amortised)']
+        lines.append(
+            f'| monitor on kd, cosines every {COSINE_INTERVAL} iterations '
+            f'| | {monitored / med["kd"]:.3f} (to kd alone) |')
 
     prec_lines = [
         '| teacher precision | step seconds | ratio to fp32 S + T | '

@@ -1,0 +1,99 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+"""Loss weights that set themselves: ``loss_weight=dict(type='Calibrated',
+ratio=r)``."""
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
+
+import torch
+from mmengine.dist import all_reduce, get_world_size
+from torch import Tensor
+
+_MODES = ('value', 'grad')
+
+
+class Calibration(NamedTuple):
+    """How a term's weight is set on the first training steps.
+
+    Attributes:
+        ratio (float): The weighted term is ``ratio`` times the student's
+            task loss (``on='value'``), or its gradient norm on the student's
+            parameters is ``ratio`` times the task loss's (``on='grad'``).
+        on (str): ``'value'`` or ``'grad'``.
+        steps (int): Number of steps whose estimates are averaged.
+    """
+    ratio: float
+    on: str = 'value'
+    steps: int = 1
+
+
+def parse_loss_weight(value, term: str) -> Tuple[float, Optional[Calibration]]:
+    """A loss entry's ``loss_weight``: a number, or
+    ``dict(type='Calibrated', ratio=r, on='value'|'grad', steps=N)``.
+
+    Returns:
+        tuple: (the weight the loss module is built with, the calibration or
+        None). A calibrated loss is built with weight 1; the distiller
+        applies the calibrated weight.
+    """
+    if not isinstance(value, dict):
+        return float(value), None
+    cfg = dict(value)
+    kind = cfg.pop('type', None)
+    if kind != 'Calibrated':
+        raise KeyError(f'Loss {term!r}: loss_weight is a number or '
+                       "dict(type='Calibrated', ratio=...), got type "
+                       f'{kind!r}.')
+    try:
+        cal = Calibration(**cfg)
+    except TypeError as err:
+        raise TypeError(f'Loss {term!r}: Calibrated loss_weight takes ratio, '
+                        f'on and steps ({err}).') from None
+    if cal.ratio <= 0 or cal.on not in _MODES or int(cal.steps) < 1:
+        raise ValueError(f'Loss {term!r}: Calibrated needs ratio > 0, on in '
+                         f'{_MODES} and steps >= 1, got {tuple(cal)}.')
+    return 1.0, cal._replace(steps=int(cal.steps))
+
+
+def gradient_norm(value: Tensor, params: Sequence[Tensor]) -> float:
+    """L2 norm of d value / d params (the graph is kept)."""
+    grads = torch.autograd.grad(value, list(params), retain_graph=True,
+                                allow_unused=True)
+    squares = [g.float().pow(2).sum() for g in grads if g is not None]
+    return float(torch.stack(squares).sum().sqrt()) if squares else 0.0
+
+
+def estimate_weight(cal: Calibration, term: Tensor, task: Tensor,
+                    grad_norm: Optional[Callable[[Tensor], float]]
+                    ) -> Optional[float]:
+    """One step's estimate of the weight that gives ``cal.ratio``, averaged
+    over the ranks; None when the term (or its gradient) is 0 here, so that
+    no weight follows from this step.
+
+    Args:
+        cal (Calibration): The request.
+        term (Tensor): The term's unweighted value (with its graph for
+            ``on='grad'``).
+        task (Tensor): The student's task loss (likewise).
+        grad_norm (callable, optional): Tensor -> gradient norm on the
+            student's parameters, needed for ``on='grad'``.
+    """
+    if cal.on == 'value':
+        num, den = float(task.detach()), float(term.detach())
+    else:
+        if grad_norm is None:
+            raise ValueError('A Calibrated weight with on=\'grad\' needs the '
+                             "student's gradients: calibrate in training "
+                             '(train_step), with gradients enabled.')
+        num, den = grad_norm(task), grad_norm(term)
+    estimate = torch.tensor(
+        [cal.ratio * num / den if den > 1e-12 else 0.0,
+         1.0 if den > 1e-12 else 0.0], dtype=torch.float64)
+    if get_world_size() > 1:
+        all_reduce(estimate, op='sum')  # (sum of estimates, ranks with one)
+    if estimate[1] == 0:
+        return None
+    return float(estimate[0] / estimate[1])
+
+
+def calibrated_names(calibrations) -> List[str]:
+    """The calibrated term names, in a fixed order (buffer indices)."""
+    return sorted(calibrations)

@@ -1,0 +1,87 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+"""Loss weights that set themselves: loss_weight=dict(type='Calibrated',
+ratio=r)."""
+import pytest
+import torch
+
+from mmseg_kd.distill import Distiller
+from mmseg_kd.distill.calibration import (Calibration, gradient_norm,
+                                          parse_loss_weight)
+from mmseg_kd.losses import KDLoss
+
+
+def tensors(seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return dict(logits=torch.randn(2, 5, 6, 6, generator=gen))
+
+
+def kd(**calibrated):
+    s, t = tensors(), tensors(1)
+    return Distiller(dict(loss_kd=dict(
+        type='KDLoss', student='logits', teacher='logits',
+        loss_weight=dict(type='Calibrated', **calibrated))), s, t), s, t
+
+
+def test_parse_loss_weight():
+    assert parse_loss_weight(3, 'loss_x') == (3.0, None)
+    weight, cal = parse_loss_weight(dict(type='Calibrated', ratio=0.5),
+                                    'loss_x')
+    assert weight == 1.0 and cal == Calibration(0.5, 'value', 1)
+    with pytest.raises(KeyError, match="type='Calibrated'"):
+        parse_loss_weight(dict(type='Auto'), 'loss_x')
+    with pytest.raises(ValueError, match='ratio > 0'):
+        parse_loss_weight(dict(type='Calibrated', ratio=0), 'loss_x')
+    with pytest.raises(ValueError, match='on in'):
+        parse_loss_weight(dict(type='Calibrated', ratio=1, on='norm'), 'x')
+    with pytest.raises(TypeError, match='takes ratio'):
+        parse_loss_weight(dict(type='Calibrated', ratio=1, every=3), 'x')
+
+
+def test_value_calibration_sets_the_ratio_once():
+    distiller, s, t = kd(ratio=0.5)
+    assert distiller.losses['loss_kd'].loss_weight == 1.0
+    unweighted = float(KDLoss()(s['logits'], t['logits']))
+    out = distiller(s, t, task_loss=torch.tensor(2.0))
+    assert out.terms['loss_kd'].item() == pytest.approx(0.5 * 2.0)
+    weight = 0.5 * 2.0 / unweighted
+    assert out.weights == {'loss_kd': pytest.approx(weight)}
+    # set once: another task loss does not change it, nor is it needed
+    again = distiller(s, t, task_loss=torch.tensor(10.0))
+    assert again.weights['loss_kd'] == pytest.approx(weight)
+    assert distiller(s, t).terms['loss_kd'].item() == pytest.approx(1.0)
+    # kept in the state dict: a resumed run does not calibrate again
+    fresh, _, _ = kd(ratio=0.5)
+    fresh.load_state_dict(distiller.state_dict())
+    assert fresh(s, t).weights['loss_kd'] == pytest.approx(weight)
+
+
+def test_calibration_averages_its_steps():
+    distiller, s, t = kd(ratio=1.0, steps=2)
+    unweighted = float(KDLoss()(s['logits'], t['logits']))
+    with pytest.raises(ValueError, match='task loss'):
+        distiller(s, t)
+    first = distiller(s, t, task_loss=torch.tensor(1.0)).weights['loss_kd']
+    assert first == pytest.approx(1.0 / unweighted)
+    second = distiller(s, t, task_loss=torch.tensor(3.0)).weights['loss_kd']
+    assert second == pytest.approx(2.0 / unweighted)  # mean of 1 and 3
+    third = distiller(s, t, task_loss=torch.tensor(9.0)).weights['loss_kd']
+    assert third == second
+
+
+def test_gradient_calibration():
+    """on='grad': the weighted term's gradient norm on the student's
+    parameters is ratio times the task loss's."""
+    w = torch.nn.Parameter(torch.randn(2, 5, 6, 6))
+    distiller, s, t = kd(ratio=0.25, on='grad')
+    assert distiller.calibrates_gradients
+    student = dict(logits=w * 1.5)
+    task = (w ** 2).sum()
+    out = distiller(student, t, task_loss=task,
+                    grad_norm=lambda v: gradient_norm(v, [w]))
+    term_grad = gradient_norm(out.terms['loss_kd'], [w])
+    assert term_grad == pytest.approx(0.25 * gradient_norm(task, [w]),
+                                      rel=1e-5)
+    assert not distiller.calibrates_gradients
+    other, _, _ = kd(ratio=0.25, on='grad')
+    with pytest.raises(ValueError, match="on='grad'"):
+        other(student, t, task_loss=task)

@@ -1,0 +1,111 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+"""Training you can see into: ratios, agreement, gradient cosines, factors
+and calibrated weights, logged as scalars."""
+import copy
+
+import pytest
+import torch
+from mmengine.runner import Runner
+from mmseg.registry import MODELS
+
+from mmseg_kd.segmentors.monitor import gradient_cosines, pixel_agreement
+from ..conftest import distill_model, fake_batch
+from ..test_tools.helpers import FEATURE_CWD, tiny_camvid_cfg
+
+
+def test_pixel_agreement_by_hand():
+    s = torch.zeros(1, 3, 2, 2)
+    t = torch.zeros(1, 3, 2, 2)
+    s[0, 0] = 1  # student: class 0 everywhere
+    t[0, 0, 0] = 1  # teacher: class 0 on the top row,
+    t[0, 2, 1] = 1  # class 2 on the bottom row
+    assert pixel_agreement(s, t) == 50.0
+    labels = torch.tensor([[[1, 255], [255, 255]]])
+    assert pixel_agreement(s, t, labels) == 100.0  # one valid pixel
+
+
+def test_gradient_cosines_by_hand():
+    w = torch.nn.Parameter(torch.tensor([1.0, 2.0]))
+    task = (w * torch.tensor([1.0, 0.0])).sum()  # gradient (1, 0)
+    terms = dict(same=(w * torch.tensor([2.0, 0.0])).sum(),
+                 against=-(w * torch.tensor([1.0, 1.0])).sum(),
+                 frozen=torch.tensor(1.0))
+    out = gradient_cosines(task, terms, [w])
+    assert out['same'] == pytest.approx(1.0)
+    assert out['against'] == pytest.approx(-2 ** -0.5)
+    assert 'frozen' not in out
+
+
+def test_train_step_logs_the_diagnostics(fresh_message_hub):
+    losses = dict(
+        loss_kd=dict(type='KDLoss', student='logits', teacher='logits'),
+        loss_cal=dict(type='ChannelWiseDivergence', student='logits',
+                      teacher='logits',
+                      loss_weight=dict(type='Calibrated', ratio=0.5)),
+        loss_warm=dict(type='KDLoss', student='logits', teacher='logits',
+                       weight_schedule=[dict(type='LinearWarmup', end=4)]))
+    model = MODELS.build(distill_model(
+        losses=losses, monitor=dict(grad_cosine_interval=2)))
+    from mmengine.optim import OptimWrapper
+    optim = OptimWrapper(torch.optim.SGD(
+        [p for p in model.parameters() if p.requires_grad], lr=0.01))
+    logs = []
+    for it in range(3):
+        fresh_message_hub.update_info('iter', it)
+        logs.append(model.train_step(fake_batch(seed=it), optim))
+    first = logs[0]
+    task = float(first['loss']) - sum(float(first[k]) for k in losses)
+    for key in losses:
+        assert first[f'kd_ratio/{key}'] == pytest.approx(
+            float(first[key]) / task, rel=1e-4)
+        assert 0 <= first[f'kd_agreement/{key}'] <= 100
+    for key in ('loss_kd', 'loss_cal'):  # iteration 0 of every 2
+        assert -1 <= first[f'kd_cosine/{key}'] <= 1
+    assert 'kd_cosine/loss_warm' not in first  # factor 0: no gradient
+    assert 'kd_cosine/loss_kd' not in logs[1]
+    assert 'kd_cosine/loss_kd' in logs[2]
+    assert first['kd_ratio/loss_cal'] == pytest.approx(0.5, rel=1e-4)
+    assert first['kd_weight/loss_cal'] == logs[2]['kd_weight/loss_cal']
+    assert first['kd_factor/loss_warm'] == 0.0
+    assert logs[2]['kd_factor/loss_warm'] == 0.5
+
+
+def test_calibrated_weights_resume_and_reach_tensorboard(tmp_path):
+    """A Calibrated weight is set on the first step, kept in the checkpoint
+    (a resumed run does not calibrate again) and logged where TensorBoard
+    and tools/plot_loss_terms.py read it."""
+    distill = copy.deepcopy(FEATURE_CWD)
+    distill['losses']['loss_cwd']['loss_weight'] = dict(type='Calibrated',
+                                                        ratio=0.3)
+
+    def cfg_for(work_dir):
+        cfg = tiny_camvid_cfg(str(work_dir), iters=4, distill=distill)
+        cfg.default_hooks.checkpoint.interval = 2
+        return cfg
+
+    ref = Runner.from_cfg(cfg_for(tmp_path / 'ref'))
+    ref.train()
+    weight = float(ref.model.distiller.calibrated_weights[0])
+    assert weight > 0
+    cfg = cfg_for(tmp_path / 'cut')
+    cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='InterruptHook',
+                                                      at=3)]
+    with pytest.raises(KeyboardInterrupt):
+        Runner.from_cfg(copy.deepcopy(cfg)).train()
+    cfg.custom_hooks = cfg.custom_hooks[:-1]
+    cfg.resume = True
+    resumed = Runner.from_cfg(cfg)
+    resumed.train()
+    assert float(resumed.model.distiller.calibrated_weights[0]) == weight
+    assert int(resumed.model.distiller.calibration_steps[0]) == 1
+    for key, value in ref.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[key]), key
+    scalars = ref.message_hub.log_scalars
+    assert 'train/kd_weight/loss_cwd' in scalars
+    assert 'train/kd_ratio/loss_cwd' in scalars
+    assert 'train/kd_agreement/loss_cwd' in scalars
+    from mmseg_kd import visualization as vis
+    records = vis.read_log(vis.find_logs(str(tmp_path / 'ref'))[-1])
+    diag = vis.diagnostic_series(records)
+    assert 'kd_weight/loss_cwd' in diag and 'kd_ratio/loss_cwd' in diag
+    assert not any(k.startswith('kd_') for k in vis.loss_series(records))
