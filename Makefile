@@ -20,8 +20,7 @@ test: env
 	CAMVID_ROOT=$(CAMVID_ROOT) PYTHON=$(abspath $(PY)) $(PY) -m pytest tests
 
 lint: env
-	$(PY) -m pip install -q flake8
-	$(PY) -m flake8 mmseg_kd tools tests
+	bash tools/lint.sh $(PY)
 
 clean-env:
 	rm -rf $(VENV)

@@ -4,8 +4,8 @@ import copy
 import pytest
 
 import mmseg_kd  # noqa: F401  (registers everything)
-from .data import REPO, camvid_like_root, make_camvid_like, real_camvid_root
-from .data import set_camvid_like_root
+from .data import (REPO, camvid_like_root, make_camvid_like, real_camvid_root,
+                   set_camvid_like_root)
 
 __all__ = ['REPO', 'camvid_like_root']
 
@@ -105,7 +105,9 @@ def distill_model(teacher=None, student=None, losses=None, **distill) -> dict:
     return copy.deepcopy(cfg)
 
 
-def fake_batch(batch_size: int = 2, size=(64, 64), num_classes: int = 11,
+def fake_batch(batch_size: int = 2,
+               size=(64, 64),
+               num_classes: int = 11,
                seed: int = 0) -> dict:
     """A raw dataloader batch (uint8 images, label maps) as the probe's
     random batch, with the top 4 rows of every label map ignored (255)."""

@@ -77,7 +77,8 @@ def make_camvid_like(root: str,
             label = classes[kinds].astype(np.uint8)
             label[-max(2, height // 12):] = 255
             name = f'{split}_{i:04d}'
-            cv2.imwrite(osp.join(img_dir, name + '.jpg'), img,
-                        [cv2.IMWRITE_JPEG_QUALITY, 95])
+            cv2.imwrite(
+                osp.join(img_dir, name + '.jpg'), img,
+                [cv2.IMWRITE_JPEG_QUALITY, 95])
             cv2.imwrite(osp.join(ann_dir, name + '.png'), label)
     return root

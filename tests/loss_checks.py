@@ -16,15 +16,18 @@ def assert_grad_to_student_only(loss, shape, teacher_shape=None, labels=None):
     assert t.grad is None, 'gradient reached the teacher tensor'
 
 
-def assert_finite_under_low_precision(loss, shape, teacher_shape=None,
-                                      labels=None, scale=30.0):
+def assert_finite_under_low_precision(loss,
+                                      shape,
+                                      teacher_shape=None,
+                                      labels=None,
+                                      scale=30.0):
     """Half/bfloat16 inputs of large magnitude give a finite float32 loss,
     also inside an autocast region."""
     gen = torch.Generator().manual_seed(0)
     for dtype in (torch.float16, torch.bfloat16):
         s = (scale * torch.randn(shape, generator=gen)).to(dtype)
-        t = (scale * torch.randn(teacher_shape or shape,
-                                 generator=gen)).to(dtype)
+        t = (scale *
+             torch.randn(teacher_shape or shape, generator=gen)).to(dtype)
         with torch.autocast('cpu', dtype=torch.bfloat16):
             value = loss(s, t, labels)
         assert value.dtype == torch.float32

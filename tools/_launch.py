@@ -2,7 +2,6 @@
 """Shared set-up of tools/train.py and tools/test.py."""
 import os
 
-
 import torch
 import torch.distributed as dist
 

@@ -22,7 +22,6 @@ import os
 import os.path as osp
 import time
 
-
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.runner import Runner
@@ -58,8 +57,9 @@ def train(cfg: Config, title: str) -> str:
     runner = Runner.from_cfg(cfg)
     runner.train()
     ckpt = osp.join(cfg.work_dir, f'iter_{cfg.train_cfg.max_iters}.pth')
-    print(f'=== {title}: done in {time.time() - start:.0f}s -> {ckpt}',
-          flush=True)
+    print(
+        f'=== {title}: done in {time.time() - start:.0f}s -> {ckpt}',
+        flush=True)
     return ckpt
 
 
@@ -101,22 +101,25 @@ def main():
     exported = osp.join(distill_cfg.work_dir, 'student_final.pth')
     exported_cfg = Config.fromfile(
         osp.join(distill_cfg.work_dir, 'student_config.py'))
-    print('\n=== evaluation on the val split (mmseg IoUMetric) ===',
-          flush=True)
+    print(
+        '\n=== evaluation on the val split (mmseg IoUMetric) ===', flush=True)
     results = [
         ('teacher  PSPNet-R18 w32', evaluate(teacher_cfg, teacher_ckpt)),
-        ('student  PSPNet-R18 w8, no KD',
-         evaluate(student_cfg, student_ckpt)),
+        ('student  PSPNet-R18 w8, no KD', evaluate(student_cfg, student_ckpt)),
         ('student  PSPNet-R18 w8, KD+CWD', evaluate(exported_cfg, exported)),
     ]
     MMLogger.get_current_instance().setLevel(logging.WARNING)
-    lines = ['', f'Demo results (teacher {args.teacher_iters} iterations, '
-             f'each student {args.iters}; {time.time() - start:.0f}s in all)',
-             f'{"model":34s} {"val mIoU":>8s}', '-' * 43]
+    lines = [
+        '', f'Demo results (teacher {args.teacher_iters} iterations, '
+        f'each student {args.iters}; {time.time() - start:.0f}s in all)',
+        f'{"model":34s} {"val mIoU":>8s}', '-' * 43
+    ]
     lines += [f'{name:34s} {miou:8.2f}' for name, miou in results]
     gain = results[2][1] - results[1][1]
-    lines += ['-' * 43, f'distillation gain: {gain:+.2f} mIoU',
-              f'exported student: {exported}']
+    lines += [
+        '-' * 43, f'distillation gain: {gain:+.2f} mIoU',
+        f'exported student: {exported}'
+    ]
     print('\n'.join(lines), flush=True)
     with open(osp.join(work, 'results.txt'), 'w') as f:
         f.write('\n'.join(lines) + '\n')

@@ -28,12 +28,14 @@ def main():
         '--config-out', help='where to write the student-only config')
     parser.add_argument(
         '--trust-checkpoint',
-        action='store_true',
-        help='the checkpoint is a file you made yourself that needs more '
-        'than a weights-only load: allow exactly the globals it names')
+        action='append',
+        default=[],
+        metavar='PATH',
+        help='a checkpoint you made yourself that needs more than a '
+        'weights-only load; it may then call exactly the globals it names '
+        '(repeatable; see docs/training_at_scale.md)')
     args = parser.parse_args()
-    if args.trust_checkpoint:
-        trust_checkpoints([args.checkpoint])
+    trust_checkpoints(args.trust_checkpoint)
     try:
         path = export_student(args.checkpoint, args.out)
     except (CheckpointError, FileNotFoundError, KeyError) as err:

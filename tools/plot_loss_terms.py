@@ -40,10 +40,12 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Plot the loss terms of a training run.')
     parser.add_argument(
-        'run', help='a work dir, a <work_dir>/<timestamp> dir, a '
+        'run',
+        help='a work dir, a <work_dir>/<timestamp> dir, a '
         'scalars.json or a <timestamp>.log')
     parser.add_argument(
-        '--out', help='PNG to write (default: loss_terms.png next to the '
+        '--out',
+        help='PNG to write (default: loss_terms.png next to the '
         'log read)')
     parser.add_argument(
         '--smooth',
@@ -94,9 +96,13 @@ def main(argv=None):
               'choose).')
     series = vis.loss_series(run)
     out = args.out or osp.join(osp.dirname(logs[-1]), 'loss_terms.png')
-    vis.plot_loss_terms(series, out, window=args.smooth,
-                        log_scale=args.log, title=args.title,
-                        figsize=tuple(args.size))
+    vis.plot_loss_terms(
+        series,
+        out,
+        window=args.smooth,
+        log_scale=args.log,
+        title=args.title,
+        figsize=tuple(args.size))
     print(f'{len(series)} loss terms:')
     for key, (its, values) in series.items():
         print(f'  {key:28s} {vis.loss_kind(key):8s} {len(its):5d} points, '
@@ -104,8 +110,8 @@ def main(argv=None):
     diagnostics = vis.diagnostic_series(run)
     if diagnostics:
         diag_out = osp.splitext(out)[0] + '_diagnostics.png'
-        vis.plot_diagnostics(diagnostics, diag_out, window=args.smooth,
-                             width=args.size[0])
+        vis.plot_diagnostics(
+            diagnostics, diag_out, window=args.smooth, width=args.size[0])
         print(f'{len(diagnostics)} distillation diagnostics (kd_ratio/, '
               f'kd_agreement/, ...) plotted to {diag_out}')
     if args.csv:

@@ -49,9 +49,9 @@ def parse_args(argv=None):
         help='override config settings, key=value (xxx=yyy format)')
     parser.add_argument(
         '--list-modules',
-        choices=['student', 'teacher'],
-        help="print the module paths of the student's or teacher's network "
-        'and exit')
+        metavar='SIDE',
+        help="print the module paths of a network and exit: 'student', "
+        "'teacher', or with teachers= a teacher's name")
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         '--data',

@@ -14,13 +14,13 @@ import os.path as osp
 
 from _launch import (add_trust_argument, local_rank_to_env,
                      setup_cpu_distributed)
-
 from mmengine.config import Config, DictAction
 from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmseg_kd  # noqa: F401  (registers everything)
+from mmseg_kd.apis.probe import teacher_entries
 from mmseg_kd.utils import (mismatch_report, read_state_dict,
                             safe_checkpoint_loading, trust_checkpoints)
 
@@ -32,8 +32,7 @@ def parse_args():
     parser.add_argument('--work-dir', help='dir for the evaluation results')
     parser.add_argument(
         '--out', type=str, help='dir to save the predicted label maps')
-    parser.add_argument(
-        '--show-dir', help='dir to save painted predictions')
+    parser.add_argument('--show-dir', help='dir to save painted predictions')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -93,13 +92,14 @@ def main():
     cfg.load_from = args.checkpoint
     trust_checkpoints(args.trust_checkpoint)
     if cfg.model.get('type') == 'DistillationSegmentor':
-        # the tested checkpoint holds the teacher's weights, and testing
-        # never runs the teacher: its own checkpoint file is not needed
-        cfg.model.teacher.checkpoint = None
+        # the tested checkpoint holds the teachers' weights, and testing
+        # never runs a teacher: their own checkpoint files are not needed
+        for entry in teacher_entries(cfg).values():
+            entry.checkpoint = None
 
     if args.show_dir:
-        vis = cfg.default_hooks.setdefault(
-            'visualization', dict(type='SegVisualizationHook'))
+        vis = cfg.default_hooks.setdefault('visualization',
+                                           dict(type='SegVisualizationHook'))
         vis['draw'] = True
         vis['interval'] = 1
         cfg.visualizer['save_dir'] = args.show_dir

@@ -17,10 +17,9 @@ import argparse
 import logging
 import os.path as osp
 
+import torch
 from _launch import (add_trust_argument, local_rank_to_env,
                      setup_cpu_distributed)
-
-import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
@@ -81,8 +80,10 @@ def main():
     if args.amp:
         optim_wrapper = cfg.optim_wrapper
         if optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
-            print_log('AMP is already enabled in the config.',
-                      logger='current', level=logging.WARNING)
+            print_log(
+                'AMP is already enabled in the config.',
+                logger='current',
+                level=logging.WARNING)
         elif 'optimizer' in optim_wrapper:
             optim_wrapper.type = 'AmpOptimWrapper'
             optim_wrapper.loss_scale = 'dynamic'

@@ -32,7 +32,6 @@ import random
 import warnings
 from glob import glob
 
-
 import mmcv
 import numpy as np
 from mmengine.config import Config, DictAction
@@ -124,8 +123,7 @@ def load_model(label: str, config: str, checkpoint: str, device: str):
         warnings.simplefilter('ignore')
         model = init_model(cfg, None, device=device)
     ckpt = load_checkpoint(
-        model, checkpoint, map_location='cpu', strict=True,
-        logger='silent')
+        model, checkpoint, map_location='cpu', strict=True, logger='silent')
     meta = (ckpt.get('meta') or {}) if isinstance(ckpt, dict) else {}
     model.dataset_meta = meta.get('dataset_meta')
     return model
@@ -138,17 +136,18 @@ def dataset_items(args, data_cfg: Config):
     from mmseg.registry import DATASETS
 
     if args.img_dir:
-        paths = sorted(p for p in glob(osp.join(args.img_dir, '*'))
-                       if p.lower().endswith(IMG_EXTS))
+        paths = sorted(
+            p for p in glob(osp.join(args.img_dir, '*'))
+            if p.lower().endswith(IMG_EXTS))
         if not paths:
             raise SystemExit(f'No images in {args.img_dir}.')
         infos = []
         for p in paths:
             seg = None
             if args.ann_dir:
-                seg = osp.join(args.ann_dir,
-                               osp.splitext(osp.basename(p))[0] +
-                               args.seg_suffix)
+                seg = osp.join(
+                    args.ann_dir,
+                    osp.splitext(osp.basename(p))[0] + args.seg_suffix)
                 seg = seg if osp.isfile(seg) else None
             infos.append(dict(img_path=p, seg_map_path=seg))
         metainfo = None
@@ -269,34 +268,36 @@ def main(argv=None):
             if gt is not None:
                 miou = vis.image_miou(pred, gt, len(classes))
             row_scores.append(miou)
-            caption.append(f'mIoU {miou:.1f}' if args.show_miou
-                           and not math.isnan(miou) else '')
+            caption.append(f'mIoU {miou:.1f}'
+                           if args.show_miou and not math.isnan(miou) else '')
         rows.append(row)
         captions.append(caption)
         scores.append(row_scores)
 
-    grid = vis.compose_grid(rows, titles=titles, captions=captions,
-                            cell_size=cell)
+    grid = vis.compose_grid(
+        rows, titles=titles, captions=captions, cell_size=cell)
     if not args.no_legend:
-        grid = np.concatenate(
-            [grid, vis.legend_strip(classes, palette, grid.shape[1],
-                                    ignore_color if ignored else None)])
+        grid = np.concatenate([
+            grid,
+            vis.legend_strip(classes, palette, grid.shape[1],
+                             ignore_color if ignored else None)
+        ])
     vis.save_png(args.out, grid)
 
     if has_gt:
         names = [osp.splitext(osp.basename(p))[0] for p, _ in items]
         width = max(len(x) for x in names + ['image'])
-        print(f'{"image":{width}s} ' +
-              ' '.join(f'{x:>{max(len(x), 6)}s}' for x in labels))
+        print(f'{"image":{width}s} ' + ' '.join(f'{x:>{max(len(x), 6)}s}'
+                                                for x in labels))
         for name, row_scores in zip(names, scores):
-            print(f'{name:{width}s} ' + ' '.join(
-                f'{s:>{max(len(x), 6)}.1f}'
-                for x, s in zip(labels, row_scores)))
+            print(f'{name:{width}s} ' +
+                  ' '.join(f'{s:>{max(len(x), 6)}.1f}'
+                           for x, s in zip(labels, row_scores)))
         with warnings.catch_warnings():  # a model with no valid image
             warnings.simplefilter('ignore', RuntimeWarning)
             means = np.nanmean(np.array(scores, dtype=float), axis=0)
-        print(f'{"mean":{width}s} ' + ' '.join(
-            f'{s:>{max(len(x), 6)}.1f}' for x, s in zip(labels, means)))
+        print(f'{"mean":{width}s} ' + ' '.join(f'{s:>{max(len(x), 6)}.1f}'
+                                               for x, s in zip(labels, means)))
     print(f'{grid.shape[1]}x{grid.shape[0]} grid of {len(items)} images '
           f'written to {args.out}')
     return args.out

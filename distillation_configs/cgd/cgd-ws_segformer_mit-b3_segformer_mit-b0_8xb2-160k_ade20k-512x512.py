@@ -4,7 +4,7 @@
 # weight schedule: the weight (3) ramps linearly from 0 over the first 2000
 # iterations, stays constant, then falls linearly to 0 between iterations
 # 110k and 120k and stays 0 for the last 40k of the 160k (logged as
-# kd_factor.loss_cgd). The reference counts steps from 1 (its step s is the
+# kd_factor/loss_cgd). The reference counts steps from 1 (its step s is the
 # runner's iteration s - 1), so its factor at step s is s / 2000 during the
 # ramp (1/2000 at the first step) and (120000 - s) / 10000 during the decay:
 # the phases below are those, in runner iterations.

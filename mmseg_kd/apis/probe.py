@@ -94,8 +94,8 @@ class LossRow:
     def unweighted(self) -> Optional[float]:
         """The loss before ``loss_weight`` and the schedule (None when
         their product is 0)."""
-        scale = self.loss_weight * (1.0 if self.factor is None else
-                                    self.factor)
+        scale = self.loss_weight * (1.0
+                                    if self.factor is None else self.factor)
         return self.value / scale if scale else None
 
 
@@ -121,8 +121,7 @@ class ProbeReport:
         unknown are left out."""
         return {
             row.name: ratio * self.task_total / row.unweighted
-            for row in self.losses
-            if row.unweighted and self.task_total
+            for row in self.losses if row.unweighted and self.task_total
         }
 
 
@@ -183,6 +182,23 @@ def build_model(cfg: Config, device: str = 'cpu') -> nn.Module:
     return model.to(device)
 
 
+def teacher_entries(cfg: Config) -> Dict[str, Any]:
+    """The teacher entries of a distillation config by name: ``teacher``
+    for ``teacher=``, each name of ``teachers=``."""
+    model = cfg.model
+    if model.get('teachers'):
+        return dict(model.teachers)
+    return dict(teacher=model.teacher)
+
+
+def teacher_checkpoints(cfg: Config) -> Dict[str, Optional[str]]:
+    """Teacher name ('' for the single ``teacher=``) -> its checkpoint."""
+    entries = teacher_entries(cfg)
+    if list(entries) == ['teacher'] and not cfg.model.get('teachers'):
+        return {'': entries['teacher'].get('checkpoint')}
+    return {name: e.get('checkpoint') for name, e in entries.items()}
+
+
 def _pretrained_off(cfg: Config) -> str:
     """The --cfg-options that switch off the student's pretrained weights,
     wherever its config asks for them (``pretrained`` or the backbone's
@@ -204,8 +220,10 @@ def _decode_head(model: nn.Module) -> nn.Module:
     return head[-1] if isinstance(head, nn.ModuleList) else head
 
 
-def random_batch(size: Sequence[int], batch_size: int = 2,
-                 num_classes: int = 2, seed: int = 0) -> dict:
+def random_batch(size: Sequence[int],
+                 batch_size: int = 2,
+                 num_classes: int = 2,
+                 seed: int = 0) -> dict:
     """A raw dataloader-like batch of random uint8 images and labels."""
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
@@ -214,8 +232,8 @@ def random_batch(size: Sequence[int], batch_size: int = 2,
     inputs, samples = [], []
     for _ in range(batch_size):
         inputs.append(
-            torch.randint(0, 256, (3, ) + size, generator=gen,
-                          dtype=torch.uint8))
+            torch.randint(
+                0, 256, (3, ) + size, generator=gen, dtype=torch.uint8))
         sample = SegDataSample()
         sample.gt_sem_seg = PixelData(
             data=torch.randint(0, num_classes, (1, ) + size, generator=gen))
@@ -342,7 +360,9 @@ def _as_float(value: Any) -> float:
     return float(value)
 
 
-def probe(model: nn.Module, batch: dict, iteration: int = 0,
+def probe(model: nn.Module,
+          batch: dict,
+          iteration: int = 0,
           source: str = 'given batch') -> ProbeReport:
     """Run one batch through the training path of a DistillationSegmentor
     (:meth:`~DistillationSegmentor.distill_step`, without gradient) and
@@ -389,27 +409,30 @@ def probe(model: nn.Module, batch: dict, iteration: int = 0,
               distiller.connectors, out.student),
              ('teacher', teacher.specs, step.teacher_records,
               distiller.teacher_connectors, out.teacher))
-    names = list(sides[0][1]) + [
-        n for n in sides[1][1] if n not in sides[0][1]
-    ]
+    names = list(
+        sides[0][1]) + [n for n in sides[1][1] if n not in sides[0][1]]
     for name in names:
         row = TensorRow(name)
         for side, specs, records, chains, connected in sides:
             if name not in specs:
                 continue
             chain = chains[name] if name in chains else None
-            setattr(row, side, _side(
-                specs[name], records[name], input_hw, chain,
-                None if chain is None else tuple(connected[name].shape)))
+            setattr(
+                row, side,
+                _side(specs[name], records[name], input_hw, chain,
+                      None if chain is None else tuple(connected[name].shape)))
         rows.append(row)
 
-    task = {k: _as_float(v) for k, v in step.task_losses.items()
-            if 'loss' in k}
+    task = {
+        k: _as_float(v)
+        for k, v in step.task_losses.items() if 'loss' in k
+    }
     task_total = sum(task.values())
     loss_rows = []
     for term, tensor in out.terms.items():
         key = max((k for k in distiller.losses
-                   if term == k or term.startswith(k + '_')), key=len)
+                   if term == k or term.startswith(k + '_')),
+                  key=len)
         loss, route = distiller.losses[key], distiller.routes[key]
         value = _as_float(tensor)
         loss_rows.append(
@@ -424,19 +447,23 @@ def probe(model: nn.Module, batch: dict, iteration: int = 0,
                 value=value,
                 ratio=value / task_total if task_total else None))
 
-    members = teacher.items() if isinstance(teacher, TeacherGroup) else [
-        ('teacher', teacher)]
+    members = teacher.items() if isinstance(
+        teacher, TeacherGroup) else [('teacher', teacher)]
     teacher_desc = '; '.join(
         f'{name}: {type(t.model).__name__}, '
         f'{sum(p.numel() for p in t.parameters()):,} parameters'
         for name, t in members) + ', eval mode, requires_grad=False'
     # tensors made from several teachers (teacher_ensembles)
     for name, ensemble in distiller.ensembles.items():
-        rows.append(TensorRow(name, teacher=TensorSide(
-            path=type(ensemble).__name__ + '(' + ', '.join(ensemble.inputs) +
-            ')', shape=tuple(out.teacher[name].shape),
-            dtype=str(out.teacher[name].dtype).replace('torch.', ''),
-            stride=_stride(tuple(out.teacher[name].shape), input_hw))))
+        rows.append(
+            TensorRow(
+                name,
+                teacher=TensorSide(
+                    path=type(ensemble).__name__ + '(' +
+                    ', '.join(ensemble.inputs) + ')',
+                    shape=tuple(out.teacher[name].shape),
+                    dtype=str(out.teacher[name].dtype).replace('torch.', ''),
+                    stride=_stride(tuple(out.teacher[name].shape), input_hw))))
     return ProbeReport(
         input_shape=tuple(data['inputs'].shape),
         source=source,
@@ -473,9 +500,12 @@ def run_probe(cfg: Config,
     model = build_model(cfg, device)
     batch, source = make_batch(cfg, model, data, input_size)
     report = probe(model, batch, iteration, source)
-    ckpt = cfg.model.teacher.get('checkpoint')
-    report.teacher = (f'checkpoint {ckpt}' if ckpt else
-                      'NO checkpoint (random weights)') + '; ' + report.teacher
+    checkpoints = [
+        (f'{name}: ' if name else '') +
+        (f'checkpoint {c}' if c else 'NO checkpoint (random weights)')
+        for name, c in teacher_checkpoints(cfg).items()
+    ]
+    report.teacher = '; '.join(checkpoints) + '; ' + report.teacher
     return report
 
 
@@ -508,22 +538,26 @@ def list_modules(cfg: Config,
     Returns:
         tuple: The rows (``named_modules`` order) and a note on the shapes.
     """
-    if side not in ('student', 'teacher'):
-        raise ValueError(f"side must be 'student' or 'teacher', got "
+    entries = dict(student=cfg.model.student)
+    entries.update(teacher_entries(cfg))
+    if side not in entries:
+        raise ValueError(f'side must be one of {sorted(entries)}, got '
                          f'{side!r}.')
-    entry = cfg.model[side]
+    entry = entries[side]
     entry = entry.to_dict() if hasattr(entry, 'to_dict') else dict(entry)
     model_cfg, _ = resolve_model_entry(entry, side)
     with mmseg_scope():
         model = revert_sync_bn_without_cuda(MODELS.build(model_cfg), side)
     model.eval()
     rows = [
-        ModuleRow(name, type(module).__name__)
+        ModuleRow(name,
+                  type(module).__name__)
         for name, module in model.named_modules() if name
     ]
     pre = model_cfg.get('data_preprocessor') or {}
-    size = tuple(input_size or pre.get('size') or
-                 cfg.model.distill.get('probe_size', (128, 128)))
+    size = tuple(
+        input_size or pre.get('size')
+        or cfg.model.distill.get('probe_size', (128, 128)))
     outputs: Dict[str, str] = {}
 
     def record(name):
@@ -556,13 +590,12 @@ def list_modules(cfg: Config,
 
 # -------------------------------------------------------------- formatting
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [
-        max(len(str(x)) for x in col) for col in zip(headers, *rows)
-    ] if rows else [len(h) for h in headers]
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)
+              ] if rows else [len(h) for h in headers]
     lines = []
     for cells in [headers] + list(rows):
-        lines.append('  '.join(
-            str(c).ljust(w) for c, w in zip(cells, widths)).rstrip())
+        lines.append('  '.join(str(c).ljust(w)
+                               for c, w in zip(cells, widths)).rstrip())
     lines.insert(1, '  '.join('-' * w for w in widths))
     return '\n'.join(lines)
 
@@ -611,8 +644,8 @@ def format_report(report: ProbeReport) -> str:
             first = False
     out.append(
         _table([
-            'name', 'side', 'module', 'shape', 'dtype', 'stride',
-            'connector', 'connected'
+            'name', 'side', 'module', 'shape', 'dtype', 'stride', 'connector',
+            'connected'
         ], rows))
     task = ' + '.join(f'{k} {v:.4g}' for k, v in report.task_losses.items())
     out += [
@@ -620,25 +653,29 @@ def format_report(report: ProbeReport) -> str:
         f'{report.task_total:.4g} = {task or "nothing"}):'
     ]
     out.append(
-        _table(['term', 'type', 'student -> teacher', 'loss_weight',
-                'schedule', 'unweighted', 'value', 'value / task'],
-               [[
-                   term.name, term.type, f'{term.student} -> {term.teacher}',
-                   f'{term.loss_weight:g}' + (' (calibrated)'
-                                              if term.calibrated else ''),
-                   '-' if term.factor is None else f'x{term.factor:g}',
-                   _fmt_value(term.unweighted), _fmt_value(term.value),
-                   _fmt_value(term.ratio)
-               ] for term in report.losses]))
+        _table([
+            'term', 'type', 'student -> teacher', 'loss_weight', 'schedule',
+            'unweighted', 'value', 'value / task'
+        ], [[
+            term.name, term.type, f'{term.student} -> {term.teacher}',
+            f'{term.loss_weight:g}' +
+            (' (calibrated)' if term.calibrated else ''),
+            '-' if term.factor is None else f'x{term.factor:g}',
+            _fmt_value(term.unweighted),
+            _fmt_value(term.value),
+            _fmt_value(term.ratio)
+        ] for term in report.losses]))
     out.append('(value = loss_weight x schedule x unweighted, as logged in '
                'training)')
     if report.ratio is not None:
         weights = report.weights_for_ratio(report.ratio)
-        out += ['', f'Weights that make each term {report.ratio:g} x the '
-                "task loss on this batch (loss_weight=dict(type='Calibrated',"
-                f' ratio={report.ratio:g})):',
-                _table(['term', 'loss_weight'],
-                       [[k, f'{v:.4g}'] for k, v in weights.items()])]
+        out += [
+            '', f'Weights that make each term {report.ratio:g} x the '
+            "task loss on this batch (loss_weight=dict(type='Calibrated',"
+            f' ratio={report.ratio:g})):',
+            _table(['term', 'loss_weight'],
+                   [[k, f'{v:.4g}'] for k, v in weights.items()])
+        ]
     for note in report.notes:
         out.append(f'Note: {note}')
     return '\n'.join(out)
@@ -647,8 +684,8 @@ def format_report(report: ProbeReport) -> str:
 def format_modules(rows: List[ModuleRow], side: str, note: str) -> str:
     """The module listing as a text table."""
     return f'{side} modules ({note}):\n' + _table(
-        ['path', 'class', 'output'],
-        [[r.path, r.cls, r.output or '-'] for r in rows])
+        ['path', 'class', 'output'], [[r.path, r.cls, r.output or '-']
+                                      for r in rows])
 
 
 def error_message(err: BaseException) -> str:

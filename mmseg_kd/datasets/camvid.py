@@ -21,10 +21,9 @@ class CamVidDataset(BaseSegDataset):
     METAINFO = dict(
         classes=('Sky', 'Building', 'Pole', 'Road', 'Pavement', 'Tree',
                  'SignSymbol', 'Fence', 'Car', 'Pedestrian', 'Bicyclist'),
-        palette=[[128, 128, 128], [128, 0, 0], [192, 192, 128],
-                 [128, 64, 128], [60, 40, 222], [128, 128, 0],
-                 [192, 128, 128], [64, 64, 128], [64, 0, 128], [64, 64, 0],
-                 [0, 128, 192]])
+        palette=[[128, 128, 128], [128, 0, 0], [192, 192, 128], [128, 64, 128],
+                 [60, 40, 222], [128, 128, 0], [192, 128, 128], [64, 64, 128],
+                 [64, 0, 128], [64, 64, 0], [0, 128, 192]])
 
     def __init__(self,
                  img_suffix: str = '.jpg',

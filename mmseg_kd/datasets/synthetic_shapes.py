@@ -41,8 +41,8 @@ def _draw_shape(mask: np.ndarray, kind: int, cx: int, cy: int, r: int,
         bars = np.zeros_like(mask)
         cv2.rectangle(bars, (cx - r, cy - w), (cx + r, cy + w), 1, -1)
         cv2.rectangle(bars, (cx - w, cy - r), (cx + w, cy + r), 1, -1)
-        bars = cv2.warpAffine(bars, rot, mask.shape[::-1],
-                              flags=cv2.INTER_NEAREST)
+        bars = cv2.warpAffine(
+            bars, rot, mask.shape[::-1], flags=cv2.INTER_NEAREST)
         mask |= bars
 
 

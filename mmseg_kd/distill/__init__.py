@@ -13,9 +13,8 @@ from .weight_schedule import WeightSchedule, build_schedule
 __all__ = [
     'TensorSpec', 'TensorRecorder', 'Distiller', 'DistillOutput',
     'resize_labels', 'AdversarialInputs', 'MeanTeacherProbabilities',
-    'mean_tempered_probabilities',
-    'ChannelConnector', 'ResizeConnector', 'TokensToMap', 'ConnectorChain',
-    'build_connector', 'forward_network', 'parts_needed', 'WeightSchedule',
-    'build_schedule', 'SAGANDiscriminator', 'SelfAttention2d',
-    'DiscriminatorSet'
+    'mean_tempered_probabilities', 'ChannelConnector', 'ResizeConnector',
+    'TokensToMap', 'ConnectorChain', 'build_connector', 'forward_network',
+    'parts_needed', 'WeightSchedule', 'build_schedule', 'SAGANDiscriminator',
+    'SelfAttention2d', 'DiscriminatorSet'
 ]

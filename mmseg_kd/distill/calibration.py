@@ -55,15 +55,15 @@ def parse_loss_weight(value, term: str) -> Tuple[float, Optional[Calibration]]:
 
 def gradient_norm(value: Tensor, params: Sequence[Tensor]) -> float:
     """L2 norm of d value / d params (the graph is kept)."""
-    grads = torch.autograd.grad(value, list(params), retain_graph=True,
-                                allow_unused=True)
+    grads = torch.autograd.grad(
+        value, list(params), retain_graph=True, allow_unused=True)
     squares = [g.float().pow(2).sum() for g in grads if g is not None]
     return float(torch.stack(squares).sum().sqrt()) if squares else 0.0
 
 
-def estimate_weight(cal: Calibration, term: Tensor, task: Tensor,
-                    grad_norm: Optional[Callable[[Tensor], float]]
-                    ) -> Optional[float]:
+def estimate_weight(
+        cal: Calibration, term: Tensor, task: Tensor,
+        grad_norm: Optional[Callable[[Tensor], float]]) -> Optional[float]:
     """One step's estimate of the weight that gives ``cal.ratio``, averaged
     over the ranks; None when the term (or its gradient) is 0 here, so that
     no weight follows from this step.
@@ -84,9 +84,11 @@ def estimate_weight(cal: Calibration, term: Tensor, task: Tensor,
                              "student's gradients: calibrate in training "
                              '(train_step), with gradients enabled.')
         num, den = grad_norm(task), grad_norm(term)
-    estimate = torch.tensor(
-        [cal.ratio * num / den if den > 1e-12 else 0.0,
-         1.0 if den > 1e-12 else 0.0], dtype=torch.float64)
+    estimate = torch.tensor([
+        cal.ratio * num / den if den > 1e-12 else 0.0,
+        1.0 if den > 1e-12 else 0.0
+    ],
+                            dtype=torch.float64)
     if get_world_size() > 1:
         all_reduce(estimate, op='sum')  # (sum of estimates, ranks with one)
     if estimate[1] == 0:

@@ -4,8 +4,8 @@ import inspect
 import keyword
 import logging
 import math
-from typing import (Callable, Dict, List, Mapping, NamedTuple, Optional,
-                    Tuple, Union)
+from typing import (Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple,
+                    Union)
 
 import torch
 import torch.nn.functional as F
@@ -14,9 +14,9 @@ from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
-from .connectors import build_connector
 from .calibration import (Calibration, calibrated_names, estimate_weight,
                           parse_loss_weight)
+from .connectors import build_connector
 from .connectors.builder import channels_of
 from .discriminators import AdversarialInputs
 from .weight_schedule import WeightSchedule, build_schedule
@@ -82,8 +82,8 @@ def resize_labels(labels: Tensor, size) -> Tensor:
     if tuple(labels.shape[-2:]) == tuple(size):
         return labels
     return F.interpolate(
-        labels[:, None].float(), size=tuple(size),
-        mode='nearest')[:, 0].long()
+        labels[:, None].float(), size=tuple(size), mode='nearest')[:,
+                                                                   0].long()
 
 
 def _fill_channels(cfg: dict, student, teacher) -> None:
@@ -92,8 +92,8 @@ def _fill_channels(cfg: dict, student, teacher) -> None:
     cls = MODELS.get(cfg['type']) if isinstance(cfg['type'],
                                                 str) else cfg['type']
     params = inspect.signature(cls.__init__).parameters
-    for arg, tensor in (('student_channels', student),
-                        ('teacher_channels', teacher)):
+    for arg, tensor in (('student_channels', student), ('teacher_channels',
+                                                        teacher)):
         if arg in params and cfg.get(arg) is None:
             if isinstance(tensor, list):
                 raise ValueError(f'{cls.__name__} reads one tensor per side;'
@@ -234,20 +234,25 @@ class Distiller(BaseModule):
         self._warned_batch: set = set()
         #: the calibrated weights and how many steps each has seen (both
         #: in the checkpoint: a resumed run never calibrates again)
-        self.calibrated = calibrated_names(
-            k for k, r in self.routes.items() if r.calibration)
+        self.calibrated = calibrated_names(k for k, r in self.routes.items()
+                                           if r.calibration)
         self.register_buffer(
             'calibrated_weights',
-            torch.full((len(self.calibrated), ), float('nan'),
+            torch.full((len(self.calibrated), ),
+                       float('nan'),
                        dtype=torch.float64))
         self.register_buffer(
             'calibration_steps',
             torch.zeros(len(self.calibrated), dtype=torch.long))
         #: probed (connected) shapes, for the probe tool and messages
-        self.student_shapes = {k: tuple(v.shape) for k, v in
-                               student_probe.items()}
-        self.teacher_shapes = {k: tuple(v.shape) for k, v in
-                               teacher_probe.items()}
+        self.student_shapes = {
+            k: tuple(v.shape)
+            for k, v in student_probe.items()
+        }
+        self.teacher_shapes = {
+            k: tuple(v.shape)
+            for k, v in teacher_probe.items()
+        }
 
     @staticmethod
     def _route(key: str, cfg: dict, student_probe: Mapping[str, Tensor],
@@ -287,8 +292,8 @@ class Distiller(BaseModule):
                 raise KeyError(
                     f'Loss {key!r}: {name}={tensor!r} is not a recorded '
                     f'student tensor; recorded: {sorted(student_probe)}.')
-        for side, probe in (('student', student_probe),
-                            ('teacher', teacher_probe)):
+        for side, probe in (('student', student_probe), ('teacher',
+                                                         teacher_probe)):
             for name in route.names(side):
                 if name not in probe:
                     raise KeyError(
@@ -306,8 +311,7 @@ class Distiller(BaseModule):
             mine, theirs = route.names(side), route.names(other)
             for i, n in enumerate(mine):
                 if n == name:
-                    pairs.add(theirs[i] if len(theirs) == len(mine) else
-                              None)
+                    pairs.add(theirs[i] if len(theirs) == len(mine) else None)
         if len(pairs) != 1 or None in pairs:
             partners = sorted(p for p in pairs if p) or 'nothing'
             raise ValueError(
@@ -325,20 +329,19 @@ class Distiller(BaseModule):
     @property
     def calibrates_gradients(self) -> bool:
         """Whether a Calibrated weight still to be set needs gradients."""
-        return any(
-            self.routes[k].calibration.on == 'grad'
-            and int(self.calibration_steps[i]) <
-            self.routes[k].calibration.steps
-            for i, k in enumerate(self.calibrated))
+        return any(self.routes[k].calibration.on == 'grad' and int(
+            self.calibration_steps[i]) < self.routes[k].calibration.steps
+                   for i, k in enumerate(self.calibrated))
 
     @property
     def adversarial_losses(self) -> Dict[str, nn.Module]:
         """The adversarial losses by name."""
         return {k: v for k, v in self.losses.items() if v.adversarial}
 
-    def weight_factors(self, iteration: int,
-                       images_per_gpu: Optional[int] = None
-                       ) -> Dict[str, float]:
+    def weight_factors(
+            self,
+            iteration: int,
+            images_per_gpu: Optional[int] = None) -> Dict[str, float]:
         """The factor of each term's weight at ``iteration``: its schedule's,
         times tuned / actual images per GPU for a batch-summed term with
         ``on_batch_change='rescale'``. Terms with neither are left out."""
@@ -365,8 +368,8 @@ class Distiller(BaseModule):
         factor = tuned / images_per_gpu
         if key not in self._warned_batch:
             self._warned_batch.add(key)
-            what = ('its weight is rescaled by' if route.on_batch_change ==
-                    'rescale' else 'its per-image strength differs by')
+            what = ('its weight is rescaled by' if route.on_batch_change
+                    == 'rescale' else 'its per-image strength differs by')
             print_log(
                 f'[mmseg_kd] Loss {key!r} is summed over the batch and was '
                 f'tuned for {tuned} images per GPU; this run has '
@@ -386,14 +389,14 @@ class Distiller(BaseModule):
         active = []
         for key, loss in self.losses.items():
             route = self.routes[key]
-            connected = any(n in self.connectors
-                            for n in route.names('student'))
+            connected = any(
+                n in self.connectors for n in route.names('student'))
             if factors.get(key, 1.0) != 0.0 or loss.trainable or connected:
                 active.append(key)
         return active
 
-    def connect(self, student: Mapping[str, Tensor],
-                teacher: Mapping[str, Tensor]):
+    def connect(self, student: Mapping[str, Tensor], teacher: Mapping[str,
+                                                                      Tensor]):
         """Apply the connectors: returns (student, teacher) tensor dicts."""
         teacher = dict(teacher)
         with torch.no_grad():
@@ -409,15 +412,16 @@ class Distiller(BaseModule):
                                   teacher[self.connector_targets[name]])
         return student, teacher
 
-    def forward(self,
-                student: Mapping[str, Tensor],
-                teacher: Mapping[str, Tensor],
-                labels: Optional[Tensor] = None,
-                iteration: int = 0,
-                critics: Optional[Mapping[str, nn.Module]] = None,
-                task_loss: Optional[Tensor] = None,
-                grad_norm: Optional[Callable[[Tensor], float]] = None
-                ) -> DistillOutput:
+    def forward(
+        self,
+        student: Mapping[str, Tensor],
+        teacher: Mapping[str, Tensor],
+        labels: Optional[Tensor] = None,
+        iteration: int = 0,
+        critics: Optional[Mapping[str, nn.Module]] = None,
+        task_loss: Optional[Tensor] = None,
+        grad_norm: Optional[Callable[[Tensor],
+                                     float]] = None) -> DistillOutput:
         """Compute every loss term of one step.
 
         Args:
@@ -459,24 +463,26 @@ class Distiller(BaseModule):
                                      'critic (critics=...).')
                 extras['critic'] = critics[key]
             value = loss(s, _select(teacher, route.teacher),
-                         self._labels_for(key, s, labels, resized),
-                         iteration, **extras)
+                         self._labels_for(key, s, labels, resized), iteration,
+                         **extras)
             if loss.adversarial:
                 image = extras.get('image')
                 adversarial[key] = AdversarialInputs(
-                    s.detach(), _select(teacher, route.teacher).detach(),
+                    s.detach(),
+                    _select(teacher, route.teacher).detach(),
                     None if image is None else image.detach())
             if route.calibration:
                 weight = self._calibrate(key, value, task_loss, grad_norm)
-                value = ({k: v * weight for k, v in value.items()}
-                         if isinstance(value, dict) else value * weight)
+                value = ({
+                    k: v * weight
+                    for k, v in value.items()
+                } if isinstance(value, dict) else value * weight)
             if isinstance(value, dict):  # several named terms
                 for sub, v in value.items():
                     terms[f'{key}_{sub}'] = v * factor
             else:
                 terms[key] = value * factor if factor != 1.0 else value
-        weights = dict(zip(self.calibrated,
-                           self.calibrated_weights.tolist()))
+        weights = dict(zip(self.calibrated, self.calibrated_weights.tolist()))
         return DistillOutput(terms, factors, weights, adversarial, student,
                              teacher)
 
@@ -497,7 +503,8 @@ class Distiller(BaseModule):
             if estimate is not None:
                 old = float(self.calibrated_weights[i])
                 self.calibrated_weights[i] = estimate if seen == 0 else (
-                    old * seen + estimate) / (seen + 1)
+                    old * seen + estimate) / (
+                        seen + 1)
                 self.calibration_steps[i] += 1
         weight = float(self.calibrated_weights[i])
         return 0.0 if math.isnan(weight) else weight

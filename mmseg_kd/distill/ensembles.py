@@ -18,27 +18,32 @@ def mean_tempered_probabilities(logits: Sequence[Tensor],
     first one's first."""
     size = logits[0].shape[-2:]
     log_probs = [
-        F.log_softmax((z if z.shape[-2:] == size else F.interpolate(
-            z, size=size, mode='bilinear', align_corners=False)).float() /
-                      tau, dim=1) for z in logits
+        F.log_softmax(
+            (z if z.shape[-2:] == size else F.interpolate(
+                z, size=size, mode='bilinear', align_corners=False)).float() /
+            tau,
+            dim=1) for z in logits
     ]
-    mean = torch.logsumexp(torch.stack(log_probs), dim=0) - math.log(
-        len(log_probs))
+    mean = torch.logsumexp(
+        torch.stack(log_probs), dim=0) - math.log(len(log_probs))
     return tau * mean
 
 
 @MODELS.register_module()
 class MeanTeacherProbabilities(nn.Module):
     """The mean of several teachers' tempered class probabilities, as
-    logits that any logit loss (KD, CWD, DIST, ...) takes as its teacher:
+    logits that a loss on per-pixel class distributions (KD, SKD's
+    pixel-wise term, DIST's inter-class relation) takes as its teacher:
 
     .. math::
         \\bar z = \\tau \\log \\frac{1}{T} \\sum_{i=1}^{T}
                   \\mathrm{softmax}(z_i / \\tau)
 
     so that softmax(z-bar / tau) is the ensemble's distribution (use the
-    loss's tau here too). Teachers must predict the same classes; maps of
-    other strides are resized to the first teacher's. No parameters.
+    loss's tau here too). It is a mixture of per-pixel class distributions,
+    not of CWD's per-channel spatial ones. Teachers must predict the same
+    classes; maps of other strides are resized to the first teacher's. No
+    parameters.
 
     Config (the output is a teacher tensor named by its key)::
 

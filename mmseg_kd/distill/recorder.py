@@ -29,8 +29,9 @@ def resolve_module(model: nn.Module, path: str, owner: str) -> nn.Module:
     parent = path
     while parent and parent not in modules:
         parent = parent.rpartition('.')[0]
-    children = [n for n, _ in (modules[parent] if parent else model)
-                .named_children()]
+    children = [
+        n for n, _ in (modules[parent] if parent else model).named_children()
+    ]
     prefix = f'{parent}.' if parent else ''
     hint = ''
     if close:
@@ -126,8 +127,9 @@ class TensorRecorder:
         # In-place guards come after the recording hooks, so that a module
         # whose own input is recorded sees the record before running.
         for name, module in model.named_modules():
-            if getattr(module, 'inplace', False) is True and not any(
-                    True for _ in module.children()):
+            if getattr(module, 'inplace',
+                       False) is True and not any(True
+                                                  for _ in module.children()):
                 self._handles.append(
                     module.register_forward_pre_hook(
                         self._make_inplace_guard(name)))

@@ -40,8 +40,8 @@ def _linear_warmup(end: int, begin: int = 0, start_factor: float = 0.0):
             return 1.0
         if i <= begin:
             return start_factor
-        return start_factor + (1.0 - start_factor) * (i - begin) / (end -
-                                                                    begin)
+        return start_factor + (1.0 - start_factor) * (i - begin) / (
+            end - begin)
 
     return factor
 

@@ -41,20 +41,22 @@ def save_student(state: Dict[str, torch.Tensor],
     meta = dict(meta or {})
     meta.setdefault('mmseg_kd_version', __version__)
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
-    weights = OrderedDict((k, v.detach().cpu())
-                          for k, v in student_state_dict(state).items())
+    weights = OrderedDict(
+        (k, v.detach().cpu()) for k, v in student_state_dict(state).items())
     torch.save(dict(meta=meta, state_dict=weights), out_file)
     return out_file
 
 
 def export_student(checkpoint: str, out_file: str) -> str:
     """Turn a distillation training checkpoint into a student checkpoint."""
-    ckpt = load_checkpoint_file(checkpoint, 'distillation',
-                                map_location='cpu')
+    ckpt = load_checkpoint_file(checkpoint, 'distillation', map_location='cpu')
     state = ckpt.get('state_dict', ckpt)
     meta = dict(ckpt.get('meta', {}) or {})
-    keep = {k: meta[k] for k in ('dataset_meta', 'iter', 'epoch', 'seed',
-                                 'experiment_name') if k in meta}
+    keep = {
+        k: meta[k]
+        for k in ('dataset_meta', 'iter', 'epoch', 'seed', 'experiment_name')
+        if k in meta
+    }
     keep['exported_from'] = osp.abspath(checkpoint)
     return save_student(state, out_file, keep)
 

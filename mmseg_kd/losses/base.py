@@ -99,9 +99,9 @@ class DistillLoss(nn.Module):
         if self.uses_iteration:
             extras['iteration'] = iteration
         with torch.autocast(device_type=_device_type(student), enabled=False):
-            value = self.compute(_to_float32(student),
-                                 _to_float32(teacher, detach=True), labels,
-                                 **extras)
+            value = self.compute(
+                _to_float32(student), _to_float32(teacher, detach=True),
+                labels, **extras)
         if isinstance(value, dict):
             return {k: self.loss_weight * v for k, v in value.items()}
         return self.loss_weight * value

@@ -234,8 +234,11 @@ class CGDLoss(DistillLoss):
         return (self.shuffle_interval is not None
                 and (iteration + 1) % self.shuffle_interval == 0)
 
-    def compute(self, student: Tensor, teacher: Tensor,
-                labels: Optional[Tensor], iteration: int = 0) -> Tensor:
+    def compute(self,
+                student: Tensor,
+                teacher: Tensor,
+                labels: Optional[Tensor],
+                iteration: int = 0) -> Tensor:
         size = self.target_size(student, labels)
         if self.shuffles_at(iteration):
             perm = shuffle_permutation(student.shape[1],

@@ -28,8 +28,14 @@ def memory_contrast_kl(student_anchors: Tensor, teacher_anchors: Tensor,
     softmax(s_v K^T / tau / T)): CIRKD's memory term for one key set."""
     rows = student_anchors.shape[0]
     return chunked_relation_kl(
-        student_anchors, keys, teacher_anchors, keys, tau, kappa=kd_tau,
-        scale=kd_tau**2 / rows, chunk=chunk)
+        student_anchors,
+        keys,
+        teacher_anchors,
+        keys,
+        tau,
+        kappa=kd_tau,
+        scale=kd_tau**2 / rows,
+        chunk=chunk)
 
 
 @MODELS.register_module()
@@ -156,8 +162,7 @@ class CIRKDMemoryLoss(DistillLoss):
         self._generator = torch.Generator().manual_seed(seed)
         self.register_buffer(
             'pixel_queue',
-            self._unit_noise(num_classes, pixel_memory_size,
-                             teacher_channels))
+            self._unit_noise(num_classes, pixel_memory_size, teacher_channels))
         self.register_buffer(
             'region_queue',
             self._unit_noise(num_classes, region_memory_size,
@@ -254,9 +259,10 @@ class CIRKDMemoryLoss(DistillLoss):
                      teacher: Tensor,
                      labels: Optional[Tensor] = None) -> None:
         check_same_spatial(student, teacher, 'CIRKDMemoryLoss')
-        for side, tensor, built in (
-                ('teacher', teacher, self.pixel_queue.shape[-1]),
-                ('student', student, self.projector[0].in_channels)):
+        for side, tensor, built in (('teacher', teacher,
+                                     self.pixel_queue.shape[-1]),
+                                    ('student', student,
+                                     self.projector[0].in_channels)):
             if tensor.shape[1] != built:
                 raise ValueError(
                     f'CIRKDMemoryLoss was built for {built} {side} channels'

@@ -44,8 +44,7 @@ def minibatch_pixel_relation_kl(student: Tensor,
     for i in range(b):
         for j in range(b):
             total = total + chunked_relation_kl(
-                fs[i], fs[j], ft[i], ft[j], tau, scale=1.0 / rows,
-                chunk=chunk)
+                fs[i], fs[j], ft[i], ft[j], tau, scale=1.0 / rows, chunk=chunk)
     return total / b**2
 
 

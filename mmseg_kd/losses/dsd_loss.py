@@ -13,8 +13,8 @@ from .utils import check_same_shape, spatial_attention
 _PAIRS = ('adjacent', 'all')
 
 
-def stage_pairs(num_stages: int, pairs: str = 'adjacent'
-                ) -> List[Tuple[int, int]]:
+def stage_pairs(num_stages: int,
+                pairs: str = 'adjacent') -> List[Tuple[int, int]]:
     """Index pairs (n, m), n < m, of the stages whose attention maps are
     subtracted: consecutive stages (``'adjacent'``) or every pair
     (``'all'``)."""
@@ -24,10 +24,10 @@ def stage_pairs(num_stages: int, pairs: str = 'adjacent'
             for m in range(n + 1, num_stages)]
 
 
-def residual_attention_maps(features: Sequence[Tensor],
-                            pairs: str = 'adjacent',
-                            size: Optional[Tuple[int, int]] = None
-                            ) -> List[Tensor]:
+def residual_attention_maps(
+        features: Sequence[Tensor],
+        pairs: str = 'adjacent',
+        size: Optional[Tuple[int, int]] = None) -> List[Tensor]:
     """Residual attention maps of one network.
 
     Each stage's (B, C_i, h, w) feature becomes an attention vector
@@ -51,7 +51,9 @@ def residual_attention_maps(features: Sequence[Tensor],
         att = spatial_attention(feat)
         if size is not None and tuple(att.shape[-2:]) != tuple(size):
             att = F.interpolate(
-                att[:, None], size=tuple(size), mode='bilinear',
+                att[:, None],
+                size=tuple(size),
+                mode='bilinear',
                 align_corners=False)[:, 0]
         maps.append(F.normalize(att.flatten(1), p=2, dim=1))
     return [
@@ -60,11 +62,11 @@ def residual_attention_maps(features: Sequence[Tensor],
     ]
 
 
-def pixel_similarity_distillation(student: Sequence[Tensor],
-                                  teacher: Sequence[Tensor],
-                                  pairs: str = 'adjacent',
-                                  size: Optional[Tuple[int, int]] = None
-                                  ) -> Tensor:
+def pixel_similarity_distillation(
+        student: Sequence[Tensor],
+        teacher: Sequence[Tensor],
+        pairs: str = 'adjacent',
+        size: Optional[Tuple[int, int]] = None) -> Tensor:
     """(1/P) sum over the P stage pairs of the mean over the B*h*w entries
     of (r^S - r^T)^2, r the :func:`residual_attention_maps`."""
     res_s = residual_attention_maps(student, pairs, size)

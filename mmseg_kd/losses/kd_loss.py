@@ -5,8 +5,8 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from .base import DistillLoss
-from .utils import (check_labels, check_same_shape, kl_divergence,
-                    masked_mean, valid_mask, z_score)
+from .utils import (check_labels, check_same_shape, kl_divergence, masked_mean,
+                    valid_mask, z_score)
 
 
 def pixel_kd(student_logits: Tensor,

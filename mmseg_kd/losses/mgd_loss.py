@@ -13,8 +13,7 @@ def random_spatial_mask(batch: int,
                         height: int,
                         width: int,
                         mask_ratio: float,
-                        generator: Optional[torch.Generator] = None
-                        ) -> Tensor:
+                        generator: Optional[torch.Generator] = None) -> Tensor:
     """(B, 1, h, w) float mask, shared by all channels of a position: 0 where
     u > 1 - mask_ratio for u ~ U(0, 1) drawn per image and position (so
     about ``mask_ratio`` of the positions are masked), 1 elsewhere. Drawn
@@ -121,9 +120,10 @@ class MGDLoss(DistillLoss):
                      teacher: Tensor,
                      labels: Optional[Tensor] = None) -> None:
         check_same_spatial(student, teacher, 'MGDLoss')
-        for side, tensor, channels in (
-                ('student', student, self.student_channels),
-                ('teacher', teacher, self.teacher_channels)):
+        for side, tensor, channels in (('student', student,
+                                        self.student_channels),
+                                       ('teacher', teacher,
+                                        self.teacher_channels)):
             if tensor.shape[1] != channels:
                 raise ValueError(
                     f'MGDLoss was built for {channels} {side} channels, but '

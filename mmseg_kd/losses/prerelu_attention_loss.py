@@ -85,8 +85,7 @@ class PreReLUAttentionLoss(DistillLoss):
 
     def compute(self, student: Tensor, teacher: Tensor,
                 labels: Optional[Tensor]) -> Tensor:
-        return prerelu_attention_distillation(student, teacher,
-                                              self.normalize)
+        return prerelu_attention_distillation(student, teacher, self.normalize)
 
     def extra_repr(self) -> str:
         return (f'normalize={self.normalize!r}, '

@@ -30,8 +30,7 @@ class _ChunkedRelationKL(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, qs: Tensor, ks: Tensor, qt: Tensor, kt: Tensor,
-                tau: float, kappa: float, scale: float,
-                chunk: int) -> Tensor:
+                tau: float, kappa: float, scale: float, chunk: int) -> Tensor:
         grad_qs = torch.zeros_like(qs) if qs.requires_grad else None
         grad_ks = torch.zeros_like(ks) if ks.requires_grad else None
         total = qs.new_zeros(())
@@ -60,8 +59,8 @@ class _ChunkedRelationKL(torch.autograd.Function):
         grad_qs, grad_ks = ctx.saved_tensors
         has_qs, has_ks = ctx.has
         return (grad_qs * grad_out if has_qs else None,
-                grad_ks * grad_out if has_ks else None, None, None, None,
-                None, None, None)
+                grad_ks * grad_out if has_ks else None, None, None, None, None,
+                None, None)
 
 
 def chunked_relation_kl(student_query: Tensor,

@@ -7,7 +7,6 @@ from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from ..distill.discriminators.sagan_discriminator import SAGANDiscriminator
-
 from .adversarial import AdversarialDistillLoss, Critic
 from .utils import check_same_shape
 
@@ -25,8 +24,8 @@ def critic_loss(student_scores: Tensor, teacher_scores: Tensor,
     mean ReLU(1 + D(S))."""
     if gan_type == 'wgan-gp':
         return student_scores.mean() - teacher_scores.mean()
-    return F.relu(1.0 - teacher_scores).mean() + F.relu(
-        1.0 + student_scores).mean()
+    return F.relu(1.0 - teacher_scores).mean() + F.relu(1.0 +
+                                                        student_scores).mean()
 
 
 def gradient_penalty(discriminator: nn.Module,
@@ -44,8 +43,8 @@ def gradient_penalty(discriminator: nn.Module,
     """
     b = student.shape[0]
     if alpha is None:
-        alpha = torch.rand(b, 1, 1, 1, device=student.device,
-                           dtype=student.dtype)
+        alpha = torch.rand(
+            b, 1, 1, 1, device=student.device, dtype=student.dtype)
     if isinstance(discriminator, SAGANDiscriminator) and \
             discriminator.penalty_on_preprocessed:
         student = discriminator.preprocess(student, image)
@@ -75,8 +74,12 @@ class SKDCritic(Critic):
             would have).
     """
 
-    def __init__(self, net: nn.Module, gan_type: str, d_loss_weight: float,
-                 gp_weight: float, seed: int = 0) -> None:
+    def __init__(self,
+                 net: nn.Module,
+                 gan_type: str,
+                 d_loss_weight: float,
+                 gp_weight: float,
+                 seed: int = 0) -> None:
         super().__init__()
         self.net = net
         self.gan_type = gan_type
@@ -178,8 +181,9 @@ class SKDAdversarialLoss(AdversarialDistillLoss):
         cfg = dict(self.discriminator_cfg)
         image_channels = 3 if cfg.get('preprocess') == 'softmax_image' else 0
         cfg.setdefault('in_channels', in_channels + image_channels)
-        return SKDCritic(MODELS.build(cfg), self.gan_type, self.d_loss_weight,
-                         self.gp_weight, self.seed)
+        return SKDCritic(
+            MODELS.build(cfg), self.gan_type, self.d_loss_weight,
+            self.gp_weight, self.seed)
 
     def check_inputs(self,
                      student: Tensor,

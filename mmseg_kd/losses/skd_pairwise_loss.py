@@ -12,11 +12,11 @@ from .utils import check_same_spatial, pairwise_cosine
 KernelLike = Union[int, Sequence[int]]
 
 
-def graph_pool_kernel(height: int,
-                      width: int,
-                      pool_scale: Optional[float] = 0.5,
-                      kernel_size: Optional[KernelLike] = None
-                      ) -> Tuple[int, int]:
+def graph_pool_kernel(
+        height: int,
+        width: int,
+        pool_scale: Optional[float] = 0.5,
+        kernel_size: Optional[KernelLike] = None) -> Tuple[int, int]:
     """Kernel (= stride) of the max-pool that turns an h x w map into graph
     nodes: ``kernel_size`` when given (an int or (kh, kw)), otherwise
     (floor(pool_scale * h), floor(pool_scale * w)), at least 1."""
@@ -35,8 +35,7 @@ def graph_pool(features: Tensor, kernel: Tuple[int, int]) -> Tensor:
     if kernel == (1, 1):
         return features
     return F.max_pool2d(
-        features, kernel_size=kernel, stride=kernel, padding=0,
-        ceil_mode=True)
+        features, kernel_size=kernel, stride=kernel, padding=0, ceil_mode=True)
 
 
 def pairwise_similarity_distillation(student: Tensor,
@@ -50,8 +49,8 @@ def pairwise_similarity_distillation(student: Tensor,
     see :func:`graph_pool_kernel`), a = cosine similarity of every node pair
     (B, N', N'), and the loss is the mean over B*N'*N' of (a^T - a^S)^2.
     """
-    kernel = graph_pool_kernel(teacher.shape[2], teacher.shape[3],
-                               pool_scale, kernel_size)
+    kernel = graph_pool_kernel(teacher.shape[2], teacher.shape[3], pool_scale,
+                               kernel_size)
     pooled_s = graph_pool(student, kernel).flatten(2)
     pooled_t = graph_pool(teacher, kernel).flatten(2)
     sim_s = pairwise_cosine(pooled_s, detach_norm)
@@ -130,8 +129,8 @@ class SKDPairWiseLoss(DistillLoss):
                     ' the reference 3x3 graph), or give kernel_size instead;'
                     f' got pool_scale={pool_scale}.')
         else:
-            sizes = ((kernel_size, ) if isinstance(kernel_size, int) else
-                     tuple(kernel_size))
+            sizes = ((kernel_size, )
+                     if isinstance(kernel_size, int) else tuple(kernel_size))
             if len(sizes) not in (1, 2) or not all(
                     isinstance(k, int) and k >= 1 for k in sizes):
                 raise ValueError(
@@ -157,8 +156,7 @@ class SKDPairWiseLoss(DistillLoss):
                                                 self.detach_norm)
 
     def extra_repr(self) -> str:
-        pooling = (f'kernel_size={self.kernel_size}'
-                   if self.kernel_size is not None else
-                   f'pool_scale={self.pool_scale}')
+        pooling = (f'kernel_size={self.kernel_size}' if self.kernel_size
+                   is not None else f'pool_scale={self.pool_scale}')
         return (f'{pooling}, detach_norm={self.detach_norm}, '
                 f'loss_weight={self.loss_weight}')

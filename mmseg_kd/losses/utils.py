@@ -14,9 +14,9 @@ def kl_divergence(student_logits: Tensor,
     """KL(softmax(t / tau) || softmax(s / tau)) along ``dim``, unreduced
     otherwise: sum_k p_t,k (log p_t,k - log p_s,k). Uses ``log_softmax`` on
     both sides, so it stays finite where a softmax underflows."""
-    return kl_from_log_probs(F.log_softmax(student_logits / tau, dim=dim),
-                             F.log_softmax(teacher_logits / tau, dim=dim),
-                             dim)
+    return kl_from_log_probs(
+        F.log_softmax(student_logits / tau, dim=dim),
+        F.log_softmax(teacher_logits / tau, dim=dim), dim)
 
 
 def kl_from_log_probs(log_p_s: Tensor, log_p_t: Tensor, dim=None) -> Tensor:
@@ -51,7 +51,9 @@ def valid_mask(labels: Optional[Tensor],
     return mask
 
 
-def check_same_shape(student: Tensor, teacher: Tensor, loss: str,
+def check_same_shape(student: Tensor,
+                     teacher: Tensor,
+                     loss: str,
                      what: str = 'tensors') -> None:
     """Raise a ValueError naming both shapes and the fix when they differ
     (``what='logits'`` for losses on class logits: there a channel mismatch
@@ -80,7 +82,9 @@ def check_same_shape(student: Tensor, teacher: Tensor, loss: str,
                      f'student gives {s} and the teacher {t}: {fix}.')
 
 
-def check_labels(labels: Optional[Tensor], student: Tensor, loss: str,
+def check_labels(labels: Optional[Tensor],
+                 student: Tensor,
+                 loss: str,
                  full_resolution: bool = False) -> None:
     """Raise a ValueError naming the fix unless ``labels`` is a (B, h, w)
     map for the B images of ``student`` (B, C, h, w), at its size (or, with
@@ -126,7 +130,9 @@ def spatial_attention(features: Tensor) -> Tensor:
     return features.pow(2).mean(dim=1)
 
 
-def check_maps(student: Tensor, teacher: Tensor, loss: str,
+def check_maps(student: Tensor,
+               teacher: Tensor,
+               loss: str,
                what: str = 'feature maps') -> None:
     """Raise a ValueError naming the fix unless both tensors are 4-D
     (B, C, H, W) maps."""
@@ -139,7 +145,9 @@ def check_maps(student: Tensor, teacher: Tensor, loss: str,
             '(B, N, C) tokens.')
 
 
-def check_same_spatial(student: Tensor, teacher: Tensor, loss: str,
+def check_same_spatial(student: Tensor,
+                       teacher: Tensor,
+                       loss: str,
                        what: str = 'feature maps') -> None:
     """Raise a ValueError naming the fix unless both tensors are (B, C, H, W)
     maps with the same batch size and spatial size; the channel counts may
@@ -168,8 +176,9 @@ def pearson_correlation(x: Tensor,
     x = x - x.mean(dim=dim, keepdim=True)
     y = y - y.mean(dim=dim, keepdim=True)
     num = (x * y).sum(dim=dim)
-    den = (torch.linalg.vector_norm(x, dim=dim) *
-           torch.linalg.vector_norm(y, dim=dim))
+    den = (
+        torch.linalg.vector_norm(x, dim=dim) *
+        torch.linalg.vector_norm(y, dim=dim))
     return num / (den + eps)
 
 
@@ -193,8 +202,9 @@ def class_means(features: Tensor,
         Differentiable w.r.t. ``features``.
     """
     b, c, _ = features.shape
-    bins = torch.where(valid_mask(labels, num_classes=num_classes), labels,
-                       torch.full_like(labels, num_classes))
+    bins = torch.where(
+        valid_mask(labels, num_classes=num_classes), labels,
+        torch.full_like(labels, num_classes))
     sums = features.new_zeros(b, c, num_classes + 1).scatter_add(
         2, bins[:, None].expand(-1, c, -1), features)
     counts = features.new_zeros(b, num_classes + 1).scatter_add(

@@ -73,11 +73,11 @@ class DistillationDataPreprocessor(BaseDataPreprocessor):
             their own.
     """
 
-    def __init__(self,
-                 student: BaseDataPreprocessor,
-                 teachers: Optional[Mapping[str,
-                                            BaseDataPreprocessor]] = None
-                 ) -> None:
+    def __init__(
+            self,
+            student: BaseDataPreprocessor,
+            teachers: Optional[Mapping[str,
+                                       BaseDataPreprocessor]] = None) -> None:
         super().__init__()
         self.student = student
         self.teachers = nn.ModuleDict(teachers or {})

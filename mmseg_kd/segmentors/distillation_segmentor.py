@@ -203,8 +203,8 @@ class DistillationSegmentor(BaseSegmentor):
             teacher_tensors = dict(teacher=teacher_tensors)
             teachers = dict(teacher=teacher)
         else:
-            if not isinstance(teacher_tensors, dict) or set(
-                    teacher_tensors) != set(teachers):
+            if not isinstance(teacher_tensors,
+                              dict) or set(teacher_tensors) != set(teachers):
                 raise KeyError(
                     'With teachers=, distill.teacher_tensors names each '
                     'teacher\'s tensors: teacher_tensors=dict(' +
@@ -222,8 +222,8 @@ class DistillationSegmentor(BaseSegmentor):
         # overwrite it with the student's own initialisation
         self._student_checkpoint = student_opts['checkpoint']
         if self._student_checkpoint:
-            load_checkpoint_strict(self.student, self._student_checkpoint,
-                                   role='student')
+            load_checkpoint_strict(
+                self.student, self._student_checkpoint, role='student')
         frozen_teachers, preprocessors = {}, {}
         for name, entry in teachers.items():
             frozen_teachers[name], preprocessors[name] = self._build_teacher(
@@ -244,15 +244,23 @@ class DistillationSegmentor(BaseSegmentor):
             connectors=distill.get('connectors'),
             teacher_connectors=distill.get('teacher_connectors'),
             teacher_ensembles=distill.get('teacher_ensembles'))
+        # the agreement leaves out the pixels the student's own loss ignores
+        head = self.student.decode_head
+        head = head[-1] if isinstance(head, nn.ModuleList) else head
         self.monitor = TrainingMonitor(
             self._logit_terms(),
-            **dict(distill.get('monitor') or {}))
+            **dict(
+                dict(ignore_index=head.ignore_index),
+                **(distill.get('monitor') or {})))
         self.discriminator = self._build_critics()
         self._exclude_loss_buffers_from_ddp()
 
         self.data_preprocessor = DistillationDataPreprocessor(
             student=self.student.data_preprocessor,
-            teachers={k: v for k, v in preprocessors.items() if v})
+            teachers={
+                k: v
+                for k, v in preprocessors.items() if v
+            })
 
     @staticmethod
     def _build_teacher(name: str, entry: dict, tensors: dict,
@@ -261,8 +269,10 @@ class DistillationSegmentor(BaseSegmentor):
         student's, its own preprocessor (else None)."""
         cfg, opts = resolve_model_entry(entry, name)
         teacher = FrozenTeacher(
-            revert_sync_bn_without_cuda(MODELS.build(cfg), name), tensors,
-            checkpoint=opts['checkpoint'], precision=opts['precision'],
+            revert_sync_bn_without_cuda(MODELS.build(cfg), name),
+            tensors,
+            checkpoint=opts['checkpoint'],
+            precision=opts['precision'],
             name=name)
         preprocessor = teacher_preprocessor_cfg(
             cfg.get('data_preprocessor'), student_preprocessor)
@@ -282,9 +292,8 @@ class DistillationSegmentor(BaseSegmentor):
             self.student.eval()
             with torch.no_grad():
                 teacher = self.teacher(dummy)
-                _, student = self.student_recorder.run(
-                    lambda: forward_network(self.student, dummy,
-                                            student_parts))
+                _, student = self.student_recorder.run(lambda: forward_network(
+                    self.student, dummy, student_parts))
         finally:
             self.student.train(mode)
         return student, teacher
@@ -321,7 +330,8 @@ class DistillationSegmentor(BaseSegmentor):
         if not losses:
             return None
         return DiscriminatorSet({
-            key: loss.build_critic(self.distiller.student_shapes[
+            key:
+            loss.build_critic(self.distiller.student_shapes[
                 self.distiller.routes[key].student][1])
             for key, loss in losses.items()
         })
@@ -364,8 +374,8 @@ class DistillationSegmentor(BaseSegmentor):
             if hasattr(part, 'init_weights'):
                 part.init_weights()
         if self._student_checkpoint:
-            load_checkpoint_strict(self.student_model,
-                                   self._student_checkpoint, role='student')
+            load_checkpoint_strict(
+                self.student_model, self._student_checkpoint, role='student')
         self._is_init = True
 
     # ---------------------------------------------------- student delegation
@@ -418,8 +428,8 @@ class DistillationSegmentor(BaseSegmentor):
             lambda: self.student(inputs, data_samples, mode='loss'))
         task_total = sum(v.sum() for k, v in task_losses.items()
                          if 'loss' in k)
-        labels = torch.stack(
-            [s.gt_sem_seg.data for s in data_samples])[:, 0].long()
+        labels = torch.stack([s.gt_sem_seg.data
+                              for s in data_samples])[:, 0].long()
         critics = None if self.discriminator is None else unwrap(
             self.discriminator).critics
         grad_norm = partial(gradient_norm, params=self._student_params()) \
@@ -427,18 +437,18 @@ class DistillationSegmentor(BaseSegmentor):
         with frozen(critics):
             out = self.distiller(student_records, teacher_records, labels,
                                  iteration, critics, task_total, grad_norm)
-        return DistillStep(task_losses, out, student_records,
-                           teacher_records, task_total, labels)
+        return DistillStep(task_losses, out, student_records, teacher_records,
+                           task_total, labels)
 
     def _student_params(self) -> List[Tensor]:
-        return [p for p in self.student_model.parameters()
-                if p.requires_grad]
+        return [p for p in self.student_model.parameters() if p.requires_grad]
 
-    def loss(self,
-             inputs: Tensor,
-             data_samples: SampleList,
-             teacher_inputs: Optional[Dict[str, Tensor]] = None
-             ) -> Dict[str, Tensor]:
+    def loss(
+        self,
+        inputs: Tensor,
+        data_samples: SampleList,
+        teacher_inputs: Optional[Dict[str,
+                                      Tensor]] = None) -> Dict[str, Tensor]:
         """Student task losses plus every distillation term, by name (the
         mmseg API; training goes through :meth:`train_step`)."""
         if self.discriminator is not None and torch.is_grad_enabled():
@@ -451,9 +461,10 @@ class DistillationSegmentor(BaseSegmentor):
         return self.distill_step(inputs, data_samples, teacher_inputs,
                                  current_iteration()).losses
 
-    def train_step(self, data: Union[dict, tuple, list],
-                   optim_wrapper: Union[OptimWrapper, OptimWrapperDict]
-                   ) -> Dict[str, Tensor]:
+    def train_step(
+        self, data: Union[dict, tuple, list],
+        optim_wrapper: Union[OptimWrapper,
+                             OptimWrapperDict]) -> Dict[str, Tensor]:
         """One training step: the pipeline drawn in the class docstring.
         Used directly in single-process training and through
         ``MMSeparateDistributedDataParallel`` under DDP.
@@ -474,9 +485,9 @@ class DistillationSegmentor(BaseSegmentor):
             step = self.distill_step(batch['inputs'], batch['data_samples'],
                                      batch.get('teacher_inputs'), iteration)
         total, log_vars = self.parse_losses(step.losses)
-        log_vars.update(self.monitor.scalars(
-            step.distill, step.task_total, step.labels, iteration,
-            self._student_params()))
+        log_vars.update(
+            self.monitor.scalars(step.distill, step.task_total, step.labels,
+                                 iteration, self._student_params()))
         if self._nonfinite(step.distill.terms, iteration):
             student_ow.zero_grad()
             log_vars['skipped_step'] = torch.ones((), device=total.device)
@@ -552,8 +563,10 @@ class DistillationSegmentor(BaseSegmentor):
                     f'{msg} That is {self._skipped_in_a_row} skipped steps '
                     'in a row (distill.max_skipped_steps): the run is not '
                     f'training, so it stops.{fix}')
-            print_log(f'[mmseg_kd] {msg} Skipping this update.',
-                      logger='current', level=30)
+            print_log(
+                f'[mmseg_kd] {msg} Skipping this update.',
+                logger='current',
+                level=30)
             return True
         raise FloatingPointError(
             msg + fix + " Set distill.nonfinite='skip' to skip such steps "
@@ -589,14 +602,21 @@ def _check_keys(module: nn.Module, state_dict: dict, prefix: str, *args):
     mismatch here would resume or test random weights, so it is an error
     that names the keys."""
     own = module.state_dict()
-    theirs = {k[len(prefix):]: v for k, v in state_dict.items()
-              if k.startswith(prefix)}
-    parts = _STRICT_PARTS + (('teacher.', ) if any(
-        k.startswith('teacher.') for k in theirs) else ())
+    theirs = {
+        k[len(prefix):]: v
+        for k, v in state_dict.items() if k.startswith(prefix)
+    }
+    parts = _STRICT_PARTS + (
+        ('teacher.', ) if any(k.startswith('teacher.') for k in theirs) else
+        ())
     report = mismatch_report(
-        {k: v for k, v in theirs.items() if k.startswith(parts)},
-        {k: v for k, v in own.items() if k.startswith(parts)},
-        'The checkpoint', 'distillation')
+        {
+            k: v
+            for k, v in theirs.items() if k.startswith(parts)
+        }, {
+            k: v
+            for k, v in own.items() if k.startswith(parts)
+        }, 'The checkpoint', 'distillation')
     if report:
         raise CheckpointMismatchError(
             report + '\n  A distillation checkpoint is loaded strictly: it '

@@ -72,8 +72,8 @@ class FrozenTeacher(BaseModule):
         self.precision = precision
         self.recorder = TensorRecorder(
             model, tensors, owner=name, stop_when_complete=True)
-        self._parts = parts_needed(
-            spec.path for spec in self.recorder.specs.values())
+        self._parts = parts_needed(spec.path
+                                   for spec in self.recorder.specs.values())
         self.train(False)
 
     def train(self, mode: bool = True) -> 'FrozenTeacher':
@@ -88,10 +88,11 @@ class FrozenTeacher(BaseModule):
         """Its recorded tensors by name."""
         return self.recorder.specs
 
-    def forward(self,
-                inputs: Tensor,
-                own_inputs: Optional[Mapping[str, Tensor]] = None
-                ) -> Dict[str, Tensor]:
+    def forward(
+        self,
+        inputs: Tensor,
+        own_inputs: Optional[Mapping[str,
+                                     Tensor]] = None) -> Dict[str, Tensor]:
         """Run the teacher and return its recorded tensors (no gradient).
 
         Args:
@@ -132,16 +133,21 @@ class TeacherGroup(nn.ModuleDict):
     @property
     def specs(self) -> Dict[str, TensorSpec]:
         """Every teacher's recorded tensors, by qualified name."""
-        return {f'{name}.{tensor}': spec
-                for name, teacher in self.items()
-                for tensor, spec in teacher.specs.items()}
+        return {
+            f'{name}.{tensor}': spec
+            for name, teacher in self.items()
+            for tensor, spec in teacher.specs.items()
+        }
 
-    def forward(self,
-                inputs: Tensor,
-                own_inputs: Optional[Mapping[str, Tensor]] = None
-                ) -> Dict[str, Tensor]:
+    def forward(
+        self,
+        inputs: Tensor,
+        own_inputs: Optional[Mapping[str,
+                                     Tensor]] = None) -> Dict[str, Tensor]:
         """Every teacher's recorded tensors, by qualified name (see
         :meth:`FrozenTeacher.forward` for the arguments)."""
-        return {f'{name}.{tensor}': value
-                for name, teacher in self.items()
-                for tensor, value in teacher(inputs, own_inputs).items()}
+        return {
+            f'{name}.{tensor}': value
+            for name, teacher in self.items()
+            for tensor, value in teacher(inputs, own_inputs).items()
+        }

@@ -30,8 +30,8 @@ def _load_config_model(path: str, role: str) -> dict:
         cfg = Config.fromfile(path)
     if 'model' not in cfg:
         raise KeyError(f'The {role} config {path!r} has no `model` entry.')
-    return cfg.model.to_dict() if isinstance(cfg.model,
-                                             ConfigDict) else dict(cfg.model)
+    return cfg.model.to_dict() if isinstance(cfg.model, ConfigDict) else dict(
+        cfg.model)
 
 
 def resolve_model_entry(entry: dict, role: str) -> Tuple[dict, dict]:

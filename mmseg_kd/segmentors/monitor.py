@@ -1,5 +1,6 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 """What training logs about each distillation term besides its value."""
+import math
 from typing import Dict, Iterable, Mapping, Optional, Sequence
 
 import torch
@@ -13,7 +14,8 @@ RATIO, AGREEMENT, COSINE, WEIGHT, FACTOR = ('kd_ratio', 'kd_agreement',
                                             'kd_factor')
 
 
-def pixel_agreement(student: Tensor, teacher: Tensor,
+def pixel_agreement(student: Tensor,
+                    teacher: Tensor,
                     labels: Optional[Tensor] = None,
                     ignore_index: int = 255) -> float:
     """Percentage of pixels where the student's and the teacher's argmax
@@ -34,8 +36,8 @@ def gradient_cosines(task: Tensor, terms: Mapping[str, Tensor],
     task."""
 
     def flat_grad(value):
-        grads = torch.autograd.grad(value, list(params), retain_graph=True,
-                                    allow_unused=True)
+        grads = torch.autograd.grad(
+            value, list(params), retain_graph=True, allow_unused=True)
         return torch.cat([
             (g if g is not None else torch.zeros_like(p)).reshape(-1).float()
             for g, p in zip(grads, params)
@@ -92,12 +94,9 @@ class TrainingMonitor:
         return (self.grad_cosine_interval is not None
                 and iteration % self.grad_cosine_interval == 0)
 
-    def scalars(self,
-                out: DistillOutput,
-                task: Tensor,
-                labels: Optional[Tensor],
-                iteration: int,
-                params: Iterable[Tensor] = ()) -> Dict[str, float]:
+    def scalars(self, out: DistillOutput, task: Tensor,
+                labels: Optional[Tensor], iteration: int,
+                params: Iterable[Tensor]) -> Dict[str, float]:
         """The diagnostics of one step.
 
         Args:
@@ -109,7 +108,10 @@ class TrainingMonitor:
             params: The student's trainable parameters (for the cosines).
         """
         logs = {f'{FACTOR}/{k}': v for k, v in out.factors.items()}
-        logs.update({f'{WEIGHT}/{k}': v for k, v in out.weights.items()})
+        logs.update({
+            f'{WEIGHT}/{k}': v
+            for k, v in out.weights.items() if not math.isnan(v)
+        })  # logged once estimated
         task_value = float(task.detach())
         for name, value in out.terms.items():
             logs[f'{RATIO}/{name}'] = float(value.detach()) / task_value \

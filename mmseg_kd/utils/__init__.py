@@ -1,10 +1,9 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 from .checkpoint import (CheckpointError, CheckpointMismatchError,
-                         mismatch_report,
                          NotACheckpointError, UnsafeCheckpointError,
                          load_checkpoint_file, load_checkpoint_strict,
-                         read_state_dict, safe_checkpoint_loading,
-                         trust_checkpoints)
+                         mismatch_report, read_state_dict,
+                         safe_checkpoint_loading, trust_checkpoints)
 from .modules import frozen, mmseg_scope, unwrap
 from .sync_bn import revert_sync_bn_without_cuda
 
@@ -12,6 +11,6 @@ __all__ = [
     'CheckpointError', 'CheckpointMismatchError', 'NotACheckpointError',
     'UnsafeCheckpointError', 'load_checkpoint_file', 'load_checkpoint_strict',
     'read_state_dict', 'safe_checkpoint_loading', 'trust_checkpoints',
-    'mismatch_report',
-    'revert_sync_bn_without_cuda', 'frozen', 'mmseg_scope', 'unwrap'
+    'mismatch_report', 'revert_sync_bn_without_cuda', 'frozen', 'mmseg_scope',
+    'unwrap'
 ]

@@ -97,8 +97,8 @@ def _numpy_globals() -> List[tuple]:
 
 
 #: What an mmengine training checkpoint holds beyond torch's defaults.
-SAFE_GLOBALS = [HistoryBuffer, (history_statistic, 'builtins.getattr')
-                ] + _numpy_globals()
+SAFE_GLOBALS = [HistoryBuffer,
+                (history_statistic, 'builtins.getattr')] + _numpy_globals()
 
 
 def trusted_paths() -> List[str]:
@@ -110,10 +110,9 @@ def trusted_paths() -> List[str]:
 def trust_checkpoints(paths: Sequence[str]) -> None:
     """Add ``paths`` to :data:`TRUST_ENV` of this process (and of the
     processes it starts): the tools' ``--trust-checkpoint``."""
-    current = [p for p in os.environ.get(TRUST_ENV, '').split(os.pathsep)
-               if p]
-    os.environ[TRUST_ENV] = os.pathsep.join(
-        current + [osp.realpath(p) for p in paths])
+    current = [p for p in os.environ.get(TRUST_ENV, '').split(os.pathsep) if p]
+    os.environ[TRUST_ENV] = os.pathsep.join(current +
+                                            [osp.realpath(p) for p in paths])
 
 
 def _download(url: str) -> str:
@@ -171,8 +170,8 @@ def load_checkpoint_file(path: str,
                     for name in _unsafe_globals(path) or []]
     try:
         with torch.serialization.safe_globals(allowed):
-            return torch.load(path, map_location=map_location,
-                              weights_only=True, mmap=mmap)
+            return torch.load(
+                path, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError:
         unsafe = _unsafe_globals(path)
         if unsafe is None:  # torch's message would suggest a full load
@@ -254,13 +253,14 @@ def state_dict_of(checkpoint, path: str, role: str) -> Dict[str, object]:
     return state
 
 
-def read_state_dict(path: str, role: str = 'checkpoint',
+def read_state_dict(path: str,
+                    role: str = 'checkpoint',
                     mmap: bool = False) -> Dict[str, object]:
     """:func:`load_checkpoint_file` on the CPU, then
     :func:`state_dict_of`."""
     return state_dict_of(
-        load_checkpoint_file(path, role, map_location='cpu', mmap=mmap),
-        path, role)
+        load_checkpoint_file(path, role, map_location='cpu', mmap=mmap), path,
+        role)
 
 
 # ------------------------------------------------------------ strict loading
@@ -277,17 +277,17 @@ def _group(keys: List[str], limit: int = 8) -> str:
     return ', '.join(parts[:limit]) + more
 
 
-def compare_state_dicts(own: Dict[str, object],
-                        state: Dict[str, object]):
+def compare_state_dicts(own: Dict[str, object], state: Dict[str, object]):
     """(missing, unexpected, mismatched) keys of ``state`` against
     ``own``; mismatched entries are ``(key, checkpoint shape, model
     shape)``."""
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
-    mismatched = [(k, tuple(state[k].shape), tuple(own[k].shape))
-                  for k in own if k in state and hasattr(state[k], 'shape')
-                  and hasattr(own[k], 'shape')
-                  and tuple(state[k].shape) != tuple(own[k].shape)]
+    mismatched = [
+        (k, tuple(state[k].shape), tuple(own[k].shape)) for k in own
+        if k in state and hasattr(state[k], 'shape') and hasattr(
+            own[k], 'shape') and tuple(state[k].shape) != tuple(own[k].shape)
+    ]
     return missing, unexpected, mismatched
 
 
@@ -335,12 +335,12 @@ def mismatch_report(state: Dict[str, object], own: Dict[str, object],
         lines.append(f'  shape mismatch ({len(mismatched)}): {shown}' +
                      (' ...' if len(mismatched) > 5 else ''))
     lines.append('  Fix: ' +
-                 '; '.join(_fix_hints(state, missing, mismatched, role)) +
-                 '.')
+                 '; '.join(_fix_hints(state, missing, mismatched, role)) + '.')
     return '\n'.join(lines)
 
 
-def load_checkpoint_strict(model: nn.Module, path: str,
+def load_checkpoint_strict(model: nn.Module,
+                           path: str,
                            role: str = 'teacher') -> None:
     """Load ``path`` into ``model`` on the CPU, safely and strictly.
 
@@ -349,8 +349,8 @@ def load_checkpoint_strict(model: nn.Module, path: str,
             shape mismatches, grouped by module, with the likely fix.
     """
     state = read_state_dict(path, role)
-    report = mismatch_report(state, model.state_dict(),
-                             _describe(path, role), role)
+    report = mismatch_report(state, model.state_dict(), _describe(path, role),
+                             role)
     if report:
         raise CheckpointMismatchError(report)
     model.load_state_dict(state, strict=True)
@@ -370,9 +370,11 @@ def safe_checkpoint_loading(role: str = 'resume') -> Iterator[None]:
     def loader(filename, map_location):
         return load_checkpoint_file(filename, role, map_location)
 
-    prefixes = {'': mmengine_checkpoint.load_from_local,
-                'http://': mmengine_checkpoint.load_from_http,
-                'https://': mmengine_checkpoint.load_from_http}
+    prefixes = {
+        '': mmengine_checkpoint.load_from_local,
+        'http://': mmengine_checkpoint.load_from_http,
+        'https://': mmengine_checkpoint.load_from_http
+    }
     for prefix in prefixes:
         CheckpointLoader.register_scheme(prefix, loader, force=True)
     try:

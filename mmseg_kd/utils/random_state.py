@@ -22,8 +22,7 @@ def random_state() -> Dict[str, object]:
     return state
 
 
-def set_random_state(state: Dict[str, object],
-                     host: bool = True) -> None:
+def set_random_state(state: Dict[str, object], host: bool = True) -> None:
     """Restore what :func:`random_state` returned. ``host=False`` restores
     torch's generators only (CPU and CUDA), leaving numpy's and Python's."""
     torch.set_rng_state(state['torch'])

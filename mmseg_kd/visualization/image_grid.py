@@ -49,15 +49,15 @@ def ignore_color_for(palette: Sequence[Sequence[int]]) -> Color:
     """A colour for ignored pixels that no class of ``palette`` has: black,
     else white, else another primary."""
     used = {tuple(int(v) for v in p) for p in palette}
-    for color in (IGNORE_COLOR, (255, 255, 255), (255, 0, 255),
-                  (0, 255, 255), (255, 255, 0), (0, 0, 255), (255, 0, 0),
-                  (0, 255, 0)):
+    for color in (IGNORE_COLOR, (255, 255, 255), (255, 0, 255), (0, 255, 255),
+                  (255, 255, 0), (0, 0, 255), (255, 0, 0), (0, 255, 0)):
         if color not in used:
             return color
     return IGNORE_COLOR
 
 
-def blend(image: np.ndarray, color: np.ndarray,
+def blend(image: np.ndarray,
+          color: np.ndarray,
           opacity: float = 1.0) -> np.ndarray:
     """``color`` over ``image`` at ``opacity`` (1: the colours alone)."""
     if opacity >= 1.0:
@@ -141,8 +141,7 @@ def draw_text(canvas: np.ndarray,
     x, y, w, h = box
     (tw, _), _ = cv2.getTextSize(text, FONT, 1.0, 1)
     (_, th), base = cv2.getTextSize('Ag', FONT, 1.0, 1)  # same for all
-    scale = min(max_scale, 0.62 * h / max(th + base, 1),
-                0.96 * w / max(tw, 1))
+    scale = min(max_scale, 0.62 * h / max(th + base, 1), 0.96 * w / max(tw, 1))
     thickness = 1
     (tw, th), base = cv2.getTextSize(text, FONT, scale, thickness)
     tx = x + (w - tw) // 2 if align == 'center' else x + 2
@@ -209,8 +208,8 @@ def compose_grid(rows: Sequence[Sequence[Optional[np.ndarray]]],
     canvas[:] = background
     if titles is not None:
         for j, title in enumerate(titles):
-            draw_text(canvas, str(title),
-                      (pad + j * (cw + pad), pad, cw, t_h), text_color)
+            draw_text(canvas, str(title), (pad + j * (cw + pad), pad, cw, t_h),
+                      text_color)
     y = pad + t_h
     for i, row in enumerate(rows):
         for j, img in enumerate(row):
@@ -222,8 +221,11 @@ def compose_grid(rows: Sequence[Sequence[Optional[np.ndarray]]],
                 canvas[y:y + ch, x:x + cw] = fit_to_cell(
                     img.astype(np.uint8), (ch, cw), background)
             if c_h and i < len(captions) and j < len(captions[i]):
-                draw_text(canvas, captions[i][j] or '',
-                          (x, y + ch, cw, c_h), text_color, max_scale=0.45)
+                draw_text(
+                    canvas,
+                    captions[i][j] or '', (x, y + ch, cw, c_h),
+                    text_color,
+                    max_scale=0.45)
         y += ch + c_h + pad
     return canvas
 
@@ -267,9 +269,12 @@ def legend_strip(classes: Sequence[str],
                           color, -1)
             cv2.rectangle(out, (x, top), (x + swatch - 1, top + swatch - 1),
                           (90, 90, 90), 1)
-            draw_text(out, name, (x + swatch + 4, y, item_w - swatch - 4,
-                                  row_height), text_color, max_scale=scale,
-                      align='left')
+            draw_text(
+                out,
+                name, (x + swatch + 4, y, item_w - swatch - 4, row_height),
+                text_color,
+                max_scale=scale,
+                align='left')
             x += item_w
     return out
 

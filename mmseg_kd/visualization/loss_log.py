@@ -19,7 +19,6 @@ import numpy as np
 # loss curves from mmengine's logs (scalars.json, <timestamp>.log)
 # --------------------------------------------------------------------------
 
-
 TIMESTAMP_DIR = re.compile(r'^\d{8}_\d{6}$')
 TRAIN_LINE = re.compile(r'Iter\(train\)\s*\[\s*(\d+)\s*/\s*\d+\]\s*(.*)$')
 KEY_VALUE = re.compile(r'(\S+):\s+(\S+)')
@@ -54,8 +53,9 @@ def find_logs(path: str) -> List[str]:
     own = _run_log(path)
     if own:
         return [own]
-    runs = sorted(d for d in glob(osp.join(path, '*'))
-                  if osp.isdir(d) and TIMESTAMP_DIR.match(osp.basename(d)))
+    runs = sorted(
+        d for d in glob(osp.join(path, '*'))
+        if osp.isdir(d) and TIMESTAMP_DIR.match(osp.basename(d)))
     logs = [log for log in map(_run_log, runs) if log]
     if logs:
         return logs
@@ -156,8 +156,7 @@ def loss_series(records: Sequence[dict]) -> 'OrderedDict[str, Tuple]':
     ``iter`` (else ``step``); where a resumed run logged an iteration twice,
     the later value wins. Give the records of one run
     (:func:`split_runs`)."""
-    return _series(records,
-                   lambda k: 'loss' in k and not is_diagnostic(k))
+    return _series(records, lambda k: 'loss' in k and not is_diagnostic(k))
 
 
 def diagnostic_series(records: Sequence[dict]) -> 'OrderedDict[str, Tuple]':
@@ -223,13 +222,14 @@ def plot_loss_terms(series: 'OrderedDict[str, Tuple]',
     ax = fig.add_subplot(1, 1, 1)
     styles = dict(total='-', task='-', distill='--')
     colors = {}
-    palette = iter(['tab:blue', 'tab:orange', 'tab:green', 'tab:red',
-                    'tab:purple', 'tab:brown', 'tab:pink', 'tab:olive',
-                    'tab:cyan', 'tab:gray'] * 10)
+    palette = iter([
+        'tab:blue', 'tab:orange', 'tab:green', 'tab:red', 'tab:purple',
+        'tab:brown', 'tab:pink', 'tab:olive', 'tab:cyan', 'tab:gray'
+    ] * 10)
     for key in series:
         colors[key] = 'black' if loss_kind(key) == 'total' else next(palette)
-    order = sorted(series, key=lambda k: ('total', 'task', 'distill').index(
-        loss_kind(k)))
+    order = sorted(
+        series, key=lambda k: ('total', 'task', 'distill').index(loss_kind(k)))
     for key in order:
         its, values = series[key]
         kind = loss_kind(key)
@@ -237,27 +237,42 @@ def plot_loss_terms(series: 'OrderedDict[str, Tuple]',
             values = np.where(values > 0, values, np.nan)
         label = f'{key} ({kind})' if kind != 'total' else f'{key} (total)'
         if window > 1:
-            ax.plot(its, values, color=colors[key], alpha=0.2, linewidth=0.8,
-                    linestyle=styles[kind])
+            ax.plot(
+                its,
+                values,
+                color=colors[key],
+                alpha=0.2,
+                linewidth=0.8,
+                linestyle=styles[kind])
             values = smooth(values, window)
-        ax.plot(its, values, color=colors[key], linestyle=styles[kind],
-                linewidth=2.0 if kind == 'total' else 1.5, label=label)
+        ax.plot(
+            its,
+            values,
+            color=colors[key],
+            linestyle=styles[kind],
+            linewidth=2.0 if kind == 'total' else 1.5,
+            label=label)
     if log_scale:
         ax.set_yscale('log')
     ax.set_xlabel('iteration')
     ax.set_ylabel('loss' + (' (log scale)' if log_scale else ''))
     if window > 1:
-        ax.set_title((title + '\n' if title else '') +
-                     f'moving average over {window} logged points; '
-                     'solid: task terms, dashed: distillation terms',
-                     fontsize=9)
+        ax.set_title(
+            (title + '\n' if title else '') +
+            f'moving average over {window} logged points; '
+            'solid: task terms, dashed: distillation terms',
+            fontsize=9)
     else:
-        ax.set_title((title + '\n' if title else '') +
-                     'solid: task terms, dashed: distillation terms',
-                     fontsize=9)
+        ax.set_title(
+            (title + '\n' if title else '') +
+            'solid: task terms, dashed: distillation terms',
+            fontsize=9)
     ax.grid(True, alpha=0.3, which='both')
-    ax.legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.01, 1.0),
-              borderaxespad=0.0)
+    ax.legend(
+        fontsize=8,
+        loc='upper left',
+        bbox_to_anchor=(1.01, 1.0),
+        borderaxespad=0.0)
     fig.tight_layout()
     if out_file:
         os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
@@ -301,8 +316,11 @@ def plot_diagnostics(series: 'OrderedDict[str, Tuple]',
             ax.axhline(0.0, color='black', linewidth=0.8)
         ax.set_title(_DIAGNOSTIC_TITLES[prefix], fontsize=9)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1.0),
-                  borderaxespad=0.0)
+        ax.legend(
+            fontsize=7,
+            loc='upper left',
+            bbox_to_anchor=(1.01, 1.0),
+            borderaxespad=0.0)
     fig.axes[-1].set_xlabel('iteration')
     fig.tight_layout()
     if out_file:
@@ -316,8 +334,10 @@ def series_to_csv(series: 'OrderedDict[str, Tuple]', out_file: str) -> str:
     (empty where a key was not logged at that iteration)."""
     import csv
     its = sorted({int(i) for x, _ in series.values() for i in x})
-    table = {k: dict(zip(x.tolist(), v.tolist()))
-             for k, (x, v) in series.items()}
+    table = {
+        k: dict(zip(x.tolist(), v.tolist()))
+        for k, (x, v) in series.items()
+    }
     with open(out_file, 'w', newline='') as f:
         writer = csv.writer(f)
         writer.writerow(['iter'] + list(series))
@@ -325,7 +345,7 @@ def series_to_csv(series: 'OrderedDict[str, Tuple]', out_file: str) -> str:
             row = [it]
             for key in series:
                 v = table[key].get(it)
-                row.append('' if v is None else repr(v) if math.isfinite(v)
-                           else str(v))
+                row.append('' if v is
+                           None else repr(v) if math.isfinite(v) else str(v))
             writer.writerow(row)
     return out_file

@@ -104,8 +104,8 @@ def _check_schedule(cfg, optim_wrapper):
     for key, (group, wrapper) in groups.items():
         group = group if isinstance(group, list) else [group]
         for scheduler in group:
-            PARAM_SCHEDULERS.build(scheduler,
-                                   default_args=dict(optimizer=wrapper))
+            PARAM_SCHEDULERS.build(
+                scheduler, default_args=dict(optimizer=wrapper))
         assert group[-1].end == cfg.train_cfg.max_iters, (
             f'param_scheduler {key}: the last scheduler ends at '
             f'{group[-1].end}, training at {cfg.train_cfg.max_iters}')
@@ -143,8 +143,8 @@ def _direct_terms(model, batch):
     full = torch.stack([s.gt_sem_seg.data for s in samples])[:, 0].long()
 
     def pick(tensors, names):
-        return tensors[names] if isinstance(names, str) else [
-            tensors[n] for n in names]
+        return tensors[names] if isinstance(
+            names, str) else [tensors[n] for n in names]
 
     terms = {}
     for key, loss in distiller.losses.items():
@@ -161,8 +161,10 @@ def _direct_terms(model, batch):
         value = loss(s, t, labels, 0, **extras)
         factor = route.schedule(0) if route.schedule else 1.0
         if isinstance(value, dict):
-            terms.update({f'{key}_{k}': float(v) * factor
-                          for k, v in value.items()})
+            terms.update({
+                f'{key}_{k}': float(v) * factor
+                for k, v in value.items()
+            })
         else:
             terms[key] = float(value) * factor
     return terms

@@ -16,8 +16,8 @@ from ..conftest import REPO
 from ..test_tools.helpers import shrink_data
 
 CONFIGS = sorted(
-    p for p in glob.glob(osp.join(REPO, 'distillation_configs', '*',
-                                  '*camvid*.py'))
+    p for p in glob.glob(
+        osp.join(REPO, 'distillation_configs', '*', '*camvid*.py'))
     if osp.basename(osp.dirname(p)) not in ('_base_', 'baselines'))
 
 
@@ -27,8 +27,8 @@ def quick(cfg: Config, work_dir: str) -> Config:
     model.teacher.checkpoint = None
     for side in (model.teacher, model.student):
         side.setdefault('overrides', {})
-        side.overrides.update(pretrained=None,
-                              data_preprocessor=dict(size=(96, 96)))
+        side.overrides.update(
+            pretrained=None, data_preprocessor=dict(size=(96, 96)))
     model.distill.probe_size = (96, 96)
     cfg.work_dir = work_dir
     cfg.train_cfg.max_iters = 2

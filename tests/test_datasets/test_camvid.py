@@ -9,14 +9,19 @@ from ..data import CAMVID_SPLITS
 def build(root, split, pipeline=()):
     init_default_scope('mmseg')
     return DATASETS.build(
-        dict(type='CamVidDataset', data_root=root,
-             data_prefix=dict(img_path=f'img_dir/{split}',
-                              seg_map_path=f'ann_dir/{split}'),
-             pipeline=list(pipeline)))
+        dict(
+            type='CamVidDataset',
+            data_root=root,
+            data_prefix=dict(
+                img_path=f'img_dir/{split}', seg_map_path=f'ann_dir/{split}'),
+            pipeline=list(pipeline)))
 
 
-LOAD = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
-        dict(type='PackSegInputs')]
+LOAD = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs')
+]
 
 
 def test_layout_classes_and_ignore_value(camvid_like):
@@ -27,14 +32,16 @@ def test_layout_classes_and_ignore_value(camvid_like):
     assert meta['classes'][3] == 'Road'
     sample = build(camvid_like, 'val', LOAD)[0]
     assert tuple(sample['inputs'].shape) == (3, 90, 120)
-    labels = set(np.unique(
-        sample['data_samples'].gt_sem_seg.data.numpy()).tolist())
+    labels = set(
+        np.unique(sample['data_samples'].gt_sem_seg.data.numpy()).tolist())
     assert labels <= set(range(11)) | {255} and 255 in labels
 
 
 def test_real_segnet_split_sizes(real_camvid):
-    sizes = {split: len(build(real_camvid, split))
-             for split in ('train', 'val', 'test')}
+    sizes = {
+        split: len(build(real_camvid, split))
+        for split in ('train', 'val', 'test')
+    }
     assert sizes == dict(train=367, val=101, test=233)
 
 

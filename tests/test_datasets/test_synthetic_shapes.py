@@ -17,19 +17,22 @@ def test_generation_is_deterministic_and_valid(tmp_path):
     assert len(names) == 6
     for name in names:
         for kind in ('img_dir', 'ann_dir'):
-            x = cv2.imread(os.path.join(a, kind, 'train', name),
-                           cv2.IMREAD_UNCHANGED)
-            y = cv2.imread(os.path.join(b, kind, 'train', name),
-                           cv2.IMREAD_UNCHANGED)
+            x = cv2.imread(
+                os.path.join(a, kind, 'train', name), cv2.IMREAD_UNCHANGED)
+            y = cv2.imread(
+                os.path.join(b, kind, 'train', name), cv2.IMREAD_UNCHANGED)
             assert np.array_equal(x, y)
-        label = cv2.imread(os.path.join(a, 'ann_dir', 'train', name),
-                           cv2.IMREAD_UNCHANGED)
+        label = cv2.imread(
+            os.path.join(a, 'ann_dir', 'train', name), cv2.IMREAD_UNCHANGED)
         assert label.dtype == np.uint8 and label.max() < len(CLASSES)
         assert (label > 0).any(), 'every image shows at least one shape'
     init_default_scope('mmseg')
-    ds = DATASETS.build(dict(type='SyntheticShapesDataset', data_root=a,
-                             data_prefix=dict(img_path='img_dir/val',
-                                              seg_map_path='ann_dir/val')))
+    ds = DATASETS.build(
+        dict(
+            type='SyntheticShapesDataset',
+            data_root=a,
+            data_prefix=dict(
+                img_path='img_dir/val', seg_map_path='ann_dir/val')))
     assert len(ds) == 2 and ds.metainfo['classes'] == CLASSES
 
 

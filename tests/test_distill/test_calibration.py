@@ -17,15 +17,20 @@ def tensors(seed=0):
 
 def kd(**calibrated):
     s, t = tensors(), tensors(1)
-    return Distiller(dict(loss_kd=dict(
-        type='KDLoss', student='logits', teacher='logits',
-        loss_weight=dict(type='Calibrated', **calibrated))), s, t), s, t
+    return Distiller(
+        dict(
+            loss_kd=dict(
+                type='KDLoss',
+                student='logits',
+                teacher='logits',
+                loss_weight=dict(type='Calibrated', **calibrated))), s,
+        t), s, t
 
 
 def test_parse_loss_weight():
     assert parse_loss_weight(3, 'loss_x') == (3.0, None)
-    weight, cal = parse_loss_weight(dict(type='Calibrated', ratio=0.5),
-                                    'loss_x')
+    weight, cal = parse_loss_weight(
+        dict(type='Calibrated', ratio=0.5), 'loss_x')
     assert weight == 1.0 and cal == Calibration(0.5, 'value', 1)
     with pytest.raises(KeyError, match="type='Calibrated'"):
         parse_loss_weight(dict(type='Auto'), 'loss_x')
@@ -75,12 +80,12 @@ def test_gradient_calibration():
     distiller, s, t = kd(ratio=0.25, on='grad')
     assert distiller.calibrates_gradients
     student = dict(logits=w * 1.5)
-    task = (w ** 2).sum()
-    out = distiller(student, t, task_loss=task,
-                    grad_norm=lambda v: gradient_norm(v, [w]))
+    task = (w**2).sum()
+    out = distiller(
+        student, t, task_loss=task, grad_norm=lambda v: gradient_norm(v, [w]))
     term_grad = gradient_norm(out.terms['loss_kd'], [w])
-    assert term_grad == pytest.approx(0.25 * gradient_norm(task, [w]),
-                                      rel=1e-5)
+    assert term_grad == pytest.approx(
+        0.25 * gradient_norm(task, [w]), rel=1e-5)
     assert not distiller.calibrates_gradients
     other, _, _ = kd(ratio=0.25, on='grad')
     with pytest.raises(ValueError, match="on='grad'"):

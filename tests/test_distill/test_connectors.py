@@ -46,8 +46,8 @@ def test_tokens_to_map_layout_and_grid():
     assert torch.equal(TokensToMap()(tokens, torch.randn(1, 9, h, w)), fmap)
     assert TokensToMap()(tokens, torch.randn(1, 9, 6, 8)).shape == (b, c, h, w)
     with_cls = torch.cat([torch.randn(b, 1, c), tokens], 1)
-    assert torch.equal(TokensToMap(hw=(h, w), num_extra_tokens=1)(with_cls),
-                       fmap)
+    assert torch.equal(
+        TokensToMap(hw=(h, w), num_extra_tokens=1)(with_cls), fmap)
     with pytest.raises(ValueError, match='hw='):
         TokensToMap()(torch.randn(1, 7, 3))
 
@@ -56,12 +56,14 @@ def test_connector_chain_tokens_then_channels():
     s = torch.randn(2, 16, 32)  # 4x4 tokens, 32 channels
     t = torch.randn(2, 64, 4, 4)
     chain, out = build_connector(
-        [dict(type='TokensToMap'), dict(type='ChannelConnector')], s, t)
+        [dict(type='TokensToMap'),
+         dict(type='ChannelConnector')], s, t)
     assert out.shape == t.shape and len(chain) == 2
     assert chain[1].in_channels == 32
 
 
 def test_unknown_connector_type():
     with pytest.raises(KeyError, match='Unknown connector'):
-        build_connector(dict(type='NoSuchConnector'), torch.randn(1, 2, 3, 3),
-                        torch.randn(1, 2, 3, 3))
+        build_connector(
+            dict(type='NoSuchConnector'), torch.randn(1, 2, 3, 3),
+            torch.randn(1, 2, 3, 3))

@@ -27,8 +27,9 @@ def test_spectral_norm_on_the_strided_convs_only():
         d(x)
     for layer in (d.l1, d.l2, d.l3, d.l4):
         w = layer[0].weight.flatten(1)
-        assert torch.linalg.matrix_norm(w, ord=2).item() == pytest.approx(
-            1.0, abs=1e-2)
+        assert torch.linalg.matrix_norm(
+            w, ord=2).item() == pytest.approx(
+                1.0, abs=1e-2)
 
 
 def test_preprocessing_modes():

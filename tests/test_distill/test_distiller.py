@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from mmseg_kd.distill import DistillOutput, Distiller
+from mmseg_kd.distill import Distiller, DistillOutput
 from mmseg_kd.losses import ChannelWiseDivergence, KDLoss, SKDPixelWiseLoss
 
 
@@ -19,22 +19,27 @@ def test_output_holds_terms_factors_and_connected_tensors():
     s, t = tensors(), tensors(seed=1)
     t['feat'] = torch.randn(2, 8, 6, 6)
     distiller = Distiller(
-        dict(loss_kd=dict(type='KDLoss', student='logits', teacher='logits'),
-             loss_cwd=dict(type='ChannelWiseDivergence', student='feat',
-                           teacher='feat', tau=2.0,
-                           weight_schedule=[dict(type='LinearWarmup',
-                                                 end=4)])),
-        s, t, connectors=dict(feat=dict(type='ChannelConnector')))
+        dict(
+            loss_kd=dict(type='KDLoss', student='logits', teacher='logits'),
+            loss_cwd=dict(
+                type='ChannelWiseDivergence',
+                student='feat',
+                teacher='feat',
+                tau=2.0,
+                weight_schedule=[dict(type='LinearWarmup', end=4)])),
+        s,
+        t,
+        connectors=dict(feat=dict(type='ChannelConnector')))
     out = distiller(s, t, iteration=1)
     assert isinstance(out, DistillOutput)
     assert set(out.terms) == {'loss_kd', 'loss_cwd'}
     assert out.factors == {'loss_cwd': pytest.approx(0.25)}
     assert out.student['feat'].shape == (2, 8, 6, 6)  # connected
     assert out.teacher['feat'] is t['feat'] and out.adversarial == {}
-    expected = 0.25 * ChannelWiseDivergence(tau=2.0)(
-        out.student['feat'], t['feat'])
-    assert out.terms['loss_cwd'].item() == pytest.approx(expected.item(),
-                                                         rel=1e-6)
+    expected = 0.25 * ChannelWiseDivergence(tau=2.0)(out.student['feat'],
+                                                     t['feat'])
+    assert out.terms['loss_cwd'].item() == pytest.approx(
+        expected.item(), rel=1e-6)
     assert out.terms['loss_kd'].item() == pytest.approx(
         KDLoss()(s['logits'], t['logits']).item(), rel=1e-6)
 
@@ -47,11 +52,20 @@ def test_zero_factor_terms():
     t['feat'] = torch.randn(2, 8, 6, 6)
     stop = [dict(type='Stop', at=0)]
     distiller = Distiller(
-        dict(loss_kd=dict(type='KDLoss', student='logits', teacher='logits',
-                          weight_schedule=stop),
-             loss_cwd=dict(type='ChannelWiseDivergence', student='feat',
-                           teacher='feat', weight_schedule=stop)),
-        s, t, connectors=dict(feat=dict(type='ChannelConnector')))
+        dict(
+            loss_kd=dict(
+                type='KDLoss',
+                student='logits',
+                teacher='logits',
+                weight_schedule=stop),
+            loss_cwd=dict(
+                type='ChannelWiseDivergence',
+                student='feat',
+                teacher='feat',
+                weight_schedule=stop)),
+        s,
+        t,
+        connectors=dict(feat=dict(type='ChannelConnector')))
     s = {k: v.requires_grad_() for k, v in s.items()}
     out = distiller(s, t)
     assert out.terms['loss_kd'].item() == 0 and \
@@ -66,27 +80,36 @@ def test_zero_factor_terms():
 def test_multi_stage_routes_pass_lists():
     s, t = tensors(), tensors(seed=1)
     distiller = Distiller(
-        dict(loss_psd=dict(type='DSDPixelSimilarityLoss',
-                           student=['feat', 'deep'],
-                           teacher=['feat', 'deep'], resize=True)),
-        s, t)
+        dict(
+            loss_psd=dict(
+                type='DSDPixelSimilarityLoss',
+                student=['feat', 'deep'],
+                teacher=['feat', 'deep'],
+                resize=True)), s, t)
     assert distiller.routes['loss_psd'].student == ('feat', 'deep')
     value = distiller(s, t).terms['loss_psd']
     direct = distiller.losses['loss_psd']([s['feat'], s['deep']],
                                           [t['feat'], t['deep']])
     assert value.item() == pytest.approx(direct.item())
     with pytest.raises(KeyError, match="'nope' is not a recorded"):
-        Distiller(dict(loss_psd=dict(type='DSDPixelSimilarityLoss',
-                                     student=['feat', 'nope'],
-                                     teacher=['feat', 'deep'])), s, t)
+        Distiller(
+            dict(
+                loss_psd=dict(
+                    type='DSDPixelSimilarityLoss',
+                    student=['feat', 'nope'],
+                    teacher=['feat', 'deep'])), s, t)
 
 
 def _skd(**route):
     s, t = tensors(batch=4), tensors(batch=4, seed=1)
     distiller = Distiller(
-        dict(loss_pi=dict(type='SKDPixelWiseLoss', student='logits',
-                          teacher='logits', loss_weight=10.0, **route)),
-        s, t)
+        dict(
+            loss_pi=dict(
+                type='SKDPixelWiseLoss',
+                student='logits',
+                teacher='logits',
+                loss_weight=10.0,
+                **route)), s, t)
     return distiller, s, t
 
 
@@ -115,10 +138,13 @@ def test_batch_summed_term_rescaled_keeps_per_image_strength():
 
 def test_batch_guard_errors():
     with pytest.raises(ValueError, match='summed over the batch'):
-        Distiller(dict(loss_kd=dict(type='KDLoss', student='logits',
-                                    teacher='logits',
-                                    tuned_images_per_gpu=2)),
-                  tensors(), tensors())
+        Distiller(
+            dict(
+                loss_kd=dict(
+                    type='KDLoss',
+                    student='logits',
+                    teacher='logits',
+                    tuned_images_per_gpu=2)), tensors(), tensors())
     with pytest.raises(ValueError, match='on_batch_change'):
         _skd(tuned_images_per_gpu=2, on_batch_change='ignore')
 
@@ -126,10 +152,13 @@ def test_batch_guard_errors():
 def test_adversarial_loss_needs_its_critic():
     s, t = tensors(), tensors(seed=1)
     distiller = Distiller(
-        dict(loss_adv=dict(type='SKDAdversarialLoss', student='logits',
-                           teacher='logits',
-                           discriminator=dict(type='SAGANDiscriminator',
-                                              base_channels=4))), s, t)
+        dict(
+            loss_adv=dict(
+                type='SKDAdversarialLoss',
+                student='logits',
+                teacher='logits',
+                discriminator=dict(type='SAGANDiscriminator',
+                                   base_channels=4))), s, t)
     with pytest.raises(ValueError, match='critic'):
         distiller(s, t)
     critic = distiller.losses['loss_adv'].build_critic(5)

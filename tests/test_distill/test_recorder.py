@@ -69,10 +69,10 @@ def net():
 
 
 def test_spec_parsing_and_errors():
-    spec = TensorSpec.parse('f', dict(path='a.b', side='input', index=1,
-                                      call=2))
-    assert (spec.path, spec.side, spec.index, spec.call) == ('a.b', 'input',
-                                                             1, 2)
+    spec = TensorSpec.parse('f',
+                            dict(path='a.b', side='input', index=1, call=2))
+    assert (spec.path, spec.side, spec.index, spec.call) == ('a.b', 'input', 1,
+                                                             2)
     assert TensorSpec.parse('g', 'x.y').side == 'output'
     with pytest.raises(ValueError, match='unknown keys'):
         TensorSpec.parse('f', dict(path='a', layer=1))
@@ -111,8 +111,8 @@ def test_records_every_kind_of_spec(net):
 def test_in_place_change_by_code_falls_back_to_a_copy(net):
     rec = TensorRecorder(net, dict(bn_out='block.bn'))
     for seed in range(3):  # first run detects, later runs copy up front
-        x = torch.randn(2, 3, 5, 5, generator=torch.Generator().manual_seed(
-            seed))
+        x = torch.randn(
+            2, 3, 5, 5, generator=torch.Generator().manual_seed(seed))
         with torch.no_grad():
             _, got = rec.run(lambda: net(x))
             ref = reference(net, x)
@@ -126,8 +126,9 @@ def test_student_gradients_through_pre_relu_record(net):
     rec = TensorRecorder(net, dict(pre='bn', blk='block.bn'))
     out, got = rec.run(lambda: net(x))
     (out.sum() + got['pre'].pow(2).sum() + got['blk'].sum()).backward()
-    grads = [None if p.grad is None else p.grad.clone()
-             for p in net.parameters()]
+    grads = [
+        None if p.grad is None else p.grad.clone() for p in net.parameters()
+    ]
     # same objective on a hook-free copy computed by hand
     net.zero_grad()
     pre = net.bn(net.conv(x))

@@ -21,16 +21,17 @@ def test_cgd_ws_schedule_values():
 
 
 def test_exp_warmup_and_stop():
-    sched = WeightSchedule([dict(type='ExpWarmup', end=100),
-                            dict(type='Stop', at=300)])
+    sched = WeightSchedule(
+        [dict(type='ExpWarmup', end=100),
+         dict(type='Stop', at=300)])
     assert sched(0) == pytest.approx(math.exp(-5))
     assert sched(50) == pytest.approx(math.exp(-5 * 0.25))
     assert sched(100) == 1.0 and sched(299) == 1.0 and sched(300) == 0.0
 
 
 def test_linear_warmup_start_factor_and_begin():
-    sched = WeightSchedule(dict(type='LinearWarmup', begin=10, end=20,
-                                start_factor=0.5))
+    sched = WeightSchedule(
+        dict(type='LinearWarmup', begin=10, end=20, start_factor=0.5))
     assert sched(0) == 0.5 and sched(15) == pytest.approx(0.75)
 
 
@@ -52,13 +53,14 @@ def test_shipped_cgd_ws_follows_the_references_one_based_steps():
     from mmengine.config import Config
 
     from ..conftest import REPO
-    cfg = Config.fromfile(osp.join(
-        REPO, 'distillation_configs', 'cgd',
-        'cgd-ws_segformer_mit-b3_segformer_mit-b0_8xb2-160k_ade20k-512x512'
-        '.py'))
+    cfg = Config.fromfile(
+        osp.join(
+            REPO, 'distillation_configs', 'cgd',
+            'cgd-ws_segformer_mit-b3_segformer_mit-b0_8xb2-160k_ade20k-512x512'
+            '.py'))
     sched = WeightSchedule(cfg.model.distill.losses.loss_cgd.weight_schedule)
-    for step in (1, 2, 1000, 2000, 2001, 60000, 110000, 115000, 119999,
-                 120000, 160000):
+    for step in (1, 2, 1000, 2000, 2001, 60000, 110000, 115000, 119999, 120000,
+                 160000):
         reference = min(step / 2000, 1.0) * min(
             1.0, max(0.0, (120000 - step) / 10000))
         assert sched(step - 1) == pytest.approx(reference, abs=1e-12), step

@@ -19,10 +19,12 @@ SKD_HOLISTIC = osp.join(
 
 
 def test_student_keys_only_without_prefix(tmp_path):
-    state = {'student.backbone.w': torch.ones(1),
-             'teacher.model.backbone.w': torch.zeros(1),
-             'distiller.connectors.f.w': torch.zeros(1),
-             'discriminator.critics.loss_adv.net.w': torch.zeros(1)}
+    state = {
+        'student.backbone.w': torch.ones(1),
+        'teacher.model.backbone.w': torch.zeros(1),
+        'distiller.connectors.f.w': torch.zeros(1),
+        'discriminator.critics.loss_adv.net.w': torch.zeros(1)
+    }
     assert list(student_state_dict(state)) == ['backbone.w']
     ddp = {f'module.{k}': v for k, v in state.items()}
     assert list(student_state_dict(ddp)) == ['backbone.w']
@@ -45,8 +47,9 @@ def test_student_config_is_plain_mmseg(monkeypatch):
     assert isinstance(out.param_scheduler, list)
     assert 'model_wrapper_cfg' not in out and 'distill' not in out
     assert out.default_hooks.checkpoint.type == 'CheckpointHook'
-    assert not any(h.type in ('ExportStudentHook', 'BatchSizeCheckHook')
-                   for h in out.custom_hooks)
+    assert not any(
+        h.type in ('ExportStudentHook', 'BatchSizeCheckHook')
+        for h in out.custom_hooks)
 
 
 def test_dumped_student_config_keeps_the_data_root_placeholder(

@@ -38,8 +38,8 @@ def cfg_with_keep_one(work_dir, iters):
 
 def test_a_kill_while_saving_keeps_the_last_checkpoint(tmp_path):
     cfg = cfg_with_keep_one(tmp_path, iters=3)
-    cfg.custom_hooks = list(cfg.custom_hooks) + [
-        dict(type='_DieWhileSaving', at=3)]
+    cfg.custom_hooks = list(
+        cfg.custom_hooks) + [dict(type='_DieWhileSaving', at=3)]
     with pytest.raises(KeyboardInterrupt):
         Runner.from_cfg(cfg).train()
     # mmengine's hook deletes iter_2.pth before writing iter_3.pth
@@ -58,8 +58,7 @@ def test_old_checkpoints_pruned_and_random_state_saved(tmp_path):
     assert sorted(p.name for p in tmp_path.glob('iter_*')) == ['iter_3.pth']
     ckpt = load_checkpoint_file(str(tmp_path / 'iter_3.pth'), 'resume')
     states = ckpt['meta']['random_states']
-    assert len(states) == 1 and set(states[0]) >= {'torch', 'numpy',
-                                                   'python'}
+    assert len(states) == 1 and set(states[0]) >= {'torch', 'numpy', 'python'}
     assert isinstance(states[0]['torch'], torch.Tensor)
 
 
@@ -67,6 +66,7 @@ def test_resume_restores_the_random_state(tmp_path):
     """With dropout in the heads, a run interrupted after iteration 2 and
     resumed equals the uninterrupted run exactly (mmengine alone drifts:
     it does not checkpoint torch's generator)."""
+
     def cfg_for(work_dir):
         cfg = tiny_camvid_cfg(str(work_dir), iters=4, dropout=0.5)
         cfg.default_hooks.checkpoint.interval = 2
@@ -75,8 +75,8 @@ def test_resume_restores_the_random_state(tmp_path):
     reference = Runner.from_cfg(cfg_for(tmp_path / 'ref'))
     reference.train()
     cfg = cfg_for(tmp_path / 'cut')
-    cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='InterruptHook',
-                                                      at=3)]
+    cfg.custom_hooks = list(
+        cfg.custom_hooks) + [dict(type='InterruptHook', at=3)]
     with pytest.raises(KeyboardInterrupt):
         Runner.from_cfg(copy.deepcopy(cfg)).train()
     cfg.custom_hooks = cfg.custom_hooks[:-1]
@@ -102,8 +102,8 @@ class _Runner:
         from mmengine.config import Config
         from mmengine.logging import MMLogger
         self.cfg = Config(dict(), cfg_text='#', filename=filename)
-        self.train_dataloader = type('Loader', (), dict(
-            batch_size=batch_size))()
+        self.train_dataloader = type('Loader', (),
+                                     dict(batch_size=batch_size))()
         self.logger = MMLogger.get_current_instance()
 
 

@@ -60,8 +60,8 @@ def test_at_zero_when_equal_and_scale_invariant():
 
 def test_at_gradient_precision_and_errors():
     assert_grad_to_student_only(ATLoss(), (2, 3, 4, 4), (2, 6, 4, 4))
-    assert_finite_under_low_precision(ATLoss(), (2, 3, 8, 8), (2, 5, 8, 8),
-                                      scale=300.0)
+    assert_finite_under_low_precision(
+        ATLoss(), (2, 3, 8, 8), (2, 5, 8, 8), scale=300.0)
     with pytest.raises(ValueError) as info:
         ATLoss()(torch.randn(1, 3, 4, 4), torch.randn(1, 5, 8, 8))
     message = str(info.value)

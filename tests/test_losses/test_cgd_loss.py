@@ -6,8 +6,8 @@ import torch.nn.functional as F
 
 from mmseg_kd.distill import Distiller
 from mmseg_kd.losses import (CGDLoss, ChannelWiseDivergence, KDLoss,
-                             channel_group_log_softmax,
-                             channel_group_divergence, channel_group_softmax)
+                             channel_group_divergence,
+                             channel_group_log_softmax, channel_group_softmax)
 from mmseg_kd.losses.cgd_loss import shuffle_permutation
 from ..loss_checks import (assert_finite_under_low_precision,
                            assert_grad_to_student_only)
@@ -43,9 +43,8 @@ def randn(*shape, seed=0):
     return torch.randn(*shape, generator=gen, dtype=torch.float64)
 
 
-@pytest.mark.parametrize('k,g,tau', [(19, 10, 2.0), (20, 10, 2.0),
-                                     (6, 3, 1.0), (5, 1, 4.0), (7, 7, 2.0),
-                                     (4, 6, 1.0)])
+@pytest.mark.parametrize('k,g,tau', [(19, 10, 2.0), (20, 10, 2.0), (6, 3, 1.0),
+                                     (5, 1, 4.0), (7, 7, 2.0), (4, 6, 1.0)])
 def test_cgd_matches_group_loop(k, g, tau):
     s, t = randn(2, k, 3, 4, seed=k), randn(2, k, 3, 4, seed=k + 1)
     expected = reference_cgd(s.numpy(), t.numpy(), g, tau)
@@ -60,10 +59,10 @@ def test_cgd_padding_channel_has_zero_probability():
     probs = channel_group_softmax(z, 10, tau=2.0)
     assert probs.shape == (2, 2, 10 * 12)
     # channel 19 (the padding, last in group 1) is exactly zero
-    assert torch.equal(probs[:, 1, 9 * 12:], torch.zeros(2, 12,
-                                                         dtype=probs.dtype))
-    assert torch.allclose(probs.sum(dim=2), torch.ones(2, 2,
-                                                       dtype=probs.dtype))
+    assert torch.equal(probs[:, 1, 9 * 12:],
+                       torch.zeros(2, 12, dtype=probs.dtype))
+    assert torch.allclose(
+        probs.sum(dim=2), torch.ones(2, 2, dtype=probs.dtype))
     expected = reference_groups(z.numpy(), 10, 2.0)
     assert np.allclose(probs.numpy(), expected, rtol=1e-10, atol=1e-300)
     # group 1 alone: the 9 real channels, one softmax over 9 * 12 entries
@@ -116,15 +115,17 @@ def test_cgd_shuffle_only_at_multiples_of_the_interval():
             perm = shuffle_permutation(12, it + 1)
             assert value == pytest.approx(
                 channel_group_divergence(s[:, perm], t[:, perm], 4,
-                                         1.0).item(), rel=1e-5)
+                                         1.0).item(),
+                rel=1e-5)
             assert value != pytest.approx(plain, rel=1e-3)
             # the same permutation on both sides: equal inputs stay at 0
-            assert loss(s, s.clone(), iteration=it).item() == pytest.approx(
-                0, abs=1e-7)
+            assert loss(
+                s, s.clone(), iteration=it).item() == pytest.approx(
+                    0, abs=1e-7)
     # reproducible per iteration (resume, DDP ranks), different across them
     assert torch.equal(shuffle_permutation(12, 6), shuffle_permutation(12, 6))
-    assert not torch.equal(shuffle_permutation(12, 3),
-                           shuffle_permutation(12, 6))
+    assert not torch.equal(
+        shuffle_permutation(12, 3), shuffle_permutation(12, 6))
 
 
 def test_cgd_resize_to_fixed_size_and_mismatched_resolutions():
@@ -142,10 +143,17 @@ def test_cgd_resize_to_labels_through_the_distiller():
     labels = torch.randint(0, 11, (2, 24, 24))
     labels[:, :5] = 255
     losses = dict(
-        loss_cgd=dict(type='CGDLoss', student='logits', teacher='logits',
-                      resize_to='labels', loss_weight=3.0),
-        loss_kd=dict(type='KDLoss', student='logits', teacher='logits',
-                     ignore_index=255))
+        loss_cgd=dict(
+            type='CGDLoss',
+            student='logits',
+            teacher='logits',
+            resize_to='labels',
+            loss_weight=3.0),
+        loss_kd=dict(
+            type='KDLoss',
+            student='logits',
+            teacher='logits',
+            ignore_index=255))
     distiller = Distiller(losses, dict(logits=s), dict(logits=t))
     cgd = distiller.losses['loss_cgd']
     assert cgd.uses_labels and cgd.full_resolution_labels
@@ -154,11 +162,10 @@ def test_cgd_resize_to_labels_through_the_distiller():
     up = dict(size=(24, 24), mode='bilinear', align_corners=False)
     expected = 3.0 * channel_group_divergence(
         F.interpolate(s, **up), F.interpolate(t, **up), 10, 2.0)
-    assert terms['loss_cgd'].item() == pytest.approx(expected.item(),
-                                                     rel=1e-5)
+    assert terms['loss_cgd'].item() == pytest.approx(expected.item(), rel=1e-5)
     # the other loss still gets labels nearest-resized to the logits
-    small = F.interpolate(labels[:, None].float(), size=(6, 6),
-                          mode='nearest')[:, 0].long()
+    small = F.interpolate(
+        labels[:, None].float(), size=(6, 6), mode='nearest')[:, 0].long()
     assert terms['loss_kd'].item() == pytest.approx(
         KDLoss(ignore_index=255)(s, t, small).item(), rel=1e-6)
     with pytest.raises(ValueError, match='labels'):
@@ -168,14 +175,15 @@ def test_cgd_resize_to_labels_through_the_distiller():
 def test_cgd_gradient_and_precision():
     assert_grad_to_student_only(CGDLoss(), (2, 19, 4, 4))
     labels = torch.zeros(2, 16, 16, dtype=torch.long)
-    assert_grad_to_student_only(CGDLoss(resize_to='labels'), (2, 19, 4, 4),
-                                labels=labels)
+    assert_grad_to_student_only(
+        CGDLoss(resize_to='labels'), (2, 19, 4, 4), labels=labels)
     for g in (1, 10, 19):
         assert_finite_under_low_precision(
             CGDLoss(group_size=g, tau=1.0), (2, 19, 4, 4), scale=300.0)
     assert_finite_under_low_precision(
         CGDLoss(resize_to='labels', shuffle_interval=1), (2, 19, 4, 4),
-        labels=labels, scale=300.0)
+        labels=labels,
+        scale=300.0)
 
 
 def test_cgd_errors_name_the_fix():
@@ -201,12 +209,17 @@ def test_grouped_log_softmax_keeps_precision_at_large_logits(scale):
     """The group maximum is subtracted first, as log_softmax does: fp32
     logits of 1e2 and 1e4 keep log_softmax's accuracy (the unshifted form
     lost 1e-6 and 5e-5 relative)."""
-    z = (torch.randn(2, 10, 5, 5, generator=torch.Generator().manual_seed(3),
-                     dtype=torch.float64) * scale).float()
+    z = (torch.randn(
+        2,
+        10,
+        5,
+        5,
+        generator=torch.Generator().manual_seed(3),
+        dtype=torch.float64) * scale).float()
 
     def error(got, exact):
-        return float(((got.double() - exact).abs() /
-                      exact.abs().clamp(min=1)).max())
+        return float(
+            ((got.double() - exact).abs() / exact.abs().clamp(min=1)).max())
 
     flat = z.reshape(2, -1)
     limit = 3 * error(F.log_softmax(flat, 1), F.log_softmax(flat.double(), 1))

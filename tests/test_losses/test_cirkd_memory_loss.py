@@ -10,9 +10,15 @@ from mmseg_kd.losses import CIRKDMemoryLoss
 
 
 def make(**kw):
-    args = dict(num_classes=3, student_channels=4, teacher_channels=5,
-                pixel_memory_size=10, region_memory_size=4,
-                pixels_per_class=2, num_pixel_keys=6, num_region_keys=3)
+    args = dict(
+        num_classes=3,
+        student_channels=4,
+        teacher_channels=5,
+        pixel_memory_size=10,
+        region_memory_size=4,
+        pixels_per_class=2,
+        num_pixel_keys=6,
+        num_region_keys=3)
     args.update(kw)
     return CIRKDMemoryLoss(**args)
 
@@ -49,8 +55,8 @@ def test_enqueue_pointers_and_wrap_around():
     for row in loss.pixel_queue[0, 3:]:
         assert any(torch.allclose(row, c) for c in class0)
     # region slots hold the normalised class means, at the pointer
-    assert torch.allclose(loss.region_queue[0, 2],
-                          F.normalize(class0.mean(0), dim=0), atol=1e-6)
+    assert torch.allclose(
+        loss.region_queue[0, 2], F.normalize(class0.mean(0), dim=0), atol=1e-6)
     assert torch.allclose(loss.region_queue[2, 2], flat[5], atol=1e-6)
 
 
@@ -62,8 +68,9 @@ def test_enqueue_modes():
     cls.enqueue(feats, labels)
     assert torch.allclose(cls.pixel_queue[1, 0], flat[3])
     written = cls.pixel_queue[2, :5]
-    assert all(any(torch.allclose(r, flat[i]) for i in (0, 1, 2, 6, 7))
-               for r in written)
+    assert all(
+        any(torch.allclose(r, flat[i]) for i in (0, 1, 2, 6, 7))
+        for r in written)
     ref = make(pixels_per_class=8, enqueue_mode='reference')
     ref.enqueue(feats, labels)
     # the reference takes positions among the first n_k of the image:
@@ -86,8 +93,8 @@ def test_value_matches_independent_computation():
     pix, reg = twin.sample_keys()
     s_hat = F.normalize(twin.projector(s), dim=1)
     mask = (labels != 255).flatten()
-    s_v = s_hat.permute(0, 2, 3, 1).reshape(-1, 5)[mask].detach().double(
-    ).numpy()
+    s_v = s_hat.permute(0, 2, 3, 1).reshape(-1,
+                                            5)[mask].detach().double().numpy()
     t_v = t_hat.permute(0, 2, 3, 1).reshape(-1, 5)[mask].double().numpy()
 
     def kl(keys, temp):
@@ -96,12 +103,10 @@ def test_value_matches_independent_computation():
         a_t = t_v @ keys.T / 0.1 / temp
         log_ps = a_s - np.log(np.exp(a_s).sum(1, keepdims=True))
         log_pt = a_t - np.log(np.exp(a_t).sum(1, keepdims=True))
-        return temp**2 * np.mean(np.sum(np.exp(log_pt) * (log_pt - log_ps),
-                                        1))
+        return temp**2 * np.mean(np.sum(np.exp(log_pt) * (log_pt - log_ps), 1))
 
     assert out['pixel'].item() == pytest.approx(0.3 * kl(pix, 2.0), rel=1e-4)
-    assert out['region'].item() == pytest.approx(0.7 * kl(reg, 2.0),
-                                                 rel=1e-4)
+    assert out['region'].item() == pytest.approx(0.7 * kl(reg, 2.0), rel=1e-4)
 
 
 def test_gradient_to_student_and_projector_only():

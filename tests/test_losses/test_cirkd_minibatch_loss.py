@@ -35,8 +35,8 @@ def test_matches_pairwise_reference_with_different_channels():
     s = torch.randn(3, 4, 3, 5, generator=gen, dtype=torch.float64)
     t = torch.randn(3, 7, 3, 5, generator=gen, dtype=torch.float64)
     got = CIRKDMiniBatchLoss(tau=0.1, chunk=4)(s, t)
-    assert got.item() == pytest.approx(reference(s.numpy(), t.numpy(), 0.1),
-                                       rel=1e-6)
+    assert got.item() == pytest.approx(
+        reference(s.numpy(), t.numpy(), 0.1), rel=1e-6)
 
 
 def test_pooling_zero_and_errors():
@@ -44,8 +44,9 @@ def test_pooling_zero_and_errors():
     s = torch.randn(2, 4, 4, 6, generator=gen, dtype=torch.float64)
     t = torch.randn(2, 5, 4, 6, generator=gen, dtype=torch.float64)
     pooled = CIRKDMiniBatchLoss(pool=True)(s, t)
-    ref = reference(torch.nn.functional.avg_pool2d(s, 2).numpy(),
-                    torch.nn.functional.avg_pool2d(t, 2).numpy(), 0.1)
+    ref = reference(
+        torch.nn.functional.avg_pool2d(s, 2).numpy(),
+        torch.nn.functional.avg_pool2d(t, 2).numpy(), 0.1)
     assert pooled.item() == pytest.approx(ref, rel=1e-6)
     assert CIRKDMiniBatchLoss()(s, s).item() == pytest.approx(0, abs=1e-9)
     with pytest.raises(ValueError, match='ResizeConnector'):
@@ -53,7 +54,7 @@ def test_pooling_zero_and_errors():
 
 
 def test_gradient_and_precision():
-    assert_grad_to_student_only(CIRKDMiniBatchLoss(chunk=5), (2, 3, 4, 4),
-                                (2, 6, 4, 4))
+    assert_grad_to_student_only(
+        CIRKDMiniBatchLoss(chunk=5), (2, 3, 4, 4), (2, 6, 4, 4))
     assert_finite_under_low_precision(CIRKDMiniBatchLoss(), (2, 3, 4, 4),
                                       (2, 6, 4, 4))

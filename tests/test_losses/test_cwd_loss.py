@@ -83,10 +83,10 @@ def test_cwd_logit_standardization_matches_channel_loop(tau):
     gen = torch.Generator().manual_seed(0)
     s = 4 * torch.randn(2, 3, 4, 5, generator=gen, dtype=torch.float64)
     t = torch.randn(2, 3, 4, 5, generator=gen, dtype=torch.float64) - 2
-    got = ChannelWiseDivergence(tau=tau, loss_weight=3.0,
-                                logit_standardization=True)(s, t)
-    expected = reference_cwd(standardize_channels(s.numpy()),
-                             standardize_channels(t.numpy()), tau)
+    got = ChannelWiseDivergence(
+        tau=tau, loss_weight=3.0, logit_standardization=True)(s, t)
+    expected = reference_cwd(
+        standardize_channels(s.numpy()), standardize_channels(t.numpy()), tau)
     assert got.item() == pytest.approx(3.0 * expected, rel=1e-5)
 
 

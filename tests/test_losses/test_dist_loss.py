@@ -34,8 +34,7 @@ def randn(*shape, seed=0):
     return torch.randn(*shape, generator=gen, dtype=torch.float64)
 
 
-@pytest.mark.parametrize('tau,beta,gamma', [(1.0, 1.0, 1.0),
-                                            (4.0, 1.0, 1.0),
+@pytest.mark.parametrize('tau,beta,gamma', [(1.0, 1.0, 1.0), (4.0, 1.0, 1.0),
                                             (1.0, 2.0, 0.5)])
 def test_dist_matches_row_and_column_loops(tau, beta, gamma):
     s, t = randn(2, 5, 3, 4), randn(2, 5, 3, 4, seed=1)
@@ -75,8 +74,8 @@ def test_dist_anti_correlated_is_maximal(tau):
 def test_dist_intra_correlates_over_the_whole_batch():
     # each image alone is perfectly correlated per class, but the teacher's
     # images are swapped, so over the batch the classes are not
-    s = torch.tensor([[[[2.0, 0.0]], [[0.0, 0.0]]],
-                      [[[0.0, 0.0]], [[0.0, 2.0]]]]).double()
+    s = torch.tensor([[[[2.0, 0.0]], [[0.0, 0.0]]], [[[0.0, 0.0]],
+                                                     [[0.0, 2.0]]]]).double()
     t = torch.flip(s, dims=[0])
     ps = torch.softmax(s, 1).permute(1, 0, 2, 3).reshape(2, -1)
     pt = torch.softmax(t, 1).permute(1, 0, 2, 3).reshape(2, -1)
@@ -87,8 +86,10 @@ def test_dist_intra_correlates_over_the_whole_batch():
         reference_dist(s.numpy(), t.numpy(), beta=0.0), rel=1e-10)
     assert intra > 0.5
     for n in range(2):  # per image, the classes correlate perfectly
-        assert dist_relations(s[n:n + 1], t[n:n + 1], beta=0.0,
-                              gamma=1.0).item() == pytest.approx(0, abs=1e-6)
+        assert dist_relations(
+            s[n:n + 1], t[n:n + 1], beta=0.0,
+            gamma=1.0).item() == pytest.approx(
+                0, abs=1e-6)
 
 
 def test_pearson_helper():

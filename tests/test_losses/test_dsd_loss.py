@@ -55,13 +55,14 @@ def reference_attention(f, size=None):
 def reference_psd(student, teacher, pairs, size=None):
     """Residual = normalised difference of the normalised attention of a
     stage pair; squared error averaged over entries, then over pairs."""
+
     def residuals(stages):
         att = [reference_attention(f, size) for f in stages]
         if pairs == 'adjacent':
             index = [(n, n + 1) for n in range(len(att) - 1)]
         else:
-            index = [(n, m) for n in range(len(att))
-                     for m in range(len(att)) if n < m]
+            index = [(n, m) for n in range(len(att)) for m in range(len(att))
+                     if n < m]
         res = []
         for n, m in index:
             d = att[m] - att[n]
@@ -86,8 +87,10 @@ def np_avg_pool_2x2_ceil(z):
     for c in range(k):
         for y in range(oh):
             for x in range(ow):
-                vals = [z[c, yy, xx] for yy in (2 * y, 2 * y + 1)
-                        for xx in (2 * x, 2 * x + 1) if yy < h and xx < w]
+                vals = [
+                    z[c, yy, xx] for yy in (2 * y, 2 * y + 1)
+                    for xx in (2 * x, 2 * x + 1) if yy < h and xx < w
+                ]
                 out[c, y, x] = sum(vals) / len(vals)
     return out
 
@@ -106,8 +109,8 @@ def reference_csd(s, t, tau, pool):
             gram = np.zeros((k, k))
             for i in range(k):
                 for j in range(k):
-                    gram[i, j] = sum(p[i, q] * p[j, q]
-                                     for q in range(p.shape[1]))
+                    gram[i,
+                         j] = sum(p[i, q] * p[j, q] for q in range(p.shape[1]))
             grams.append(gram)
         for value in (grams[0] - grams[1]).ravel():
             total += value * value
@@ -118,8 +121,8 @@ def reference_csd(s, t, tau, pool):
 def random_stages(shapes, seed=0, requires_grad=False, dtype=torch.float64):
     gen = torch.Generator().manual_seed(seed)
     return [
-        torch.randn(s, generator=gen, dtype=dtype).requires_grad_(
-            requires_grad) for s in shapes
+        torch.randn(s, generator=gen,
+                    dtype=dtype).requires_grad_(requires_grad) for s in shapes
     ]
 
 
@@ -134,8 +137,8 @@ def test_psd_matches_loops(pairs):
                              [f.numpy() for f in teacher], pairs)
     assert pixel_similarity_distillation(student, teacher, pairs).item() == \
         pytest.approx(expected, rel=1e-9)
-    got = DSDPixelSimilarityLoss(pairs=pairs, loss_weight=1000.0)(student,
-                                                                  teacher)
+    got = DSDPixelSimilarityLoss(
+        pairs=pairs, loss_weight=1000.0)(student, teacher)
     assert got.item() == pytest.approx(1000.0 * expected, rel=1e-5)
 
 
@@ -163,23 +166,27 @@ def test_psd_hand_value():
 
 
 def test_psd_zero_when_equal_and_scale_invariant():
-    stages = random_stages([(2, 3, 4, 4), (2, 5, 4, 4), (2, 4, 4, 4)], 4,
+    stages = random_stages([(2, 3, 4, 4), (2, 5, 4, 4), (2, 4, 4, 4)],
+                           4,
                            dtype=torch.float32)
     loss = DSDPixelSimilarityLoss(pairs='all')
     assert loss(stages, stages).item() == pytest.approx(0, abs=1e-10)
     # a per-image, per-stage scale (and sign) leaves every map alike
-    scaled = [f * torch.tensor([-2.0, 0.5]).view(2, 1, 1, 1) * (i + 1)
-              for i, f in enumerate(stages)]
+    scaled = [
+        f * torch.tensor([-2.0, 0.5]).view(2, 1, 1, 1) * (i + 1)
+        for i, f in enumerate(stages)
+    ]
     assert loss(scaled, stages).item() == pytest.approx(0, abs=1e-9)
 
 
 def test_psd_resize_matches_loops():
     student = random_stages([(2, 3, 4, 6), (2, 4, 2, 3)], 5)
     teacher = random_stages([(2, 6, 2, 3), (2, 5, 2, 3)], 6)
-    got = DSDPixelSimilarityLoss(resize=True, loss_weight=1.0)(student,
-                                                               teacher)
+    got = DSDPixelSimilarityLoss(
+        resize=True, loss_weight=1.0)(student, teacher)
     expected = reference_psd([f.numpy() for f in student],
-                             [f.numpy() for f in teacher], 'adjacent',
+                             [f.numpy() for f in teacher],
+                             'adjacent',
                              size=(4, 6))
     assert got.item() == pytest.approx(expected, rel=1e-6)
     # equal sizes: resize changes nothing
@@ -190,10 +197,14 @@ def test_psd_resize_matches_loops():
 
 
 def test_psd_gradient_to_student_only_and_low_precision():
-    student = random_stages([(2, 3, 4, 4), (2, 4, 4, 4), (2, 5, 4, 4)], 9,
-                            requires_grad=True, dtype=torch.float32)
-    teacher = random_stages([(2, 6, 4, 4), (2, 6, 4, 4), (2, 6, 4, 4)], 10,
-                            requires_grad=True, dtype=torch.float32)
+    student = random_stages([(2, 3, 4, 4), (2, 4, 4, 4), (2, 5, 4, 4)],
+                            9,
+                            requires_grad=True,
+                            dtype=torch.float32)
+    teacher = random_stages([(2, 6, 4, 4), (2, 6, 4, 4), (2, 6, 4, 4)],
+                            10,
+                            requires_grad=True,
+                            dtype=torch.float32)
     value = DSDPixelSimilarityLoss()(student, teacher)
     assert value.dim() == 0 and torch.isfinite(value)
     value.backward()
@@ -248,8 +259,7 @@ def test_csd_matches_loops(shape, pool):
     assert category_similarity_distillation(s, t, 4.0, pool).item() == \
         pytest.approx(expected, rel=1e-9)
     # the loss runs in float32: G^S - G^T cancels most digits
-    got = DSDCategorySimilarityLoss(tau=4.0, pool=pool,
-                                    loss_weight=10.0)(s, t)
+    got = DSDCategorySimilarityLoss(tau=4.0, pool=pool, loss_weight=10.0)(s, t)
     assert got.item() == pytest.approx(10.0 * expected, rel=1e-4)
 
 
@@ -277,8 +287,8 @@ def test_csd_zero_when_equal_and_invariant_to_class_shift():
 
 def test_csd_gradient_precision_and_errors():
     assert_grad_to_student_only(DSDCategorySimilarityLoss(), (2, 3, 4, 4))
-    assert_finite_under_low_precision(DSDCategorySimilarityLoss(),
-                                      (2, 5, 8, 8), scale=300.0)
+    assert_finite_under_low_precision(
+        DSDCategorySimilarityLoss(), (2, 5, 8, 8), scale=300.0)
     with pytest.raises(ValueError, match='num_classes'):
         DSDCategorySimilarityLoss()(torch.randn(1, 3, 4, 4),
                                     torch.randn(1, 5, 4, 4))

@@ -42,8 +42,9 @@ def test_fitnet_through_bare_conv_regressor():
     conn = ChannelConnector(3, 5, norm_cfg=None, bias=False)
     convs = [m for m in conn.modules() if isinstance(m, torch.nn.Conv2d)]
     assert len(convs) == 1 and convs[0].bias is None
-    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
-                   for m in conn.modules())
+    assert not any(
+        isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+        for m in conn.modules())
     gen = torch.Generator().manual_seed(1)
     s = torch.randn(2, 3, 4, 4, generator=gen)
     t = torch.randn(2, 5, 4, 4, generator=gen)
@@ -58,8 +59,7 @@ def test_fitnet_through_bare_conv_regressor():
 
 def test_fitnet_gradient_precision_and_errors():
     assert_grad_to_student_only(FitNetLoss(), (2, 3, 4, 4))
-    assert_finite_under_low_precision(FitNetLoss(), (2, 3, 8, 8),
-                                      scale=300.0)
+    assert_finite_under_low_precision(FitNetLoss(), (2, 3, 8, 8), scale=300.0)
     with pytest.raises(ValueError) as info:
         FitNetLoss()(torch.randn(1, 3, 4, 4), torch.randn(1, 5, 4, 4))
     message = str(info.value)

@@ -25,8 +25,8 @@ def reference_ifv(f, labels, num_classes):
         for y in range(h):
             for x in range(w):
                 u, v = f[n, :, y, x], proto[:, y, x]
-                den = max(np.linalg.norm(u), 1e-8) * max(np.linalg.norm(v),
-                                                         1e-8)
+                den = max(np.linalg.norm(u), 1e-8) * max(
+                    np.linalg.norm(v), 1e-8)
                 out[n, y, x] = float(u @ v) / den
     return out
 
@@ -47,15 +47,14 @@ def random_case(b, cs, ct, h, w, num_classes, seed=0):
 
 def test_ifvd_matches_class_loop_with_ignore_and_channel_mismatch():
     s, t, labels = random_case(2, 6, 10, 5, 7, num_classes=5)
-    labels[0, 0] = 255          # ignore
-    labels[1, :, 1] = 7         # outside [0, K): ignored too
-    labels[1, labels[1] == 3] = 0   # class 3 absent from image 1
+    labels[0, 0] = 255  # ignore
+    labels[1, :, 1] = 7  # outside [0, K): ignored too
+    labels[1, labels[1] == 3] = 0  # class 3 absent from image 1
     expected = reference_ifvd(s.numpy(), t.numpy(), labels.numpy(), 5)
     loss = IFVDLoss(num_classes=5, loss_weight=200.0)
     assert loss.uses_labels
     # the class computes in float32; the pure function keeps float64
-    assert loss(s, t, labels).item() == pytest.approx(200 * expected,
-                                                      rel=1e-5)
+    assert loss(s, t, labels).item() == pytest.approx(200 * expected, rel=1e-5)
     assert ifvd(s, t, labels, 5).item() == pytest.approx(expected, rel=1e-10)
 
 
@@ -64,8 +63,7 @@ def test_ifvd_vectorised_equals_loop_for_150_classes():
     labels[0, :3] = 255
     assert len(labels.unique()) > 100
     expected = reference_ifvd(s.numpy(), t.numpy(), labels.numpy(), 150)
-    assert ifvd(s, t, labels, 150).item() == pytest.approx(expected,
-                                                           rel=1e-10)
+    assert ifvd(s, t, labels, 150).item() == pytest.approx(expected, rel=1e-10)
     got = IFVDLoss(num_classes=150)(s, t, labels)
     assert got.item() == pytest.approx(expected, rel=1e-5)
 
@@ -78,8 +76,8 @@ def test_ifvd_hand_value():
     t = torch.tensor([[[[1.0, 1.0]], [[0.0, 0.0]]]])
     labels = torch.zeros(1, 1, 2, dtype=torch.long)
     expected = (1 - 1 / np.sqrt(2))**2
-    assert IFVDLoss(2)(s, t, labels).item() == pytest.approx(expected,
-                                                             rel=1e-6)
+    assert IFVDLoss(2)(s, t, labels).item() == pytest.approx(
+        expected, rel=1e-6)
     # a third, ignored pixel adds zero error but counts in the mean
     s3 = torch.cat([s, torch.randn(1, 2, 1, 1)], dim=3)
     t3 = torch.cat([t, torch.randn(1, 2, 1, 1)], dim=3)
@@ -105,8 +103,8 @@ def test_ifvd_zero_when_structures_agree():
     assert IFVDLoss(4)(s, s.clone(), labels).item() == pytest.approx(
         0, abs=1e-12)
     # cosines ignore a positive scale, so a scaled teacher gives 0 too
-    assert IFVDLoss(4)(s, 3.0 * s, labels).item() == pytest.approx(0,
-                                                                   abs=1e-12)
+    assert IFVDLoss(4)(s, 3.0 * s, labels).item() == pytest.approx(
+        0, abs=1e-12)
     assert IFVDLoss(4)(s, torch.randn(2, 9, 6, 6).double(), labels) > 0
 
 
@@ -124,8 +122,8 @@ def test_ifvd_gradient_and_precision():
     labels[:, 0] = 255
     loss = IFVDLoss(5)
     assert_grad_to_student_only(loss, (2, 6, 8, 8), (2, 10, 8, 8), labels)
-    assert_finite_under_low_precision(loss, (2, 6, 8, 8), (2, 10, 8, 8),
-                                      labels, scale=300.0)
+    assert_finite_under_low_precision(
+        loss, (2, 6, 8, 8), (2, 10, 8, 8), labels, scale=300.0)
 
 
 def test_ifvd_all_ignore_is_zero_and_connected():
@@ -142,12 +140,14 @@ def test_ifvd_all_ignore_is_zero_and_connected():
 def test_ifvd_errors_name_the_fix():
     loss = IFVDLoss(5)
     with pytest.raises(ValueError, match='ResizeConnector'):
-        loss(torch.randn(1, 4, 8, 8), torch.randn(1, 4, 4, 4),
-             torch.zeros(1, 8, 8, dtype=torch.long))
+        loss(
+            torch.randn(1, 4, 8, 8), torch.randn(1, 4, 4, 4),
+            torch.zeros(1, 8, 8, dtype=torch.long))
     with pytest.raises(ValueError, match='labels'):
         loss(torch.randn(1, 4, 8, 8), torch.randn(1, 6, 8, 8))
     with pytest.raises(ValueError, match='nearest-resized'):
-        loss(torch.randn(1, 4, 8, 8), torch.randn(1, 6, 8, 8),
-             torch.zeros(1, 16, 16, dtype=torch.long))
+        loss(
+            torch.randn(1, 4, 8, 8), torch.randn(1, 6, 8, 8),
+            torch.zeros(1, 16, 16, dtype=torch.long))
     with pytest.raises(ValueError, match='num_classes'):
         IFVDLoss(0)

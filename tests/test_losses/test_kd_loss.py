@@ -51,8 +51,8 @@ def test_kd_ignore_mask():
     labels[1, :, 2] = 255
     loss = KDLoss(ignore_index=255)
     assert loss.uses_labels
-    expected = reference_kd(s.double().numpy(), t.double().numpy(), 1.0,
-                            labels.numpy(), 255)
+    expected = reference_kd(s.double().numpy(),
+                            t.double().numpy(), 1.0, labels.numpy(), 255)
     assert loss(s, t, labels).item() == pytest.approx(expected, rel=1e-5)
     with pytest.raises(ValueError, match='labels'):
         loss(s, t)
@@ -115,17 +115,17 @@ def test_kd_logit_standardization_matches_pixel_loop(tau):
     gen = torch.Generator().manual_seed(0)
     s = 3 * torch.randn(2, 5, 3, 4, generator=gen, dtype=torch.float64)
     t = torch.randn(2, 5, 3, 4, generator=gen, dtype=torch.float64) + 1
-    expected = reference_kd(standardize_classes(s.numpy()),
-                            standardize_classes(t.numpy()), tau)
+    expected = reference_kd(
+        standardize_classes(s.numpy()), standardize_classes(t.numpy()), tau)
     got = KDLoss(tau=tau, loss_weight=9.0, logit_standardization=True)(s, t)
     assert got.item() == pytest.approx(9.0 * expected, rel=1e-5)
     labels = torch.randint(0, 5, (2, 3, 4), generator=gen)
     labels[0, 1] = 255
-    expected = reference_kd(standardize_classes(s.numpy()),
-                            standardize_classes(t.numpy()), tau,
-                            labels.numpy(), 255)
-    got = KDLoss(tau=tau, ignore_index=255,
-                 logit_standardization=True)(s, t, labels)
+    expected = reference_kd(
+        standardize_classes(s.numpy()), standardize_classes(t.numpy()), tau,
+        labels.numpy(), 255)
+    got = KDLoss(
+        tau=tau, ignore_index=255, logit_standardization=True)(s, t, labels)
     assert got.item() == pytest.approx(expected, rel=1e-5)
 
 
@@ -162,8 +162,7 @@ def test_kd_logit_standardization_gradient_and_precision():
     assert_grad_to_student_only(
         KDLoss(tau=2.0, logit_standardization=True), (2, 5, 4, 4))
     assert_finite_under_low_precision(
-        KDLoss(tau=2.0, logit_standardization=True), (2, 5, 4, 4),
-        scale=300.0)
+        KDLoss(tau=2.0, logit_standardization=True), (2, 5, 4, 4), scale=300.0)
     # constant logit vectors (std 0) give zeros, a finite loss and gradient
     s = torch.ones(1, 4, 2, 2, requires_grad=True)
     t = torch.randn(1, 4, 2, 2)
@@ -176,8 +175,8 @@ def test_z_score_helper():
     from mmseg_kd.losses.utils import z_score
     x = torch.tensor([[1.0, 2.0, 3.0, 6.0], [5.0, 5.0, 5.0, 5.0]])
     z = z_score(x, 1)
-    assert z[0].tolist() == pytest.approx(list(np_zscore([1, 2, 3, 6])),
-                                          rel=1e-6)
+    assert z[0].tolist() == pytest.approx(
+        list(np_zscore([1, 2, 3, 6])), rel=1e-6)
     assert z[1].tolist() == [0.0, 0.0, 0.0, 0.0]
     assert z[0].mean().item() == pytest.approx(0, abs=1e-6)
     assert z[0].pow(2).mean().item() == pytest.approx(1, rel=1e-6)

@@ -62,8 +62,9 @@ def test_mgd_matches_explicit_convolutions(cs, ct):
     s = torch.randn(2, cs, 5, 6, generator=gen)
     t = torch.randn(2, ct, 5, 6, generator=gen)
     uniforms = next_uniforms(loss, (2, 1, 5, 6))
-    expected = reference_mgd(loss, s.double().numpy(), t.double().numpy(),
-                             uniforms)
+    expected = reference_mgd(loss,
+                             s.double().numpy(),
+                             t.double().numpy(), uniforms)
     assert loss(s, t).item() == pytest.approx(2e-5 * expected, rel=1e-5)
 
 
@@ -109,8 +110,8 @@ def test_mgd_trains_its_modules_not_the_teacher():
     assert_grad_to_student_only(loss, (2, 3, 4, 4), (2, 5, 4, 4))
     for p in loss.parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0
-    assert_finite_under_low_precision(MGDLoss(3, 5), (2, 3, 8, 8),
-                                      (2, 5, 8, 8), scale=300.0)
+    assert_finite_under_low_precision(
+        MGDLoss(3, 5), (2, 3, 8, 8), (2, 5, 8, 8), scale=300.0)
 
 
 def test_mgd_defaults_registry_and_channel_arguments():

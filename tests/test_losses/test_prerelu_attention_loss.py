@@ -33,9 +33,9 @@ def reference_attention_loss(s, t, normalize):
 
 
 def test_spatial_attention_is_channel_mean_of_squares():
-    f = torch.tensor([[[[1.0, -2.0]], [[3.0, 0.0]]]])   # (1, 2, 1, 2)
-    torch.testing.assert_close(spatial_attention(f),
-                               torch.tensor([[[5.0, 2.0]]]))
+    f = torch.tensor([[[[1.0, -2.0]], [[3.0, 0.0]]]])  # (1, 2, 1, 2)
+    torch.testing.assert_close(
+        spatial_attention(f), torch.tensor([[[5.0, 2.0]]]))
 
 
 def test_h_axis_quirk_vs_flatten_by_hand():
@@ -94,10 +94,10 @@ def test_attention_zero_when_equal_or_rescaled(normalize):
 def test_attention_gradient_precision_and_errors():
     for normalize in ('h_axis', 'flatten'):
         loss = PreReLUAttentionLoss(normalize=normalize)
-        assert_grad_to_student_only(loss, (2, 4, 6, 6),
-                                    teacher_shape=(2, 8, 6, 6))
-        assert_finite_under_low_precision(loss, (2, 4, 6, 6),
-                                          teacher_shape=(2, 8, 6, 6))
+        assert_grad_to_student_only(
+            loss, (2, 4, 6, 6), teacher_shape=(2, 8, 6, 6))
+        assert_finite_under_low_precision(
+            loss, (2, 4, 6, 6), teacher_shape=(2, 8, 6, 6))
     with pytest.raises(ValueError, match='ResizeConnector'):
         PreReLUAttentionLoss()(torch.randn(1, 4, 8, 8),
                                torch.randn(1, 4, 16, 16))

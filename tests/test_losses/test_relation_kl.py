@@ -16,10 +16,10 @@ def naive(qs, ks, qt, kt, tau, kappa, scale):
 @pytest.mark.parametrize('chunk', [1, 3, 7, None])
 def test_equals_autograd_in_value_and_gradient(chunk):
     gen = torch.Generator().manual_seed(0)
-    qs = torch.randn(7, 4, generator=gen, dtype=torch.float64,
-                     requires_grad=True)
-    ks = torch.randn(5, 4, generator=gen, dtype=torch.float64,
-                     requires_grad=True)
+    qs = torch.randn(
+        7, 4, generator=gen, dtype=torch.float64, requires_grad=True)
+    ks = torch.randn(
+        5, 4, generator=gen, dtype=torch.float64, requires_grad=True)
     qt = torch.randn(7, 6, generator=gen, dtype=torch.float64)
     kt = torch.randn(5, 6, generator=gen, dtype=torch.float64)
     got = chunked_relation_kl(qs, ks, qt, kt, 0.5, 2.0, 0.3, chunk)
@@ -35,8 +35,8 @@ def test_equals_autograd_in_value_and_gradient(chunk):
 
 def test_shared_query_and_key_and_frozen_keys():
     gen = torch.Generator().manual_seed(1)
-    q = torch.randn(6, 3, generator=gen, dtype=torch.float64,
-                    requires_grad=True)
+    q = torch.randn(
+        6, 3, generator=gen, dtype=torch.float64, requires_grad=True)
     t = torch.randn(6, 4, generator=gen, dtype=torch.float64)
     chunked_relation_kl(q, q, t, t, 0.1, chunk=4).backward()
     grad = q.grad.clone()
@@ -45,6 +45,7 @@ def test_shared_query_and_key_and_frozen_keys():
     assert torch.allclose(grad, q.grad, atol=1e-10)
     keys = torch.randn(5, 3, generator=gen, dtype=torch.float64)
     q.grad = None
-    chunked_relation_kl(q, keys, t, torch.randn(5, 4, dtype=torch.float64),
-                        0.1, chunk=2).backward()
+    chunked_relation_kl(
+        q, keys, t, torch.randn(5, 4, dtype=torch.float64), 0.1,
+        chunk=2).backward()
     assert q.grad is not None and keys.grad is None

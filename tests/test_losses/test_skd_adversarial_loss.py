@@ -44,12 +44,12 @@ def test_gradient_penalty_by_hand():
 
 def test_gradient_penalty_has_gradient_for_the_critic():
     lin = Linear((2, 3, 3))
-    gradient_penalty(lin, torch.randn(2, 2, 3, 3),
-                     torch.randn(2, 2, 3, 3)).backward()
+    gradient_penalty(lin, torch.randn(2, 2, 3, 3), torch.randn(2, 2, 3,
+                                                               3)).backward()
     # d/dw (|w| - 1)^2 = 2 (|w| - 1) w / |w|
     w = lin.w.detach()
-    assert torch.allclose(lin.w.grad, 2 * (w.norm() - 1) * w / w.norm(),
-                          atol=1e-5)
+    assert torch.allclose(
+        lin.w.grad, 2 * (w.norm() - 1) * w / w.norm(), atol=1e-5)
 
 
 def test_critic_and_generator_terms():
@@ -74,8 +74,10 @@ def test_critic_is_built_for_the_maps():
         critic.net, SAGANDiscriminator)
     assert critic.net.in_channels == 5
     image = SKDAdversarialLoss(
-        dict(type='SAGANDiscriminator', base_channels=4,
-             preprocess='softmax_image')).build_critic(5)
+        dict(
+            type='SAGANDiscriminator',
+            base_channels=4,
+            preprocess='softmax_image')).build_critic(5)
     assert image.net.in_channels == 8  # the maps and the RGB image
 
 

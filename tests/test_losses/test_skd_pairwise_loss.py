@@ -44,13 +44,11 @@ def test_graph_geometry_65_pool_scale_half():
     nodes = graph_pool(x, (32, 32))
     assert nodes.shape == (2, 4, 3, 3)
     # the last row and column of nodes come from 1-pixel-wide windows
-    torch.testing.assert_close(nodes[..., 2, 0],
-                               x[..., 64, 0:32].amax(-1))
-    torch.testing.assert_close(nodes[..., 0, 2],
-                               x[..., 0:32, 64].amax(-1))
+    torch.testing.assert_close(nodes[..., 2, 0], x[..., 64, 0:32].amax(-1))
+    torch.testing.assert_close(nodes[..., 0, 2], x[..., 0:32, 64].amax(-1))
     torch.testing.assert_close(nodes[..., 2, 2], x[..., 64, 64])
-    torch.testing.assert_close(nodes[..., 1, 1],
-                               x[..., 32:64, 32:64].amax((-1, -2)))
+    torch.testing.assert_close(nodes[..., 1, 1], x[..., 32:64, 32:64].amax(
+        (-1, -2)))
     # non-square maps: kernel from each side
     assert graph_pool_kernel(33, 45, 0.5) == (16, 22)
     assert graph_pool(torch.randn(1, 2, 33, 45), (16, 22)).shape[2:] == (3, 3)
@@ -59,25 +57,31 @@ def test_graph_geometry_65_pool_scale_half():
 def test_graph_geometry_fixed_2x2_kernel():
     assert graph_pool_kernel(64, 128, kernel_size=2) == (2, 2)
     assert graph_pool_kernel(64, 128, 0.5, kernel_size=(2, 4)) == (2, 4)
-    assert graph_pool(torch.randn(1, 3, 64, 128), (2, 2)).shape == (1, 3, 32,
-                                                                    64)
+    assert graph_pool(torch.randn(1, 3, 64, 128),
+                      (2, 2)).shape == (1, 3, 32, 64)
 
 
-@pytest.mark.parametrize('shape,pool_scale,kernel_size,kh,kw', [
-    ((2, 6, 13, 13), 0.5, None, 6, 6),   # 3x3 graph, 1-pixel last windows
-    ((2, 6, 9, 11), 0.5, None, 4, 5),
-    ((2, 6, 8, 12), None, 2, 2, 2),      # CIRKD's fixed 2x2 kernel
-    ((1, 5, 4, 6), None, 1, 1, 1),       # no pooling
-])
+@pytest.mark.parametrize(
+    'shape,pool_scale,kernel_size,kh,kw',
+    [
+        ((2, 6, 13, 13), 0.5, None, 6, 6),  # 3x3 graph, 1-pixel last windows
+        ((2, 6, 9, 11), 0.5, None, 4, 5),
+        ((2, 6, 8, 12), None, 2, 2, 2),  # CIRKD's fixed 2x2 kernel
+        ((1, 5, 4, 6), None, 1, 1, 1),  # no pooling
+    ])
 def test_pairwise_matches_window_loop(shape, pool_scale, kernel_size, kh, kw):
     gen = torch.Generator().manual_seed(0)
     s = torch.randn(shape, generator=gen, dtype=torch.float64)
-    t = torch.randn((shape[0], 9) + shape[2:], generator=gen,
-                    dtype=torch.float64)   # teacher has more channels
+    t = torch.randn(
+        (shape[0], 9) + shape[2:], generator=gen,
+        dtype=torch.float64)  # teacher has more channels
     expected = reference_pairwise(s.numpy(), t.numpy(), kh, kw)
     for detach_norm in (True, False):
-        loss = SKDPairWiseLoss(pool_scale=pool_scale, kernel_size=kernel_size,
-                               detach_norm=detach_norm, loss_weight=0.5)
+        loss = SKDPairWiseLoss(
+            pool_scale=pool_scale,
+            kernel_size=kernel_size,
+            detach_norm=detach_norm,
+            loss_weight=0.5)
         assert loss(s, t).item() == pytest.approx(0.5 * expected, rel=1e-5)
 
 
@@ -92,8 +96,8 @@ def test_pairwise_hand_value():
 
 def test_pairwise_zero_when_equal_or_rescaled():
     t = torch.randn(2, 8, 13, 13)
-    for loss in (SKDPairWiseLoss(), SKDPairWiseLoss(kernel_size=2,
-                                                    detach_norm=False)):
+    for loss in (SKDPairWiseLoss(),
+                 SKDPairWiseLoss(kernel_size=2, detach_norm=False)):
         assert loss(t, t.clone()).item() == pytest.approx(0, abs=1e-10)
         # cosine similarities ignore a positive scale of the whole map
         assert loss(3.0 * t, t).item() == pytest.approx(0, abs=1e-10)
@@ -122,12 +126,12 @@ def test_detach_norm_changes_gradient_not_value():
 
 
 def test_pairwise_gradient_precision_and_channels():
-    assert_grad_to_student_only(SKDPairWiseLoss(), (2, 4, 13, 13),
-                                teacher_shape=(2, 16, 13, 13))
+    assert_grad_to_student_only(
+        SKDPairWiseLoss(), (2, 4, 13, 13), teacher_shape=(2, 16, 13, 13))
     assert_grad_to_student_only(
         SKDPairWiseLoss(kernel_size=2, detach_norm=False), (2, 4, 8, 8))
-    assert_finite_under_low_precision(SKDPairWiseLoss(), (2, 4, 13, 13),
-                                      teacher_shape=(2, 16, 13, 13))
+    assert_finite_under_low_precision(
+        SKDPairWiseLoss(), (2, 4, 13, 13), teacher_shape=(2, 16, 13, 13))
     assert_finite_under_low_precision(
         SKDPairWiseLoss(kernel_size=2, detach_norm=False), (2, 4, 8, 8),
         scale=300.0)

@@ -40,16 +40,16 @@ def test_skd_pixel_matches_pixel_loop(tau, form, reduction):
     t = torch.randn(3, 5, 3, 4, generator=gen, dtype=torch.float64)
     expected = reference_skd_pixel(s.numpy(), t.numpy(), tau, form == 'kl',
                                    reduction == 'pixel_mean')
-    loss = SKDPixelWiseLoss(tau=tau, form=form, reduction=reduction,
-                            loss_weight=10.0)
+    loss = SKDPixelWiseLoss(
+        tau=tau, form=form, reduction=reduction, loss_weight=10.0)
     assert loss(s, t).item() == pytest.approx(10.0 * expected, rel=1e-5)
 
 
 def test_skd_pixel_hand_value_and_batch_sum():
     # one pixel, p_t = softmax(0, ln 3) = (1/4, 3/4), p_s = (1/2, 1/2):
     # CE = ln 2, teacher entropy = -(1/4 ln 1/4 + 3/4 ln 3/4)
-    t = torch.tensor([0.0, float(np.log(3.0))]).view(1, 2, 1, 1).repeat(
-        2, 1, 1, 1)
+    t = torch.tensor([0.0, float(np.log(3.0))]).view(1, 2, 1,
+                                                     1).repeat(2, 1, 1, 1)
     s = torch.zeros(2, 2, 1, 1)
     ce = np.log(2.0)
     entropy = -(0.25 * np.log(0.25) + 0.75 * np.log(0.75))
@@ -82,8 +82,9 @@ def test_skd_pixel_forms_share_the_gradient():
     t = torch.randn(2, 4, 3, 3, generator=gen)
     grads = []
     for form in ('cross_entropy', 'kl'):
-        s = torch.randn(2, 4, 3, 3, generator=torch.Generator().manual_seed(
-            4)).requires_grad_(True)
+        s = torch.randn(
+            2, 4, 3, 3,
+            generator=torch.Generator().manual_seed(4)).requires_grad_(True)
         SKDPixelWiseLoss(form=form, tau=2.0)(s, t).backward()
         grads.append(s.grad)
     torch.testing.assert_close(grads[0], grads[1])
@@ -91,8 +92,8 @@ def test_skd_pixel_forms_share_the_gradient():
 
 def test_skd_pixel_gradient_and_precision():
     assert_grad_to_student_only(SKDPixelWiseLoss(), (2, 5, 4, 4))
-    assert_grad_to_student_only(SKDPixelWiseLoss(form='kl', tau=4.0),
-                                (2, 5, 4, 4))
+    assert_grad_to_student_only(
+        SKDPixelWiseLoss(form='kl', tau=4.0), (2, 5, 4, 4))
     assert_finite_under_low_precision(SKDPixelWiseLoss(), (2, 5, 4, 4))
     assert_finite_under_low_precision(
         SKDPixelWiseLoss(form='kl', reduction='pixel_mean'), (2, 5, 4, 4))

@@ -10,7 +10,6 @@ from mmseg.registry import MODELS
 
 import mmseg_kd.models  # noqa: F401  (registers ESPNetC, ESPNetHead)
 from mmseg_kd.models import ESPBlock, ESPNetC, ESPNetHead
-
 from ..conftest import MEAN, STD, build_mmseg, fake_batch
 
 # ESPNet on Cityscapes (19 classes): 0.364 M parameters in the paper.
@@ -75,8 +74,7 @@ def test_esp_block_hierarchical_fusion_and_residual():
     y = block(x)
     assert y.shape == x.shape
     o1, o2, o4, o8, o16 = outs
-    hff = torch.cat(
-        [o1, o2, o2 + o4, o2 + o4 + o8, o2 + o4 + o8 + o16], dim=1)
+    hff = torch.cat([o1, o2, o2 + o4, o2 + o4 + o8, o2 + o4 + o8 + o16], dim=1)
     torch.testing.assert_close(merged[0], hff + x)
 
 
@@ -105,8 +103,8 @@ def test_backbone_and_head_shapes(size, levels):
         feats = backbone(torch.randn(1, 3, *size))
         logits = head(feats)
     assert isinstance(feats, tuple)
-    assert [tuple(f.shape[1:]) for f in feats] == [
-        (c, ) + hw for c, hw in zip((19, 131, 256), levels)]
+    assert [tuple(f.shape[1:]) for f in feats
+            ] == [(c, ) + hw for c, hw in zip((19, 131, 256), levels)]
     # Full resolution, rounded up to even: 2 * ceil(H / 2).
     assert logits.shape == (1, 11, 2 * levels[0][0], 2 * levels[0][1])
 
@@ -141,8 +139,10 @@ def test_train_step_gradients_and_loss_decrease():
     losses = model(**data, mode='loss')
     assert set(losses) == {'decode.loss_ce', 'decode.acc_seg'}
     losses['decode.loss_ce'].backward()
-    missing = [n for n, p in model.named_parameters()
-               if p.grad is None or not p.grad.abs().sum() > 0]
+    missing = [
+        n for n, p in model.named_parameters()
+        if p.grad is None or not p.grad.abs().sum() > 0
+    ]
     assert not missing, f'no gradient reaches {missing}'
     model.zero_grad()
 
@@ -166,15 +166,14 @@ def test_train_and_predict_odd_size():
     model.eval()
     with torch.no_grad():
         samples = model.test_step(batch)
-        logits = model(
-            model.data_preprocessor(batch)['inputs'], mode='tensor')
+        logits = model(model.data_preprocessor(batch)['inputs'], mode='tensor')
     assert logits.shape[-2:] == (50, 68)
     for i, sample in enumerate(samples):
         assert sample.pred_sem_seg.data.shape == (1, ) + size
         assert sample.seg_logits.data.shape == (11, ) + size
         # Cropped, not interpolated: the top-left H x W of the logits.
-        torch.testing.assert_close(
-            sample.seg_logits.data, logits[i, :, :size[0], :size[1]])
+        torch.testing.assert_close(sample.seg_logits.data,
+                                   logits[i, :, :size[0], :size[1]])
 
 
 def test_predict_full_resolution():

@@ -115,12 +115,14 @@ def test_teacher_gets_its_own_preprocessing():
 
 def test_teacher_runs_only_what_is_needed():
     ran = []
-    model = MODELS.build(distill_model(
-        teacher_tensors=dict(logits='backbone.layer3'),
-        student_tensors=dict(logits='backbone.layer3'),
-        losses=dict(loss_at=dict(type='KDLoss', student='logits',
-                                 teacher='logits')),
-        connectors=dict(logits=dict(type='ChannelConnector'))))
+    model = MODELS.build(
+        distill_model(
+            teacher_tensors=dict(logits='backbone.layer3'),
+            student_tensors=dict(logits='backbone.layer3'),
+            losses=dict(
+                loss_at=dict(
+                    type='KDLoss', student='logits', teacher='logits')),
+            connectors=dict(logits=dict(type='ChannelConnector'))))
     model.teacher.model.decode_head.register_forward_pre_hook(
         lambda *a: ran.append('decode'))
     model.teacher.model.auxiliary_head.register_forward_pre_hook(
@@ -131,9 +133,10 @@ def test_teacher_runs_only_what_is_needed():
     model.train_step(fake_batch(), sgd(model))
     assert ran == []
     # the auxiliary head runs when one of its tensors is needed
-    model = MODELS.build(distill_model(
-        teacher_tensors=dict(logits='auxiliary_head.conv_seg'),
-        student_tensors=dict(logits='auxiliary_head.conv_seg')))
+    model = MODELS.build(
+        distill_model(
+            teacher_tensors=dict(logits='auxiliary_head.conv_seg'),
+            student_tensors=dict(logits='auxiliary_head.conv_seg')))
     model.teacher.model.auxiliary_head.register_forward_pre_hook(
         lambda *a: ran.append('aux'))
     model.train_step(fake_batch(), sgd(model))
@@ -143,21 +146,24 @@ def test_teacher_runs_only_what_is_needed():
 def test_pre_relu_record_of_conv_module():
     student = tiny_segmentor(width=8, head='PSPHead')
     teacher = tiny_segmentor(width=16, head='PSPHead')
-    model = MODELS.build(distill_model(
-        teacher=dict(model=teacher), student=dict(model=student),
-        student_tensors=dict(pre='decode_head.bottleneck.bn',
-                             post='decode_head.bottleneck'),
-        teacher_tensors=dict(pre='decode_head.bottleneck.bn',
-                             post='decode_head.bottleneck'),
-        losses=dict(loss_pre=dict(type='KDLoss', student='pre',
-                                  teacher='pre')),
-        connectors=dict(pre=dict(type='ChannelConnector'))))
+    model = MODELS.build(
+        distill_model(
+            teacher=dict(model=teacher),
+            student=dict(model=student),
+            student_tensors=dict(
+                pre='decode_head.bottleneck.bn',
+                post='decode_head.bottleneck'),
+            teacher_tensors=dict(
+                pre='decode_head.bottleneck.bn',
+                post='decode_head.bottleneck'),
+            losses=dict(
+                loss_pre=dict(type='KDLoss', student='pre', teacher='pre')),
+            connectors=dict(pre=dict(type='ChannelConnector'))))
     inputs = torch.randn(2, 3, 64, 64)
     t = model.teacher(inputs)
     assert (t['pre'] < 0).any(), 'teacher pre-ReLU record was overwritten'
     assert torch.allclose(torch.relu(t['pre']), t['post'])
-    _, s = model.student_recorder.run(
-        lambda: model.student._forward(inputs))
+    _, s = model.student_recorder.run(lambda: model.student._forward(inputs))
     assert (s['pre'] < 0).any()
     assert torch.allclose(torch.relu(s['pre']), s['post'])
     model.train_step(fake_batch(), sgd(model))  # and it trains
@@ -174,24 +180,33 @@ def test_logit_class_mismatch_fails_at_build():
 
 def test_feature_loss_without_connector_names_shapes_and_fix():
     with pytest.raises(ValueError) as err:
-        MODELS.build(distill_model(
-            student_tensors=dict(feat='backbone.layer4'),
-            teacher_tensors=dict(feat='backbone.layer4'),
-            losses=dict(loss_cwd=dict(type='ChannelWiseDivergence',
-                                      student='feat', teacher='feat'))))
+        MODELS.build(
+            distill_model(
+                student_tensors=dict(feat='backbone.layer4'),
+                teacher_tensors=dict(feat='backbone.layer4'),
+                losses=dict(
+                    loss_cwd=dict(
+                        type='ChannelWiseDivergence',
+                        student='feat',
+                        teacher='feat'))))
     text = str(err.value)
     assert '(1, 64, 8, 8)' in text and '(1, 128, 8, 8)' in text
     assert 'ChannelConnector' in text
 
 
 def test_feature_cwd_through_connector_trains_connector():
-    model = MODELS.build(distill_model(
-        student_tensors=dict(feat='backbone.layer4'),
-        teacher_tensors=dict(feat='backbone.layer4'),
-        connectors=dict(feat=dict(type='ChannelConnector')),
-        losses=dict(loss_cwd=dict(type='ChannelWiseDivergence',
-                                  student='feat', teacher='feat', tau=4.0,
-                                  loss_weight=3.0))))
+    model = MODELS.build(
+        distill_model(
+            student_tensors=dict(feat='backbone.layer4'),
+            teacher_tensors=dict(feat='backbone.layer4'),
+            connectors=dict(feat=dict(type='ChannelConnector')),
+            losses=dict(
+                loss_cwd=dict(
+                    type='ChannelWiseDivergence',
+                    student='feat',
+                    teacher='feat',
+                    tau=4.0,
+                    loss_weight=3.0))))
     key = 'distiller.connectors.feat.0.proj.conv.weight'
     assert key in model.state_dict()
     before = model.state_dict()[key].clone()
@@ -202,19 +217,26 @@ def test_feature_cwd_through_connector_trains_connector():
 
 def test_wrong_paths_and_names_fail_at_build():
     with pytest.raises(KeyError) as err:
-        MODELS.build(distill_model(
-            teacher_tensors=dict(logits='decode_head.conv_sg')))
+        MODELS.build(
+            distill_model(teacher_tensors=dict(logits='decode_head.conv_sg')))
     assert 'decode_head.conv_seg' in str(err.value)
     with pytest.raises(RuntimeError, match='did not produce'):
-        MODELS.build(distill_model(
-            student_tensors=dict(logits=dict(path='decode_head.conv_seg',
-                                             call=1))))
+        MODELS.build(
+            distill_model(
+                student_tensors=dict(
+                    logits=dict(path='decode_head.conv_seg', call=1))))
     with pytest.raises(KeyError, match='not a recorded student tensor'):
-        MODELS.build(distill_model(losses=dict(
-            loss_kd=dict(type='KDLoss', student='feat', teacher='logits'))))
+        MODELS.build(
+            distill_model(
+                losses=dict(
+                    loss_kd=dict(
+                        type='KDLoss', student='feat', teacher='logits'))))
     with pytest.raises(ValueError, match='must contain "loss"'):
-        MODELS.build(distill_model(losses=dict(
-            kd=dict(type='KDLoss', student='logits', teacher='logits'))))
+        MODELS.build(
+            distill_model(
+                losses=dict(
+                    kd=dict(type='KDLoss', student='logits',
+                            teacher='logits'))))
     with pytest.raises(KeyError, match='unknown keys'):
         MODELS.build(distill_model(temperature=3))
     cfg = distill_model()
@@ -222,8 +244,9 @@ def test_wrong_paths_and_names_fail_at_build():
     with pytest.raises(ValueError, match='takes no data_preprocessor'):
         MODELS.build(cfg)
     with pytest.raises(KeyError, match='teacher option'):
-        MODELS.build(distill_model(student=dict(model=tiny_segmentor(),
-                                                precision='bf16')))
+        MODELS.build(
+            distill_model(
+                student=dict(model=tiny_segmentor(), precision='bf16')))
 
 
 def test_strict_teacher_checkpoint(tmp_path):
@@ -231,17 +254,21 @@ def test_strict_teacher_checkpoint(tmp_path):
     good = build_mmseg(teacher_cfg)
     path = tmp_path / 'teacher.pth'
     torch.save(dict(state_dict=good.state_dict()), path)
-    model = MODELS.build(distill_model(
-        teacher=dict(model=teacher_cfg, checkpoint=str(path))))
+    model = MODELS.build(
+        distill_model(teacher=dict(model=teacher_cfg, checkpoint=str(path))))
     for k, v in good.state_dict().items():
         assert torch.equal(model.teacher.model.state_dict()[k], v)
 
-    no_aux = {k: v for k, v in good.state_dict().items()
-              if not k.startswith('auxiliary_head')}
+    no_aux = {
+        k: v
+        for k, v in good.state_dict().items()
+        if not k.startswith('auxiliary_head')
+    }
     torch.save(dict(state_dict=no_aux), path)
     with pytest.raises(CheckpointMismatchError) as err:
-        MODELS.build(distill_model(
-            teacher=dict(model=teacher_cfg, checkpoint=str(path))))
+        MODELS.build(
+            distill_model(
+                teacher=dict(model=teacher_cfg, checkpoint=str(path))))
     text = str(err.value)
     assert 'missing in checkpoint' in text and 'auxiliary_head' in text
     assert 'overrides=dict(auxiliary_head=None)' in text
@@ -250,21 +277,27 @@ def test_strict_teacher_checkpoint(tmp_path):
     state = dict(other.state_dict(), extra_weight=torch.zeros(1))
     torch.save(dict(state_dict=state), path)
     with pytest.raises(CheckpointMismatchError) as err:
-        MODELS.build(distill_model(
-            teacher=dict(model=teacher_cfg, checkpoint=str(path))))
+        MODELS.build(
+            distill_model(
+                teacher=dict(model=teacher_cfg, checkpoint=str(path))))
     text = str(err.value)
     assert 'shape mismatch' in text and 'number of classes' in text
     assert 'unexpected in checkpoint (1): extra_weight' in text
 
-    torch.save(dict(state_dict={'student.' + k: v for k, v in
-                                good.state_dict().items()}), path)
+    torch.save(
+        dict(state_dict={
+            'student.' + k: v
+            for k, v in good.state_dict().items()
+        }), path)
     with pytest.raises(CheckpointMismatchError, match='export_student'):
-        MODELS.build(distill_model(
-            teacher=dict(model=teacher_cfg, checkpoint=str(path))))
+        MODELS.build(
+            distill_model(
+                teacher=dict(model=teacher_cfg, checkpoint=str(path))))
     with pytest.raises(FileNotFoundError):
-        MODELS.build(distill_model(
-            teacher=dict(model=teacher_cfg,
-                         checkpoint=str(tmp_path / 'none.pth'))))
+        MODELS.build(
+            distill_model(
+                teacher=dict(
+                    model=teacher_cfg, checkpoint=str(tmp_path / 'none.pth'))))
 
 
 def test_init_weights_leaves_the_teacher_alone(tmp_path):
@@ -272,8 +305,8 @@ def test_init_weights_leaves_the_teacher_alone(tmp_path):
     teacher = build_mmseg(teacher_cfg)
     path = tmp_path / 'teacher.pth'
     torch.save(dict(state_dict=teacher.state_dict()), path)
-    model = MODELS.build(distill_model(
-        teacher=dict(model=teacher_cfg, checkpoint=str(path))))
+    model = MODELS.build(
+        distill_model(teacher=dict(model=teacher_cfg, checkpoint=str(path))))
     model.init_weights()
     for k, v in teacher.state_dict().items():
         assert torch.equal(model.teacher.model.state_dict()[k], v)
@@ -283,8 +316,8 @@ def test_prediction_is_the_students():
     model = MODELS.build(distill_model()).eval()
     inputs = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
-        assert torch.equal(model(inputs, mode='tensor'),
-                           model.student(inputs, mode='tensor'))
+        assert torch.equal(
+            model(inputs, mode='tensor'), model.student(inputs, mode='tensor'))
         batch = model.data_preprocessor(fake_batch(1), False)
         preds = model.test_step(fake_batch(1))
         ref = model.student.predict(batch['inputs'], batch['data_samples'])
@@ -292,14 +325,17 @@ def test_prediction_is_the_students():
 
 
 def test_teacher_precision():
-    model = MODELS.build(distill_model(
-        teacher=dict(model=tiny_segmentor(width=16), precision='bf16')))
+    model = MODELS.build(
+        distill_model(
+            teacher=dict(model=tiny_segmentor(width=16), precision='bf16')))
     out = model.teacher(torch.randn(1, 3, 64, 64))['logits']
     assert out.dtype == torch.bfloat16
     model.train_step(fake_batch(), sgd(model))  # losses run in fp32
     with pytest.raises(ValueError, match='precision'):
-        MODELS.build(distill_model(
-            teacher=dict(model=tiny_segmentor(width=16), precision='int8')))
+        MODELS.build(
+            distill_model(
+                teacher=dict(model=tiny_segmentor(
+                    width=16), precision='int8')))
 
 
 @MODELS.register_module(force=True)
@@ -314,8 +350,9 @@ class _NaNAfterFirstLoss(DistillLoss):
 
 
 def test_nonfinite_guard_names_term_and_iteration(fresh_message_hub):
-    losses = dict(loss_bad=dict(type='_NaNAfterFirstLoss', student='logits',
-                                teacher='logits'))
+    losses = dict(
+        loss_bad=dict(
+            type='_NaNAfterFirstLoss', student='logits', teacher='logits'))
     model = MODELS.build(distill_model(losses=copy.deepcopy(losses)))
     optim = sgd(model)
     fresh_message_hub.update_info('iter', 0)  # what the runner does
@@ -323,8 +360,7 @@ def test_nonfinite_guard_names_term_and_iteration(fresh_message_hub):
     fresh_message_hub.update_info('iter', 1)
     with pytest.raises(FloatingPointError) as err:
         model.train_step(fake_batch(), optim)
-    assert "['loss_bad']" in str(err.value) and 'iteration 1' in str(
-        err.value)
+    assert "['loss_bad']" in str(err.value) and 'iteration 1' in str(err.value)
     model = MODELS.build(distill_model(losses=losses, nonfinite='skip'))
     optim = sgd(model)
     fresh_message_hub.update_info('iter', 0)
@@ -334,9 +370,9 @@ def test_nonfinite_guard_names_term_and_iteration(fresh_message_hub):
     log = model.train_step(fake_batch(), optim)
     assert log['skipped_step'] == 1
     after = model.student.state_dict()
-    assert all(torch.equal(before[k], after[k]) for k in before
-               if not k.endswith('num_batches_tracked')
-               and 'running' not in k)
+    assert all(
+        torch.equal(before[k], after[k]) for k in before
+        if not k.endswith('num_batches_tracked') and 'running' not in k)
 
 
 def test_student_checkpoint_is_loaded_and_survives_init_weights(tmp_path):
@@ -347,14 +383,18 @@ def test_student_checkpoint_is_loaded_and_survives_init_weights(tmp_path):
             p.add_(1.0)
     path = tmp_path / 'student.pth'
     torch.save(dict(state_dict=trained.state_dict()), path)
-    model = MODELS.build(distill_model(
-        student=dict(model=student_cfg, checkpoint=str(path))))
+    model = MODELS.build(
+        distill_model(student=dict(model=student_cfg, checkpoint=str(path))))
     model.init_weights()
     for k, v in trained.state_dict().items():
         assert torch.equal(model.student.state_dict()[k], v), k
-    bad = {k: v for k, v in trained.state_dict().items()
-           if not k.startswith('auxiliary_head')}
+    bad = {
+        k: v
+        for k, v in trained.state_dict().items()
+        if not k.startswith('auxiliary_head')
+    }
     torch.save(dict(state_dict=bad), path)
     with pytest.raises(CheckpointMismatchError, match='student checkpoint'):
-        MODELS.build(distill_model(
-            student=dict(model=student_cfg, checkpoint=str(path))))
+        MODELS.build(
+            distill_model(
+                student=dict(model=student_cfg, checkpoint=str(path))))

@@ -9,8 +9,7 @@ from ..conftest import build_mmseg, tiny_segmentor
 
 
 def teacher(tensors, **kw):
-    return FrozenTeacher(build_mmseg(tiny_segmentor(width=8)), tensors,
-                         **kw)
+    return FrozenTeacher(build_mmseg(tiny_segmentor(width=8)), tensors, **kw)
 
 
 def test_frozen_whatever_train_asks():
@@ -37,8 +36,9 @@ def test_stops_once_every_tensor_is_recorded():
 
 
 def test_precision():
-    out = teacher(dict(logits='decode_head.conv_seg'), precision='bf16')(
-        torch.randn(1, 3, 64, 64))['logits']
+    out = teacher(
+        dict(logits='decode_head.conv_seg'),
+        precision='bf16')(torch.randn(1, 3, 64, 64))['logits']
     assert out.dtype == torch.bfloat16
     with pytest.raises(ValueError, match='precision'):
         teacher(dict(logits='decode_head.conv_seg'), precision='int8')

@@ -9,12 +9,16 @@ from ..conftest import tiny_segmentor
 def test_inline_model_forms_and_options():
     model = tiny_segmentor(width=8)
     cfg, opts = resolve_model_entry(model, 'teacher')
-    assert cfg.type == 'EncoderDecoder' and opts == dict(checkpoint=None,
-                                                         precision=None)
+    assert cfg.type == 'EncoderDecoder' and opts == dict(
+        checkpoint=None, precision=None)
     cfg, opts = resolve_model_entry(
-        dict(model=model, checkpoint='t.pth', precision='bf16',
-             overrides=dict(decode_head=dict(num_classes=5),
-                            auxiliary_head=None)), 'teacher')
+        dict(
+            model=model,
+            checkpoint='t.pth',
+            precision='bf16',
+            overrides=dict(
+                decode_head=dict(num_classes=5), auxiliary_head=None)),
+        'teacher')
     assert cfg.decode_head.num_classes == 5 and cfg.auxiliary_head is None
     assert opts == dict(checkpoint='t.pth', precision='bf16')
     assert model['decode_head']['num_classes'] == 11  # not modified

@@ -27,28 +27,35 @@ def test_pixel_agreement_by_hand():
 def test_gradient_cosines_by_hand():
     w = torch.nn.Parameter(torch.tensor([1.0, 2.0]))
     task = (w * torch.tensor([1.0, 0.0])).sum()  # gradient (1, 0)
-    terms = dict(same=(w * torch.tensor([2.0, 0.0])).sum(),
-                 against=-(w * torch.tensor([1.0, 1.0])).sum(),
-                 frozen=torch.tensor(1.0))
+    terms = dict(
+        same=(w * torch.tensor([2.0, 0.0])).sum(),
+        against=-(w * torch.tensor([1.0, 1.0])).sum(),
+        frozen=torch.tensor(1.0))
     out = gradient_cosines(task, terms, [w])
     assert out['same'] == pytest.approx(1.0)
-    assert out['against'] == pytest.approx(-2 ** -0.5)
+    assert out['against'] == pytest.approx(-2**-0.5)
     assert 'frozen' not in out
 
 
 def test_train_step_logs_the_diagnostics(fresh_message_hub):
     losses = dict(
         loss_kd=dict(type='KDLoss', student='logits', teacher='logits'),
-        loss_cal=dict(type='ChannelWiseDivergence', student='logits',
-                      teacher='logits',
-                      loss_weight=dict(type='Calibrated', ratio=0.5)),
-        loss_warm=dict(type='KDLoss', student='logits', teacher='logits',
-                       weight_schedule=[dict(type='LinearWarmup', end=4)]))
-    model = MODELS.build(distill_model(
-        losses=losses, monitor=dict(grad_cosine_interval=2)))
+        loss_cal=dict(
+            type='ChannelWiseDivergence',
+            student='logits',
+            teacher='logits',
+            loss_weight=dict(type='Calibrated', ratio=0.5)),
+        loss_warm=dict(
+            type='KDLoss',
+            student='logits',
+            teacher='logits',
+            weight_schedule=[dict(type='LinearWarmup', end=4)]))
+    model = MODELS.build(
+        distill_model(losses=losses, monitor=dict(grad_cosine_interval=2)))
     from mmengine.optim import OptimWrapper
-    optim = OptimWrapper(torch.optim.SGD(
-        [p for p in model.parameters() if p.requires_grad], lr=0.01))
+    optim = OptimWrapper(
+        torch.optim.SGD([p for p in model.parameters() if p.requires_grad],
+                        lr=0.01))
     logs = []
     for it in range(3):
         fresh_message_hub.update_info('iter', it)
@@ -75,8 +82,8 @@ def test_calibrated_weights_resume_and_reach_tensorboard(tmp_path):
     (a resumed run does not calibrate again) and logged where TensorBoard
     and tools/plot_loss_terms.py read it."""
     distill = copy.deepcopy(FEATURE_CWD)
-    distill['losses']['loss_cwd']['loss_weight'] = dict(type='Calibrated',
-                                                        ratio=0.3)
+    distill['losses']['loss_cwd']['loss_weight'] = dict(
+        type='Calibrated', ratio=0.3)
 
     def cfg_for(work_dir):
         cfg = tiny_camvid_cfg(str(work_dir), iters=4, distill=distill)
@@ -88,8 +95,8 @@ def test_calibrated_weights_resume_and_reach_tensorboard(tmp_path):
     weight = float(ref.model.distiller.calibrated_weights[0])
     assert weight > 0
     cfg = cfg_for(tmp_path / 'cut')
-    cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='InterruptHook',
-                                                      at=3)]
+    cfg.custom_hooks = list(
+        cfg.custom_hooks) + [dict(type='InterruptHook', at=3)]
     with pytest.raises(KeyboardInterrupt):
         Runner.from_cfg(copy.deepcopy(cfg)).train()
     cfg.custom_hooks = cfg.custom_hooks[:-1]

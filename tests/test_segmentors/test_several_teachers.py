@@ -17,8 +17,9 @@ from ..conftest import build_mmseg, fake_batch, tiny_segmentor
 
 def sgd(model):
     from mmengine.optim import OptimWrapper
-    return OptimWrapper(torch.optim.SGD(
-        [p for p in model.parameters() if p.requires_grad], lr=0.01))
+    return OptimWrapper(
+        torch.optim.SGD([p for p in model.parameters() if p.requires_grad],
+                        lr=0.01))
 
 
 def two_teacher_model(checkpoint=None, precision=None):
@@ -31,23 +32,28 @@ def two_teacher_model(checkpoint=None, precision=None):
             psp=dict(model=psp)),
         student=dict(model=tiny_segmentor(width=8)),
         distill=dict(
-            student_tensors=dict(logits='decode_head.conv_seg',
-                                 stage3='backbone.layer3'),
+            student_tensors=dict(
+                logits='decode_head.conv_seg', stage3='backbone.layer3'),
             teacher_tensors=dict(
                 fcn=dict(logits='decode_head.conv_seg'),
-                psp=dict(logits='decode_head.conv_seg',
-                         stage3='backbone.layer3')),
-            teacher_ensembles=dict(mean=dict(
-                type='MeanTeacherProbabilities',
-                inputs=['fcn.logits', 'psp.logits'], tau=2.0)),
+                psp=dict(
+                    logits='decode_head.conv_seg', stage3='backbone.layer3')),
+            teacher_ensembles=dict(
+                mean=dict(
+                    type='MeanTeacherProbabilities',
+                    inputs=['fcn.logits', 'psp.logits'],
+                    tau=2.0)),
             connectors=dict(stage3=dict(type='ChannelConnector')),
             losses=dict(
-                loss_kd_mean=dict(type='KDLoss', student='logits',
-                                  teacher='mean', tau=2.0),
-                loss_cwd_fcn=dict(type='ChannelWiseDivergence',
-                                  student='logits', teacher='fcn.logits'),
-                loss_fit_psp=dict(type='FitNetLoss', student='stage3',
-                                  teacher='psp.stage3')),
+                loss_kd_mean=dict(
+                    type='KDLoss', student='logits', teacher='mean', tau=2.0),
+                loss_cwd_fcn=dict(
+                    type='ChannelWiseDivergence',
+                    student='logits',
+                    teacher='fcn.logits'),
+                loss_fit_psp=dict(
+                    type='FitNetLoss', student='stage3',
+                    teacher='psp.stage3')),
             probe_size=(64, 64)))
 
 
@@ -56,8 +62,7 @@ def test_mean_of_tempered_probabilities():
     a = torch.randn(2, 5, 4, 4, generator=gen) * 3
     b = torch.randn(2, 5, 2, 2, generator=gen) * 3  # another stride
     out = mean_tempered_probabilities([a, b], tau=2.0)
-    b_up = F.interpolate(b, size=(4, 4), mode='bilinear',
-                         align_corners=False)
+    b_up = F.interpolate(b, size=(4, 4), mode='bilinear', align_corners=False)
     expected = (F.softmax(a / 2, 1) + F.softmax(b_up / 2, 1)) / 2
     assert torch.allclose(F.softmax(out / 2, 1), expected, atol=1e-6)
     with pytest.raises(ValueError, match='same classes'):
@@ -96,8 +101,8 @@ def test_two_teachers_train_each_frozen_with_its_own_inputs(mmseg_scope):
         assert not any(m.training for m in t.modules())
         assert all(p.grad is None and not p.requires_grad
                    for p in t.parameters())
-    assert list(student_state_dict(model.state_dict()))[0].startswith(
-        'backbone.')
+    assert list(student_state_dict(
+        model.state_dict()))[0].startswith('backbone.')
 
 
 def test_ensemble_target_and_probe_rows(mmseg_scope):
@@ -122,21 +127,19 @@ def test_ensemble_target_and_probe_rows(mmseg_scope):
     t = step.teacher_records
     expected = (F.softmax(t['fcn.logits'] / 2, 1) +
                 F.softmax(t['psp.logits'] / 2, 1)) / 2
-    assert torch.allclose(F.softmax(step.distill.teacher['mean'] / 2, 1),
-                          expected, atol=1e-6)
+    assert torch.allclose(
+        F.softmax(step.distill.teacher['mean'] / 2, 1), expected, atol=1e-6)
 
 
 def test_each_teacher_has_its_own_checkpoint_and_precision(
         tmp_path, mmseg_scope):
-    fcn = build_mmseg(tiny_segmentor(width=16, mean=[0.0] * 3,
-                                     std=[255.0] * 3))
+    fcn = build_mmseg(
+        tiny_segmentor(width=16, mean=[0.0] * 3, std=[255.0] * 3))
     path = str(tmp_path / 'fcn.pth')
     torch.save({'state_dict': fcn.state_dict()}, path)
-    model = MODELS.build(two_teacher_model(checkpoint=path,
-                                           precision='bf16'))
+    model = MODELS.build(two_teacher_model(checkpoint=path, precision='bf16'))
     for key, value in fcn.state_dict().items():
-        assert torch.equal(model.teacher['fcn'].model.state_dict()[key],
-                           value)
+        assert torch.equal(model.teacher['fcn'].model.state_dict()[key], value)
     out = model.teacher(torch.randn(1, 3, 64, 64))
     assert out['fcn.logits'].dtype == torch.bfloat16
     assert out['psp.logits'].dtype == torch.float32
@@ -157,6 +160,20 @@ def test_several_teacher_config_errors(mmseg_scope):
         MODELS.build(cfg)
     cfg = two_teacher_model()
     cfg['distill']['teacher_ensembles']['mean']['inputs'] = [
-        'fcn.logits', 'nope.logits']
+        'fcn.logits', 'nope.logits'
+    ]
     with pytest.raises(KeyError, match='not teacher tensors'):
         MODELS.build(cfg)
+
+
+def test_probe_tool_functions_with_several_teachers():
+    from mmengine.config import Config
+    cfg = Config(dict(model=two_teacher_model()))
+    assert set(probe_lib.teacher_entries(cfg)) == {'fcn', 'psp'}
+    report = probe_lib.run_probe(cfg, 'random', (64, 64))
+    assert 'fcn: NO checkpoint' in report.teacher
+    assert 'psp: NO checkpoint' in report.teacher
+    rows, _ = probe_lib.list_modules(cfg, 'psp', (64, 64))
+    assert any(r.path == 'decode_head.psp_modules' for r in rows)
+    with pytest.raises(ValueError, match='side must be one of'):
+        probe_lib.list_modules(cfg, 'teacher')

@@ -14,7 +14,6 @@ from mmengine.hooks import Hook
 from mmseg.registry import HOOKS, MODELS
 
 from mmseg_kd.losses import DistillLoss
-
 from ..conftest import REPO, camvid_like_root, tiny_segmentor
 
 SHIPPED_CWD = osp.join(
@@ -23,21 +22,34 @@ SHIPPED_CWD = osp.join(
 CROP = (96, 96)
 #: CWD on logits and (through a connector) features, plus KD with labels
 FEATURE_CWD = dict(
-    student_tensors=dict(logits='decode_head.conv_seg',
-                         feat='backbone.layer4'),
-    teacher_tensors=dict(logits='decode_head.conv_seg',
-                         feat='backbone.layer4'),
+    student_tensors=dict(
+        logits='decode_head.conv_seg', feat='backbone.layer4'),
+    teacher_tensors=dict(
+        logits='decode_head.conv_seg', feat='backbone.layer4'),
     connectors=dict(feat=dict(type='ChannelConnector')),
     losses=dict(
-        loss_cwd=dict(type='ChannelWiseDivergence', student='logits',
-                      teacher='logits', tau=4.0, loss_weight=3.0),
-        loss_cwd_feat=dict(type='ChannelWiseDivergence', student='feat',
-                           teacher='feat', tau=4.0, loss_weight=5.0),
-        loss_kd=dict(type='KDLoss', student='logits', teacher='logits',
-                     ignore_index=255)))
+        loss_cwd=dict(
+            type='ChannelWiseDivergence',
+            student='logits',
+            teacher='logits',
+            tau=4.0,
+            loss_weight=3.0),
+        loss_cwd_feat=dict(
+            type='ChannelWiseDivergence',
+            student='feat',
+            teacher='feat',
+            tau=4.0,
+            loss_weight=5.0),
+        loss_kd=dict(
+            type='KDLoss',
+            student='logits',
+            teacher='logits',
+            ignore_index=255)))
 
 
-def shrink_data(cfg: Config, crop=CROP, val_images: int = 3,
+def shrink_data(cfg: Config,
+                crop=CROP,
+                val_images: int = 3,
                 batch_size: int = 2) -> None:
     """Small crops, few val images, no worker processes."""
     for step in cfg.train_dataloader.dataset.pipeline:
@@ -58,7 +70,9 @@ def shrink_data(cfg: Config, crop=CROP, val_images: int = 3,
     cfg.train_dataloader.batch_size = batch_size
 
 
-def tiny_camvid_cfg(work_dir: str, iters: int = 4, distill: dict = None,
+def tiny_camvid_cfg(work_dir: str,
+                    iters: int = 4,
+                    distill: dict = None,
                     dropout: float = 0.1) -> Config:
     """The shipped CamVid CWD config with tiny models and small crops."""
     cfg = Config.fromfile(SHIPPED_CWD)
@@ -90,12 +104,20 @@ def run(cmd, cwd=REPO, timeout=600, env=None, check=True):
     """Run a command (stdout and stderr together). With ``check``, assert it
     succeeded (showing its output) and return the output; without, return
     (exit code, output)."""
-    full_env = dict(os.environ, CAMVID_ROOT=camvid_like_root(),
-                    PYTHON=sys.executable, OMP_NUM_THREADS='1')
+    full_env = dict(
+        os.environ,
+        CAMVID_ROOT=camvid_like_root(),
+        PYTHON=sys.executable,
+        OMP_NUM_THREADS='1')
     full_env.update(env or {})
-    proc = subprocess.run(cmd, cwd=cwd, env=full_env, timeout=timeout,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True)
+    proc = subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=full_env,
+        timeout=timeout,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True)
     if not check:
         return proc.returncode, proc.stdout
     assert proc.returncode == 0, proc.stdout[-6000:]
@@ -113,10 +135,12 @@ class DumpStateHook(Hook):
         model = runner.model.module if hasattr(runner.model,
                                                'module') else runner.model
         # children may be DDP-wrapped (MMSeparateDistributedDataParallel)
-        state = {k.replace('.module.', '.'): v.detach().cpu().clone()
-                 for k, v in model.state_dict().items()}
-        torch.save(state, osp.join(runner.work_dir,
-                                   f'rank{get_rank()}_state.pth'))
+        state = {
+            k.replace('.module.', '.'): v.detach().cpu().clone()
+            for k, v in model.state_dict().items()
+        }
+        torch.save(state,
+                   osp.join(runner.work_dir, f'rank{get_rank()}_state.pth'))
 
 
 @HOOKS.register_module(force=True)
@@ -131,7 +155,10 @@ class KillRankHook(Hook):
         self.rank = rank
         self.after = after
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         if get_rank() == self.rank and runner.iter + 1 == self.after:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -144,7 +171,10 @@ class InterruptHook(Hook):
     def __init__(self, at: int):
         self.at = at
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         if runner.iter + 1 == self.at:
             raise KeyboardInterrupt(f'interrupted after iteration {self.at}')
@@ -179,18 +209,21 @@ def dump_for_ddp(cfg: Config, work_dir) -> str:
 
 def rank_states(work_dir):
     """The final states DumpStateHook wrote for ranks 0 and 1."""
-    return [torch.load(osp.join(str(work_dir), f'rank{r}_state.pth'),
-                       weights_only=True) for r in (0, 1)]
+    return [
+        torch.load(
+            osp.join(str(work_dir), f'rank{r}_state.pth'), weights_only=True)
+        for r in (0, 1)
+    ]
 
 
-def dist_train_two_ranks(cfg: Config, work_dir, port: int,
-                         timeout: int = 600):
+def dist_train_two_ranks(cfg: Config, work_dir, port: int, timeout: int = 600):
     """Run ``cfg`` with tools/dist_train.sh on 2 CPU processes (batch 1 per
     process), each dumping its final state; returns (output, rank 0 state,
     rank 1 state)."""
     path = dump_for_ddp(cfg, work_dir)
     out = run(['bash', 'tools/dist_train.sh', path, '2'],
-              env=dict(PORT=str(port), PYTHONPATH=REPO), timeout=timeout)
+              env=dict(PORT=str(port), PYTHONPATH=REPO),
+              timeout=timeout)
     return (out, *rank_states(work_dir))
 
 

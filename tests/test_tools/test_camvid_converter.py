@@ -45,8 +45,8 @@ def make_segnet(tmp_path, seed: int = 0):
             label = rng.integers(0, 12, (H, W)).astype(np.uint8)
             label[0, :3] = (0, 10, 11)
             Image.fromarray(image).save(camvid / split / f'{name}.png')
-            Image.fromarray(label).save(
-                camvid / (split + 'annot') / f'{name}.png')
+            Image.fromarray(label).save(camvid / (split + 'annot') /
+                                        f'{name}.png')
             data[split][name] = (image, label)
             lines.append(f'/SegNet/CamVid/{split}/{name}.png '
                          f'/SegNet/CamVid/{split}annot/{name}.png\n')
@@ -57,7 +57,10 @@ def make_segnet(tmp_path, seed: int = 0):
 def run_tool(*args):
     env = dict(os.environ, OMP_NUM_THREADS='1')
     return subprocess.run([sys.executable, TOOL, *map(str, args)],
-                          cwd=REPO, env=env, capture_output=True, text=True,
+                          cwd=REPO,
+                          env=env,
+                          capture_output=True,
+                          text=True,
                           timeout=300)
 
 
@@ -92,9 +95,10 @@ def check_layout_and_labels(out, data, ext):
 def dataset(out, **kwargs):
     return CamVidDataset(
         data_root=str(out),
-        data_prefix=dict(img_path='img_dir/train',
-                         seg_map_path='ann_dir/train'),
-        pipeline=[], **kwargs)
+        data_prefix=dict(
+            img_path='img_dir/train', seg_map_path='ann_dir/train'),
+        pipeline=[],
+        **kwargs)
 
 
 def test_png_lossless_from_checkout(tmp_path):
@@ -117,8 +121,7 @@ def test_png_lossless_from_checkout(tmp_path):
     info = ds.get_data_info(0)
     assert info['img_path'].endswith('.png')
     assert osp.isfile(info['img_path']) and osp.isfile(info['seg_map_path'])
-    assert osp.basename(info['seg_map_path']) == osp.basename(
-        info['img_path'])
+    assert osp.basename(info['seg_map_path']) == osp.basename(info['img_path'])
 
 
 def test_jpeg_from_camvid_folder_and_rerun(tmp_path):
@@ -158,8 +161,9 @@ def test_jpeg_from_camvid_folder_and_rerun(tmp_path):
 
     ds = dataset(out)  # default img_suffix '.jpg'
     assert len(ds) == COUNTS['train']
-    names = sorted(osp.basename(ds.get_data_info(i)['seg_map_path'])
-                   for i in range(len(ds)))
+    names = sorted(
+        osp.basename(ds.get_data_info(i)['seg_map_path'])
+        for i in range(len(ds)))
     assert names == sorted(n + '.png' for n in data['train'])
 
 
@@ -191,27 +195,28 @@ def _annotation_without_image_no_txt(camvid):
 
 
 def _size_mismatch(camvid):
-    Image.fromarray(np.zeros((H, W + 2), np.uint8)).save(
-        camvid / 'trainannot' / '0001TP_train_00001.png')
+    Image.fromarray(np.zeros(
+        (H, W + 2),
+        np.uint8)).save(camvid / 'trainannot' / '0001TP_train_00001.png')
 
 
 def _rgb_label(camvid):
-    Image.fromarray(np.zeros((H, W, 3), np.uint8)).save(
-        camvid / 'testannot' / '0001TP_test_00001.png')
+    Image.fromarray(np.zeros(
+        (H, W, 3),
+        np.uint8)).save(camvid / 'testannot' / '0001TP_test_00001.png')
 
 
 @pytest.mark.parametrize('breaker, expected', [
     (_missing_annot_folder, ['missing folder', 'trainannot']),
-    (_label_12, ['valannot', '0001TP_val_00001.png', 'label values 12',
-                 'outside 0..11']),
-    (_missing_annotation, ['testannot', '0001TP_test_00000.png',
-                           'does not exist']),
-    (_image_without_annotation_no_txt, ['0001TP_train_00002.png',
-                                        'has no annotation']),
-    (_annotation_without_image_no_txt, ['0001TP_val_00000.png',
-                                        'has no image']),
-    (_size_mismatch, ['0001TP_train_00001.png', 'is 16x12 but',
-                      'is 18x12']),
+    (_label_12,
+     ['valannot', '0001TP_val_00001.png', 'label values 12', 'outside 0..11']),
+    (_missing_annotation,
+     ['testannot', '0001TP_test_00000.png', 'does not exist']),
+    (_image_without_annotation_no_txt,
+     ['0001TP_train_00002.png', 'has no annotation']),
+    (_annotation_without_image_no_txt,
+     ['0001TP_val_00000.png', 'has no image']),
+    (_size_mismatch, ['0001TP_train_00001.png', 'is 16x12 but', 'is 18x12']),
     (_rgb_label, ['0001TP_test_00001.png', 'single-channel']),
 ])
 def test_errors_exit_nonzero_and_leave_output(tmp_path, breaker, expected):

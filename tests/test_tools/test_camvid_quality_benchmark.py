@@ -33,31 +33,36 @@ def test_every_row_is_the_protocols_student_and_teacher(bench):
     assert teacher.model.backbone.base_channels == 32
     for method, name in bench.METHODS.items():
         cfg = Config.fromfile(osp.join(REPO, bench.CONFIGS, name))
+        student = Config.fromfile(
+            osp.join(
+                REPO,
+                bench.FIXED_BASELINES.get(
+                    bench.STUDENT_OF.get(method), bench.BASELINE_CONFIG)))
         assert cfg.train_cfg.max_iters == baseline.train_cfg.max_iters
-        assert cfg.optim_wrapper.get('optimizer', cfg.optim_wrapper.get(
-            'student', {}).get('optimizer')) == baseline.optim_wrapper[
-                'optimizer'], method
+        assert cfg.optim_wrapper.get(
+            'optimizer',
+            cfg.optim_wrapper.get('student', {}).get(
+                'optimizer')) == student.optim_wrapper['optimizer'], method
         assert cfg.model.teacher.checkpoint == bench.TEACHER_CHECKPOINT
         assert cfg.model.teacher.config.endswith(
             osp.basename(bench.TEACHER_CONFIG))
         assert cfg.model.student.config.endswith(
-            osp.basename(bench.BASELINE_CONFIG))
+            osp.basename(student.filename))
 
 
-@pytest.mark.parametrize('method', ['kd', 'skd_pixel_pair_holistic',
-                                    'prerelu_pixel_pair', 'cirkd'])
+@pytest.mark.parametrize(
+    'method', ['kd', 'skd_pixel_pair_holistic', 'prerelu_pixel_pair', 'cirkd'])
 def test_rows_build_and_train(bench, method):
-    cfg = Config.fromfile(osp.join(REPO, bench.CONFIGS,
-                                   bench.METHODS[method]))
+    cfg = Config.fromfile(osp.join(REPO, bench.CONFIGS, bench.METHODS[method]))
     cfg.model.teacher.checkpoint = None
     with DefaultScope.overwrite_default_scope('mmseg'):
         model = MODELS.build(cfg.model)
-    from mmseg_kd.engine.optimizers import \
-        DistillationOptimWrapperConstructor
+    from mmseg_kd.engine.optimizers import DistillationOptimWrapperConstructor
     ow = cfg.optim_wrapper.to_dict()
     ow.pop('constructor')
-    log = model.train_step(random_batch((64, 64), 2, 11),
-                           DistillationOptimWrapperConstructor(ow)(model))
+    log = model.train_step(
+        random_batch((64, 64), 2, 11),
+        DistillationOptimWrapperConstructor(ow)(model))
     assert all(torch.isfinite(torch.as_tensor(v)) for v in log.values())
     assert any(k in log for k in cfg.model.distill.losses)
 
@@ -69,7 +74,8 @@ def test_weight_grid_scales_every_term(bench):
     assert bench.weight_options(config, 1.0) == {}
     assert bench.weight_options(config, 0.3) == {
         'model.distill.losses.loss_skd_pixel.loss_weight': 3.0,
-        'model.distill.losses.loss_skd_pair.loss_weight': 0.15}
+        'model.distill.losses.loss_skd_pair.loss_weight': 0.15
+    }
     assert 1.0 in bench.WEIGHT_GRID and 0.05 in bench.LR_GRID
 
 
@@ -84,13 +90,14 @@ def test_stages_best_choice_and_final_runs(bench):
         key = r['name'].split('_')[2].replace('.', '_')
         records[r['name']] = dict(
             val_mIoU=score.get(key, 30.0 + r.get('multiple', 0)),
-            lr=r.get('lr'), multiple=r.get('multiple'))
+            lr=r.get('lr'),
+            multiple=r.get('multiple'))
     finals = bench.final_runs(['kd'], records)
     base = [r for r in finals if r['method'] == 'baseline']
     kd = [r for r in finals if r['method'] == 'kd']
     assert [r['seed'] for r in base] == list(bench.FINAL_SEEDS)
-    assert base[0]['lr'] == 0.05 and all(
-        r['splits'] == ('val', 'test') for r in finals)
+    assert base[0]['lr'] == 0.05 and all(r['splits'] == ('val', 'test')
+                                         for r in finals)
     assert kd[0]['multiple'] == 3.0  # the best val mIoU of the grid
     assert kd[0]['options'] == bench.weight_options(kd[0]['config'], 3.0)
 
@@ -125,29 +132,90 @@ def test_metrics_parsed_from_mmseg_test_log(bench):
 
 
 def test_table_mean_std_and_gap(bench):
+
     def rec(method, seed, test, val=50.0, **kw):
-        return dict(method=method, seed=seed, stage='final', test_mIoU=test,
-                    val_mIoU=val, **kw)
+        return dict(
+            method=method,
+            seed=seed,
+            stage='final',
+            test_mIoU=test,
+            val_mIoU=val,
+            **kw)
 
     records = {
-        'a': rec('baseline', 0, 40.0, lr=0.05),
-        'b': rec('baseline', 1, 41.0, lr=0.05),
-        'c': rec('baseline', 2, 42.0, lr=0.05),
-        'd': rec('kd', 0, 45.0, multiple=0.3),
-        'e': rec('kd', 1, 46.0, multiple=0.3),
-        'f': rec('kd', 2, 47.0, multiple=0.3),
-        'g': rec('at', 0, 41.0, multiple=1.0),
-        'h': rec('at', 1, 41.5, multiple=1.0),
-        'i': rec('at', 2, 42.5, multiple=1.0),
-        'teacher_teacher_s0': dict(method='teacher', seed=0,
-                                   stage='teacher', test_mIoU=55.0,
-                                   val_mIoU=60.0),
+        'a':
+        rec('baseline', 0, 40.0, lr=0.05),
+        'b':
+        rec('baseline', 1, 41.0, lr=0.05),
+        'c':
+        rec('baseline', 2, 42.0, lr=0.05),
+        'd':
+        rec('kd', 0, 45.0, multiple=0.3),
+        'e':
+        rec('kd', 1, 46.0, multiple=0.3),
+        'f':
+        rec('kd', 2, 47.0, multiple=0.3),
+        'g':
+        rec('at', 0, 41.0, multiple=1.0),
+        'h':
+        rec('at', 1, 41.5, multiple=1.0),
+        'i':
+        rec('at', 2, 42.5, multiple=1.0),
+        'teacher_teacher_s0':
+        dict(
+            method='teacher',
+            seed=0,
+            stage='teacher',
+            test_mIoU=55.0,
+            val_mIoU=60.0),
     }
     text = bench.table(records)
-    rows = {line.split('|')[1].strip(): line for line in text.splitlines()
-            if line.startswith('|')}
+    rows = {
+        line.split('|')[1].strip(): line
+        for line in text.splitlines() if line.startswith('|')
+    }
     assert '41.00 +- 1.00' in rows['baseline']
     assert '46.00 +- 1.00' in rows['kd'] and '+5.00 (> 2 std)' in rows['kd']
     assert 'x0.3' in rows['kd'] and '45.00, 46.00, 47.00' in rows['kd']
     assert '+0.67' in rows['at'] and '> 2 std' not in rows['at']
     assert 'test mIoU 55.00' in text
+
+
+def test_espnet_rows_have_their_own_student(bench):
+    """SKD's own CamVid experiment: the ESPNet row is compared with ESPNet
+    trained alone, whose recipe (the paper's Adam) is fixed."""
+    records = {}
+    for r in bench.tune_runs([]):
+        records[r['name']] = dict(val_mIoU=1.0, lr=r.get('lr'))
+    for r in bench.tune_runs(['espnet_skd_pixel_pair']):
+        records[r['name']] = dict(
+            val_mIoU=r.get('multiple') or 0,
+            multiple=r.get('multiple'),
+            lr=r.get('lr'))
+    finals = bench.final_runs(['espnet_skd_pixel_pair'], records)
+    methods = {r['method'] for r in finals}
+    assert methods == {'baseline', 'espnet_baseline', 'espnet_skd_pixel_pair'}
+    cfg = Config.fromfile(
+        osp.join(REPO, bench.CONFIGS, bench.METHODS['espnet_skd_pixel_pair']))
+    assert cfg.model.student.config.endswith('espnet_baseline.py')
+
+    def rec(method, seed, test, **kw):
+        return dict(
+            method=method,
+            seed=seed,
+            stage='final',
+            test_mIoU=test,
+            val_mIoU=0.0,
+            **kw)
+
+    text = bench.table({
+        'a':
+        rec('baseline', 0, 60.0, lr=0.05),
+        'b':
+        rec('espnet_baseline', 0, 40.0),
+        'c':
+        rec('espnet_skd_pixel_pair', 0, 43.0, multiple=1.0),
+    })
+    row = next(line for line in text.splitlines()
+               if line.startswith('| espnet_skd_pixel_pair'))
+    assert '+3.00' in row  # against ESPNet alone, not the PSPNet student

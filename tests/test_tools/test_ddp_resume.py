@@ -21,24 +21,29 @@ def logged_losses(work_dir, iters):
     """{iteration: {loss key: value}} from every scalars.json of a work dir
     (the later run's value wins for an iteration logged twice)."""
     out = {}
-    for path in sorted(glob.glob(osp.join(str(work_dir), '*', 'vis_data',
-                                          'scalars.json'))):
+    for path in sorted(
+            glob.glob(
+                osp.join(str(work_dir), '*', 'vis_data', 'scalars.json'))):
         with open(path) as f:
             for line in f:
                 rec = json.loads(line)
                 if rec.get('iter') in iters:
-                    out[rec['iter']] = {k: v for k, v in rec.items()
-                                        if 'loss' in k}
+                    out[rec['iter']] = {
+                        k: v
+                        for k, v in rec.items() if 'loss' in k
+                    }
     return out
 
 
 def ddp_run(cfg, work_dir, port, *args, check=True):
     path = dump_for_ddp(cfg, work_dir)
     return run(['bash', 'tools/dist_train.sh', path, '2', *args],
-               env=dict(PORT=str(port), PYTHONPATH=REPO), check=check)
+               env=dict(PORT=str(port), PYTHONPATH=REPO),
+               check=check)
 
 
 def test_sigkilled_rank_resumes_bit_for_bit(tmp_path):
+
     def cfg_for(work_dir):
         # dropout 0.1 in the heads: exact only if the random state resumes
         cfg = stateful_cfg(work_dir, iters=6)
@@ -64,9 +69,11 @@ def test_sigkilled_rank_resumes_bit_for_bit(tmp_path):
     res = load_checkpoint_file(str(cut_dir / 'iter_6.pth'))
     # plain keys under DDP: no '.module.' of the per-part DDP wrappers
     assert not any('.module.' in k for k in ref['state_dict'])
-    assert {'student.backbone.stem.0.weight',
-            'discriminator.critics.loss_adv.net.l1.0.bias',
-            'distiller.losses.loss_mem.pixel_queue'} <= set(ref['state_dict'])
+    assert {
+        'student.backbone.stem.0.weight',
+        'discriminator.critics.loss_adv.net.l1.0.bias',
+        'distiller.losses.loss_mem.pixel_queue'
+    } <= set(ref['state_dict'])
     assert ref['state_dict'].keys() == res['state_dict'].keys()
     with DefaultScope.overwrite_default_scope('mmseg'):
         single = MODELS.build(cfg_for(tmp_path / 'single').model)
@@ -74,19 +81,18 @@ def test_sigkilled_rank_resumes_bit_for_bit(tmp_path):
     for key, value in ref['state_dict'].items():
         assert torch.equal(value, res['state_dict'][key]), key
     for name in ('student', 'discriminator'):
-        a, b = ref['optimizer'][name]['state'], res['optimizer'][name][
-            'state']
+        a, b = ref['optimizer'][name]['state'], res['optimizer'][name]['state']
         for index, fields in a.items():
             for field, value in fields.items():
-                assert torch.equal(torch.as_tensor(value),
-                                   torch.as_tensor(b[index][field])), (
-                                       name, index, field)
+                assert torch.equal(
+                    torch.as_tensor(value),
+                    torch.as_tensor(b[index][field])), (name, index, field)
     assert ref['param_schedulers'] == res['param_schedulers']
     # every rank, CIRKD queues and pointers included; plain BN keeps running
     # statistics per process and a checkpoint holds rank 0's, from which
     # every rank resumes (with SyncBN they are the same on every rank)
-    for r, (a, b) in enumerate(zip(rank_states(ref_dir),
-                                   rank_states(cut_dir))):
+    for r, (a,
+            b) in enumerate(zip(rank_states(ref_dir), rank_states(cut_dir))):
         for key in a:
             if r and ('running_' in key or 'num_batches' in key):
                 continue
@@ -103,18 +109,20 @@ def test_zero_weight_connected_term_under_ddp(tmp_path):
     gradient, so DDP without find_unused_parameters does not stop at
     iteration 2 ("Expected to have finished reduction")."""
     distill = dict(
-        student_tensors=dict(feat=dict(path='decode_head.conv_seg',
-                                       side='input'),
-                             deep='backbone.layer4'),
-        teacher_tensors=dict(feat=dict(path='decode_head.conv_seg',
-                                       side='input'),
-                             deep='backbone.layer4'),
-        connectors=dict(feat=dict(type='ChannelConnector'),
-                        deep=dict(type='ChannelConnector')),
+        student_tensors=dict(
+            feat=dict(path='decode_head.conv_seg', side='input'),
+            deep='backbone.layer4'),
+        teacher_tensors=dict(
+            feat=dict(path='decode_head.conv_seg', side='input'),
+            deep='backbone.layer4'),
+        connectors=dict(
+            feat=dict(type='ChannelConnector'),
+            deep=dict(type='ChannelConnector')),
         losses=dict(
             loss_fit=dict(type='FitNetLoss', student='deep', teacher='deep'),
             loss_cwd_feat=dict(
-                type='ChannelWiseDivergence', student='feat',
+                type='ChannelWiseDivergence',
+                student='feat',
                 teacher='feat',
                 weight_schedule=[dict(type='LinearWarmup', end=10)])))
     cfg = tiny_camvid_cfg(str(tmp_path), iters=3, distill=distill)

@@ -14,15 +14,21 @@ from ..conftest import REPO, camvid_like_root
 from ..test_utils.test_checkpoint import PAYLOADS
 from .helpers import tiny_camvid_cfg
 
-STOCK_TEST = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools',
-                      'test.py')
+STOCK_TEST = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools', 'test.py')
 
 
 def _run(args):
-    env = dict(__import__('os').environ, CAMVID_ROOT=camvid_like_root(),
-               OMP_NUM_THREADS='1')
-    return subprocess.run([sys.executable] + args, cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = dict(
+        __import__('os').environ,
+        CAMVID_ROOT=camvid_like_root(),
+        OMP_NUM_THREADS='1')
+    return subprocess.run(
+        [sys.executable] + args,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300)
 
 
 def _commands(tmp_path, evil):
@@ -33,14 +39,15 @@ def _commands(tmp_path, evil):
     student = str(tmp_path / 'student_config.py')
     student_config(cfg, model.to_dict()).dump(student)
     return {
-        'load_from': ['tools/train.py', distill, '--cfg-options',
-                      f'load_from={evil}'],
+        'load_from':
+        ['tools/train.py', distill, '--cfg-options', f'load_from={evil}'],
         'resume': ['tools/train.py', distill, '--resume', evil],
         'test': ['tools/test.py', distill, evil],
         'export': ['tools/export_student.py', evil,
                    str(tmp_path / 'out.pth')],
-        'stock_mmseg_test': [STOCK_TEST, student, evil, '--work-dir',
-                             str(tmp_path / 'stock')],
+        'stock_mmseg_test':
+        [STOCK_TEST, student, evil, '--work-dir',
+         str(tmp_path / 'stock')],
     }
 
 

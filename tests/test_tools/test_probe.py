@@ -11,8 +11,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmseg_kd.losses import ATLoss, FitNetLoss, KDLoss
 from mmseg_kd.apis import probe as probe_lib
+from mmseg_kd.losses import ATLoss, FitNetLoss, KDLoss
 from ..conftest import (REPO, build_mmseg, distill_model, fake_batch,
                         tiny_segmentor)
 
@@ -39,7 +39,9 @@ DISTILL = dict(
                 dict(type='LinearWarmup', end=10, start_factor=0.5)
             ]),
         loss_at=dict(
-            type='ATLoss', student='stage3', teacher='stage3',
+            type='ATLoss',
+            student='stage3',
+            teacher='stage3',
             loss_weight=100.0)))
 
 
@@ -80,9 +82,8 @@ def test_probe_tensor_rows(probed):
     assert report.input_shape == (2, 3, 64, 64)
     rows = {r.name: r for r in report.tensors}
     # student names first, then teacher-only names
-    assert [r.name for r in report.tensors] == [
-        'logits', 'sfeat', 'stage3', 'tfeat'
-    ]
+    assert [r.name
+            for r in report.tensors] == ['logits', 'sfeat', 'stage3', 'tfeat']
     logits = rows['logits']
     for side in (logits.student, logits.teacher):
         assert side.path == 'decode_head.conv_seg'
@@ -138,8 +139,8 @@ def test_probe_losses_match_direct_computation(probed):
     for name, value in expected.items():
         row = rows[name]
         assert row.value == pytest.approx(float(value), rel=1e-4), name
-        assert row.ratio == pytest.approx(float(value) / task_total,
-                                          rel=1e-4), name
+        assert row.ratio == pytest.approx(
+            float(value) / task_total, rel=1e-4), name
     fit = rows['loss_fitnet']
     assert (fit.type, fit.student, fit.teacher) == ('FitNetLoss', 'sfeat',
                                                     'tfeat')

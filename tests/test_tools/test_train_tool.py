@@ -13,8 +13,10 @@ from .helpers import run, tiny_camvid_cfg
 def test_amp_on_a_cpu_says_it_needs_a_gpu(tmp_path):
     cfg = tiny_camvid_cfg(str(tmp_path), iters=1)
     cfg.dump(str(tmp_path / 'cfg.py'))
-    code, out = run([sys.executable, 'tools/train.py',
-                     str(tmp_path / 'cfg.py'), '--amp'], check=False)
+    code, out = run(
+        [sys.executable, 'tools/train.py',
+         str(tmp_path / 'cfg.py'), '--amp'],
+        check=False)
     assert code != 0 and '--amp needs a GPU' in out
     assert 'Traceback' not in out
 

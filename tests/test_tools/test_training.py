@@ -21,8 +21,8 @@ def stock_mmseg_test(config: str, checkpoint: str, work_dir: str) -> float:
     """Evaluate with mmsegmentation's own tools/test.py (shipped inside the
     package), which knows nothing of mmseg_kd beyond the config."""
     script = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools', 'test.py')
-    out = run([sys.executable, script, config, checkpoint, '--work-dir',
-               work_dir])
+    out = run(
+        [sys.executable, script, config, checkpoint, '--work-dir', work_dir])
     return float(re.findall(r'mIoU: ([0-9.]+)', out)[-1])
 
 
@@ -44,8 +44,9 @@ def test_runner_trains_logs_validates_and_exports(tmp_path):
     # the stock mmseg test tool accepts the export with the student config,
     # and scores it exactly as the distillation model's own evaluation
     ours = runner.test()['mIoU']
-    stock = stock_mmseg_test(str(tmp_path / 'student_config.py'),
-                             str(exported), str(tmp_path / 'stock'))
+    stock = stock_mmseg_test(
+        str(tmp_path / 'student_config.py'), str(exported),
+        str(tmp_path / 'stock'))
     assert stock == pytest.approx(ours, abs=0.01)
 
 
@@ -55,25 +56,35 @@ def test_export_tool_round_trip(tmp_path):
     out = tmp_path / 'exported' / 'student.pth'
     cfg_path = tmp_path / 'distill_cfg.py'
     cfg.dump(str(cfg_path))
-    run([sys.executable, 'tools/export_student.py',
-         str(tmp_path / 'iter_2.pth'), str(out), '--config', str(cfg_path)])
+    run([
+        sys.executable, 'tools/export_student.py',
+        str(tmp_path / 'iter_2.pth'),
+        str(out), '--config',
+        str(cfg_path)
+    ])
     auto = torch.load(tmp_path / 'student_final.pth', weights_only=True)
     tool = torch.load(out, weights_only=True)
     assert auto['state_dict'].keys() == tool['state_dict'].keys()
-    assert all(torch.equal(auto['state_dict'][k], tool['state_dict'][k])
-               for k in auto['state_dict'])
-    miou = stock_mmseg_test(str(tmp_path / 'exported' / 'student_config.py'),
-                            str(out), str(tmp_path / 'stock'))
+    assert all(
+        torch.equal(auto['state_dict'][k], tool['state_dict'][k])
+        for k in auto['state_dict'])
+    miou = stock_mmseg_test(
+        str(tmp_path / 'exported' / 'student_config.py'), str(out),
+        str(tmp_path / 'stock'))
     assert 0 <= miou <= 100
     # our tools/test.py refuses a checkpoint that does not fit the config
     # (mmengine would load it non-strictly and score random weights)
-    for config, ckpt, hint in (
-            (cfg_path, out, 'student config'),
-            (tmp_path / 'exported' / 'student_config.py',
-             tmp_path / 'iter_2.pth', 'export the student')):
+    for config, ckpt, hint in ((cfg_path, out, 'student config'),
+                               (tmp_path / 'exported' / 'student_config.py',
+                                tmp_path / 'iter_2.pth',
+                                'export the student')):
         proc = subprocess.run(
-            [sys.executable, 'tools/test.py', str(config), str(ckpt)],
-            cwd=REPO, capture_output=True, text=True,
+            [sys.executable, 'tools/test.py',
+             str(config),
+             str(ckpt)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
             env=dict(os.environ, CAMVID_ROOT=camvid_like_root()))
         assert proc.returncode != 0 and hint in proc.stderr, proc.stderr[-800:]
 
@@ -82,19 +93,21 @@ def test_interrupted_training_resumes_exactly(tmp_path):
     """A run interrupted after iteration 3 (last checkpoint at 2) and
     resumed ends with the same weights, connector and optimizer state as a
     run that was never interrupted."""
+
     def cfg_for(work_dir):
-        cfg = tiny_camvid_cfg(str(work_dir), iters=4, distill=FEATURE_CWD,
-                              dropout=0.0)
+        cfg = tiny_camvid_cfg(
+            str(work_dir), iters=4, distill=FEATURE_CWD, dropout=0.0)
         cfg.model.distill.losses.loss_cwd.weight_schedule = [
-            dict(type='LinearWarmup', end=4)]
+            dict(type='LinearWarmup', end=4)
+        ]
         return cfg
 
     reference = Runner.from_cfg(cfg_for(tmp_path / 'ref'))
     reference.train()
 
     cfg = cfg_for(tmp_path / 'cut')
-    cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='InterruptHook',
-                                                      at=3)]
+    cfg.custom_hooks = list(
+        cfg.custom_hooks) + [dict(type='InterruptHook', at=3)]
     with pytest.raises(KeyboardInterrupt):
         Runner.from_cfg(copy.deepcopy(cfg)).train()
     assert (tmp_path / 'cut' / 'iter_2.pth').exists()
@@ -109,13 +122,15 @@ def test_interrupted_training_resumes_exactly(tmp_path):
     res_state = resumed.model.state_dict()
     assert ref_state.keys() == res_state.keys()
     for k in ref_state:
-        assert torch.allclose(ref_state[k].float(), res_state[k].float(),
-                              atol=1e-5), k
+        assert torch.allclose(
+            ref_state[k].float(), res_state[k].float(), atol=1e-5), k
     ref_opt = reference.optim_wrapper.state_dict()['state']
     res_opt = resumed.optim_wrapper.state_dict()['state']
     for k in ref_opt:
-        assert torch.allclose(ref_opt[k]['momentum_buffer'],
-                              res_opt[k]['momentum_buffer'], atol=1e-5)
+        assert torch.allclose(
+            ref_opt[k]['momentum_buffer'],
+            res_opt[k]['momentum_buffer'],
+            atol=1e-5)
 
 
 def test_dist_train_two_cpu_processes(tmp_path):
@@ -149,12 +164,18 @@ def test_shipped_camvid_cwd_config_trains_via_tools(tmp_path):
 def test_nonfinite_skip_is_decided_by_all_ranks(tmp_path):
     """A term that is NaN on one rank only: every rank skips that update
     (a lone skip would leave the other rank waiting in DDP forever)."""
-    cfg = tiny_camvid_cfg(str(tmp_path), iters=3, distill=dict(
-        losses=dict(loss_nan=dict(type='NaNOnRankOneLoss', student='logits',
-                                  teacher='logits')),
-        nonfinite='skip'))
-    out, rank0, rank1 = dist_train_two_ranks(cfg, tmp_path, port=29535,
-                                             timeout=300)
+    cfg = tiny_camvid_cfg(
+        str(tmp_path),
+        iters=3,
+        distill=dict(
+            losses=dict(
+                loss_nan=dict(
+                    type='NaNOnRankOneLoss',
+                    student='logits',
+                    teacher='logits')),
+            nonfinite='skip'))
+    out, rank0, rank1 = dist_train_two_ranks(
+        cfg, tmp_path, port=29535, timeout=300)
     assert 'another rank at iteration 1' in out
     assert_same_on_ranks(rank0, rank1)
 
@@ -165,12 +186,14 @@ def test_same_seed_same_distillation(tmp_path):
     state differently from one run to the next (the demo's promise)."""
     states = []
     for name in ('a', 'b'):
-        runner = Runner.from_cfg(tiny_camvid_cfg(str(tmp_path / name),
-                                                 iters=3,
-                                                 distill=FEATURE_CWD))
+        runner = Runner.from_cfg(
+            tiny_camvid_cfg(
+                str(tmp_path / name), iters=3, distill=FEATURE_CWD))
         runner.train()
-        states.append({k: v.clone()
-                       for k, v in runner.model.state_dict().items()})
+        states.append({
+            k: v.clone()
+            for k, v in runner.model.state_dict().items()
+        })
     assert states[0].keys() == states[1].keys()
     for key in states[0]:
         assert torch.equal(states[0][key], states[1][key]), key

@@ -74,9 +74,12 @@ def test_compose_grid_shape_and_colours():
         rows.append(row)
         labels.append(row_labels)
     grid = vis.compose_grid(
-        rows, titles=['image', 'a', 'b', 'c'],
-        captions=[['x', '', 'mIoU 1.0', None]] * 2, pad=pad,
-        title_height=t_h, caption_height=c_h)
+        rows,
+        titles=['image', 'a', 'b', 'c'],
+        captions=[['x', '', 'mIoU 1.0', None]] * 2,
+        pad=pad,
+        title_height=t_h,
+        caption_height=c_h)
     # pad + titles + each row (cell + caption + pad); pad + 4 x (cell + pad)
     assert grid.shape == (pad + t_h + 2 * (ch + c_h + pad),
                           pad + 4 * (cw + pad), 3)
@@ -124,8 +127,8 @@ def test_image_miou():
     assert vis.image_miou(gt, gt, 3) == 100.0
     pred = np.array([[0, 1, 1, 1], [0, 0, 2, 2]])
     # class 0: 1/2, class 1: 2/3, class 2: 1 (ignored pixels left out)
-    assert vis.image_miou(pred, gt, 3) == pytest.approx(
-        100 * (0.5 + 2 / 3 + 1) / 3)
+    assert vis.image_miou(pred, gt,
+                          3) == pytest.approx(100 * (0.5 + 2 / 3 + 1) / 3)
     assert math.isnan(vis.image_miou(pred, np.full_like(gt, 255), 3))
 
 
@@ -144,15 +147,26 @@ def write_scalars(work_dir, iters=range(10, 210, 10)) -> str:
     run.mkdir(parents=True)
     lines = []
     for it in iters:
-        terms = {'decode.loss_ce': 2.0 / it ** 0.5, 'aux.loss_ce': 0.8 /
-                 it ** 0.5, 'loss_kd': 0.1 + 1 / it, 'loss_cwd': 3.0 / it}
+        terms = {
+            'decode.loss_ce': 2.0 / it**0.5,
+            'aux.loss_ce': 0.8 / it**0.5,
+            'loss_kd': 0.1 + 1 / it,
+            'loss_cwd': 3.0 / it
+        }
         rec = dict(lr=0.01, data_time=0.01, loss=sum(terms.values()))
         rec.update(terms)
-        rec.update({'decode.acc_seg': 50.0, 'aux.acc_seg': 40.0,
-                    'time': 0.3, 'iter': it, 'step': it})
+        rec.update({
+            'decode.acc_seg': 50.0,
+            'aux.acc_seg': 40.0,
+            'time': 0.3,
+            'iter': it,
+            'step': it
+        })
         lines.append(json.dumps(rec))
-    lines.insert(10, json.dumps(dict(aAcc=80.0, mIoU=40.0, data_time=0.1,
-                                     time=0.2, step=100)))
+    lines.insert(
+        10,
+        json.dumps(
+            dict(aAcc=80.0, mIoU=40.0, data_time=0.1, time=0.2, step=100)))
     (run / 'scalars.json').write_text('\n'.join(lines) + '\n')
     return str(run / 'scalars.json')
 
@@ -211,11 +225,16 @@ def test_text_log_and_run_dirs(tmp_path):
     assert vis.find_logs(str(second)) == [str(log)]
     assert vis.find_logs(str(tmp_path / 'work')) == [str(own), str(log)]
     records = vis.read_log(str(log))
-    assert records[1] == {'lr': 4.2512e-02, 'time': 0.1363,
-                          'data_time': 0.0089, 'loss': 2.7188,
-                          'decode.loss_ce': 0.4071,
-                          'decode.acc_seg': 87.9910, 'loss_cwd': 1.9223,
-                          'iter': 100}
+    assert records[1] == {
+        'lr': 4.2512e-02,
+        'time': 0.1363,
+        'data_time': 0.0089,
+        'loss': 2.7188,
+        'decode.loss_ce': 0.4071,
+        'decode.acc_seg': 87.9910,
+        'loss_cwd': 1.9223,
+        'iter': 100
+    }
     with pytest.raises(FileNotFoundError):
         vis.find_logs(str(tmp_path))
 
@@ -224,8 +243,10 @@ def test_plot_loss_terms_tool(tmp_path):
     path = write_scalars(tmp_path / 'work')
     tool = load_tool('plot_loss_terms')
     out, table = str(tmp_path / 'terms.png'), str(tmp_path / 'terms.csv')
-    assert tool.main([str(tmp_path / 'work'), '--out', out, '--csv', table,
-                      '--smooth', '3', '--log']) == out
+    assert tool.main([
+        str(tmp_path / 'work'), '--out', out, '--csv', table, '--smooth', '3',
+        '--log'
+    ]) == out
     img = read_png(out)
     assert img.shape == (450, 800, 3) and img.std() > 0
     with open(table) as f:
@@ -239,8 +260,10 @@ def test_plot_loss_terms_tool(tmp_path):
     # one labelled curve per loss key; distillation terms dashed
     series = vis.loss_series(vis.read_log(path))
     fig = vis.plot_loss_terms(series)
-    lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()
-             if not ln.get_label().startswith('_')}
+    lines = {
+        ln.get_label(): ln
+        for ln in fig.axes[0].get_lines() if not ln.get_label().startswith('_')
+    }
     assert set(lines) == {'loss (total)'} | {f'{k} (task)' for k in TASK} | \
         {f'{k} (distill)' for k in DISTILL}
     assert all(lines[f'{k} (distill)'].get_linestyle() == '--'
@@ -259,13 +282,11 @@ def tiny_model_files(tmp_path, name: str, seed: int):
     cfg_file = tmp_path / f'{name}.py'
     base = osp.join(REPO, 'distillation_configs', '_base_', 'datasets',
                     'camvid.py')
-    cfg_file.write_text(
-        f'_base_ = [{base!r}]\n'
-        "default_scope = 'mmseg'\n"
-        f'model = {model_cfg!r}\n'
-        'test_dataloader = dict(dataset=dict('
-        f'data_root={camvid_like_root()!r}))\n'
-    )
+    cfg_file.write_text(f'_base_ = [{base!r}]\n'
+                        "default_scope = 'mmseg'\n"
+                        f'model = {model_cfg!r}\n'
+                        'test_dataloader = dict(dataset=dict('
+                        f'data_root={camvid_like_root()!r}))\n')
     torch.manual_seed(seed)
     model = build_mmseg(model_cfg)
     ckpt = tmp_path / f'{name}.pth'
@@ -274,30 +295,36 @@ def tiny_model_files(tmp_path, name: str, seed: int):
 
 
 def test_visualize_predictions_tool(tmp_path, capsys):
-    models = [tiny_model_files(tmp_path, 'a', 0),
-              tiny_model_files(tmp_path, 'b', 1)]
+    models = [
+        tiny_model_files(tmp_path, 'a', 0),
+        tiny_model_files(tmp_path, 'b', 1)
+    ]
     out = str(tmp_path / 'grid.png')
     tool = load_tool('visualize_predictions')
-    tool.main(['--model', 'model a', *models[0], '--model', 'model b',
-               *models[1], '--num-images', '2', '--cell-size', '96',
-               '--show-miou', '--out', out])
+    tool.main([
+        '--model', 'model a', *models[0], '--model', 'model b', *models[1],
+        '--num-images', '2', '--cell-size', '96', '--show-miou', '--out', out
+    ])
     img = read_png(out)
     # CamVid is 480x360: cells of 72x96; image | ground truth | a | b
     cell = (72, 96)
-    height, width = vis.grid_shape(2, 4, cell, pad=4, title_height=24,
-                                   caption_height=18)
+    height, width = vis.grid_shape(
+        2, 4, cell, pad=4, title_height=24, caption_height=18)
     from mmseg_kd.datasets.camvid import CamVidDataset
     meta = CamVidDataset.METAINFO
     ann_dir = osp.join(camvid_like_root(), 'ann_dir', 'val')
-    void = any((cv2.imread(osp.join(ann_dir, name), cv2.IMREAD_UNCHANGED)
-                == 255).any() for name in sorted(os.listdir(ann_dir))[:2])
+    void = any(
+        (cv2.imread(osp.join(ann_dir, name), cv2.IMREAD_UNCHANGED) == 255
+         ).any() for name in sorted(os.listdir(ann_dir))[:2])
     legend = vis.legend_strip(meta['classes'], meta['palette'], width,
                               vis.IGNORE_COLOR if void else None)
     assert img.shape == (height + legend.shape[0], width, 3)
     # the ground-truth cell is drawn in CamVid's palette (and void)
     y, x = 4 + 24, 4 + cell[1] + 4
-    colours = {tuple(c) for c in img[y:y + cell[0], x:x + cell[1]]
-               .reshape(-1, 3)}
+    colours = {
+        tuple(c)
+        for c in img[y:y + cell[0], x:x + cell[1]].reshape(-1, 3)
+    }
     allowed = {tuple(p) for p in meta['palette']} | {vis.IGNORE_COLOR}
     assert len(colours) >= 3 and colours <= allowed
     report = capsys.readouterr().out
@@ -305,15 +332,23 @@ def test_visualize_predictions_tool(tmp_path, capsys):
 
 
 def test_diagnostics_are_kept_apart_from_losses_and_plotted(tmp_path):
-    records = [dict(iter=i, loss=2.0 / i, loss_kd=0.5 / i,
-                    **{'kd_ratio/loss_kd': 0.25, 'kd_cosine/loss_kd': -0.1,
-                       'kd_factor/loss_kd': min(1.0, i / 4)})
-               for i in range(1, 6)]
+    records = [
+        dict(
+            iter=i,
+            loss=2.0 / i,
+            loss_kd=0.5 / i,
+            **{
+                'kd_ratio/loss_kd': 0.25,
+                'kd_cosine/loss_kd': -0.1,
+                'kd_factor/loss_kd': min(1.0, i / 4)
+            }) for i in range(1, 6)
+    ]
     losses = vis.loss_series(records)
     diags = vis.diagnostic_series(records)
     assert list(losses) == ['loss', 'loss_kd']
-    assert set(diags) == {'kd_ratio/loss_kd', 'kd_cosine/loss_kd',
-                          'kd_factor/loss_kd'}
+    assert set(diags) == {
+        'kd_ratio/loss_kd', 'kd_cosine/loss_kd', 'kd_factor/loss_kd'
+    }
     fig = vis.plot_diagnostics(diags, str(tmp_path / 'd.png'))
     assert len(fig.axes) == 3 and (tmp_path / 'd.png').exists()
     with pytest.raises(ValueError, match='No distillation diagnostics'):

@@ -35,8 +35,13 @@ class _Payload:
 
 def reduce_payload(path: str, marker: str) -> str:
     """A checkpoint-looking file whose unpickling creates ``marker``."""
-    torch.save({'state_dict': {'w': torch.zeros(1)},
-                'meta': _Payload(f'touch {marker}')}, path)
+    torch.save(
+        {
+            'state_dict': {
+                'w': torch.zeros(1)
+            },
+            'meta': _Payload(f'touch {marker}')
+        }, path)
     return path
 
 
@@ -63,10 +68,10 @@ def getattr_chain_payload(path: str, marker: str) -> str:
     buffer = _global('mmengine.logging.history_buffer', 'HistoryBuffer')
     init = _call(getattr_, buffer, _string('__init__'))
     scope = _call(getattr_, init, _string('__globals__'))
-    builtins = _call(_call(getattr_, scope, _string('get')),
-                     _string('__builtins__'))
-    evaluate = _call(_call(getattr_, builtins, _string('get')),
-                     _string('eval'))
+    builtins = _call(
+        _call(getattr_, scope, _string('get')), _string('__builtins__'))
+    evaluate = _call(
+        _call(getattr_, builtins, _string('get')), _string('eval'))
     code = f"__import__('os').system('touch {marker}')"
     data = b'\x80\x02' + _call(evaluate, _string(code)) + b'.'
     with zipfile.ZipFile(path, 'w', zipfile.ZIP_STORED) as zf:
@@ -114,6 +119,7 @@ def test_hostile_files_are_refused_and_run_nothing(hostile):
 def test_a_hostile_teacher_or_student_checkpoint_is_refused(hostile):
     path, marker = hostile
     from mmseg.registry import MODELS
+
     from ..conftest import distill_model
     for side in ('teacher', 'student'):
         entry = dict(model=tiny_segmentor(width=8), checkpoint=path)
@@ -128,8 +134,13 @@ def test_trusted_opt_in_is_per_file_and_still_weights_only(
     the getattr chain still cannot call what it reaches."""
     import argparse
     path = str(tmp_path / 'namespace.pth')
-    torch.save({'state_dict': {'w': torch.ones(2)},
-                'args': argparse.Namespace(lr=0.1)}, path)
+    torch.save(
+        {
+            'state_dict': {
+                'w': torch.ones(2)
+            },
+            'args': argparse.Namespace(lr=0.1)
+        }, path)
     with pytest.raises(UnsafeCheckpointError, match='argparse.Namespace'):
         load_checkpoint_file(path)
     monkeypatch.setenv(TRUST_ENV, path)
@@ -151,18 +162,26 @@ def test_mmengine_training_checkpoint_loads(tmp_path):
     hub.update_scalar('train/lr', np.float64(0.01))
     hub.update_info('seed', np.int64(3))
     path = str(tmp_path / 'iter_1.pth')
-    torch.save({'state_dict': {'w': torch.ones(3)},
-                'message_hub': hub.state_dict(),
-                'meta': {'seed': np.int64(3), 'iter': 1,
-                         'rng': np.random.get_state()}}, path)
+    torch.save(
+        {
+            'state_dict': {
+                'w': torch.ones(3)
+            },
+            'message_hub': hub.state_dict(),
+            'meta': {
+                'seed': np.int64(3),
+                'iter': 1,
+                'rng': np.random.get_state()
+            }
+        }, path)
     ckpt = load_checkpoint_file(path, 'resume')
     buffer = ckpt['message_hub']['log_scalars']['train/loss']
     assert isinstance(buffer, HistoryBuffer) and buffer.mean() == 1.5
     assert ckpt['meta']['seed'] == 3
 
 
-@pytest.mark.parametrize('content', [b'', b'not a checkpoint\n',
-                                     b'PK\x03\x04garbage'])
+@pytest.mark.parametrize('content',
+                         [b'', b'not a checkpoint\n', b'PK\x03\x04garbage'])
 def test_not_a_checkpoint(tmp_path, content):
     path = tmp_path / 'bad.pth'
     path.write_bytes(content)
@@ -192,8 +211,8 @@ def test_mismatch_hints_name_the_right_cause(tmp_path):
         tiny_segmentor(width=8, aux=False, num_classes=5))
     path = str(tmp_path / 'classes.pth')
     torch.save({'state_dict': other_classes.state_dict()}, path)
-    with pytest.raises(CheckpointMismatchError,
-                       match='number of classes differs'):
+    with pytest.raises(
+            CheckpointMismatchError, match='number of classes differs'):
         load_checkpoint_strict(small, path, 'teacher')
     # the same classes, a wider head input (another backbone): not classes
     cfg = tiny_segmentor(width=8, aux=False)
@@ -223,7 +242,8 @@ def test_importing_the_plugin_changes_no_loader():
             'import mmseg_kd\n'
             "assert C._get_checkpoint_loader('x.pth') is a, 'changed'\n"
             "print(a.__module__)\n")
-    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
+    out = subprocess.run([sys.executable, '-c', code],
+                         capture_output=True,
                          text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert 'mmengine' in out.stdout

@@ -75,7 +75,16 @@ METHODS = {
     'dsd': 'dsd.py',
     'mgd': 'mgd.py',
     'kd_logit_standardization': 'kd_logit_standardization.py',
+    'espnet_skd_pixel_pair': 'espnet_skd_pixel_pair.py',
 }
+#: the student alone that a row is compared with (default: 'baseline', the
+#: PSPNet; the ESPNet rows, SKD's own CamVid experiment, have their own)
+STUDENT_OF = {'espnet_skd_pixel_pair': 'espnet_baseline'}
+#: students alone with a fixed recipe (no learning-rate tuning)
+FIXED_BASELINES = {
+    'espnet_baseline': osp.join(CONFIGS, 'espnet_baseline.py'),
+}
+BASELINES = ('baseline', ) + tuple(FIXED_BASELINES)
 #: multiples of the published loss weights tried on val (1 = published)
 WEIGHT_GRID = (0.1, 0.3, 1.0, 3.0)
 #: learning rates tried on val for the student alone
@@ -94,8 +103,10 @@ def published_weights(config: str) -> Dict[str, float]:
     """Loss name -> loss_weight of a distillation config."""
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(REPO, config))
-    return {k: float(v.get('loss_weight', 1.0))
-            for k, v in cfg.model.distill.losses.items()}
+    return {
+        k: float(v.get('loss_weight', 1.0))
+        for k, v in cfg.model.distill.losses.items()
+    }
 
 
 def weight_options(config: str, multiple: float) -> Dict[str, float]:
@@ -103,45 +114,68 @@ def weight_options(config: str, multiple: float) -> Dict[str, float]:
     ``multiple`` (empty at 1: the config as it is)."""
     if multiple == 1.0:
         return {}
-    return {f'model.distill.losses.{k}.loss_weight': round(v * multiple, 10)
-            for k, v in published_weights(config).items()}
+    return {
+        f'model.distill.losses.{k}.loss_weight': round(v * multiple, 10)
+        for k, v in published_weights(config).items()
+    }
 
 
 def teacher_run() -> dict:
-    return dict(name=run_name('teacher', 'teacher', 0), stage='teacher',
-                method='teacher', seed=0, config=TEACHER_CONFIG, options={},
-                splits=('val', 'test'))
+    return dict(
+        name=run_name('teacher', 'teacher', 0),
+        stage='teacher',
+        method='teacher',
+        seed=0,
+        config=TEACHER_CONFIG,
+        options={},
+        splits=('val', 'test'))
 
 
 def convergence_run() -> dict:
     """The student alone, trained twice as long (val only): evidence that
     the protocol's schedule has converged."""
     from mmengine.config import Config
-    iters = 2 * Config.fromfile(osp.join(
-        REPO, BASELINE_CONFIG)).train_cfg.max_iters
-    return dict(name=run_name('check', 'baseline', 0, f'{iters}it'),
-                stage='check', method='baseline', seed=0,
-                config=BASELINE_CONFIG,
-                options={'train_cfg.max_iters': iters,
-                         'param_scheduler.0.end': iters,
-                         'train_cfg.val_interval': 1000},
-                splits=('val', ))
+    iters = 2 * Config.fromfile(osp.join(REPO,
+                                         BASELINE_CONFIG)).train_cfg.max_iters
+    return dict(
+        name=run_name('check', 'baseline', 0, f'{iters}it'),
+        stage='check',
+        method='baseline',
+        seed=0,
+        config=BASELINE_CONFIG,
+        options={
+            'train_cfg.max_iters': iters,
+            'param_scheduler.0.end': iters,
+            'train_cfg.val_interval': 1000
+        },
+        splits=('val', ))
 
 
 def tune_runs(methods) -> List[dict]:
-    runs = [dict(name=run_name('tune', 'baseline', TUNE_SEED, f'lr{lr:g}'),
-                 stage='tune', method='baseline', seed=TUNE_SEED,
-                 config=BASELINE_CONFIG, lr=lr,
-                 options={'optim_wrapper.optimizer.lr': lr}, splits=('val', ))
-            for lr in LR_GRID] + [convergence_run()]
+    runs = [
+        dict(
+            name=run_name('tune', 'baseline', TUNE_SEED, f'lr{lr:g}'),
+            stage='tune',
+            method='baseline',
+            seed=TUNE_SEED,
+            config=BASELINE_CONFIG,
+            lr=lr,
+            options={'optim_wrapper.optimizer.lr': lr},
+            splits=('val', )) for lr in LR_GRID
+    ] + [convergence_run()]
     for method in methods:
         config = osp.join(CONFIGS, METHODS[method])
         for m in WEIGHT_GRID:
-            runs.append(dict(
-                name=run_name('tune', method, TUNE_SEED, f'w{m:g}'),
-                stage='tune', method=method, seed=TUNE_SEED, config=config,
-                multiple=m, options=weight_options(config, m),
-                splits=('val', )))
+            runs.append(
+                dict(
+                    name=run_name('tune', method, TUNE_SEED, f'w{m:g}'),
+                    stage='tune',
+                    method=method,
+                    seed=TUNE_SEED,
+                    config=config,
+                    multiple=m,
+                    options=weight_options(config, m),
+                    splits=('val', )))
     return runs
 
 
@@ -155,25 +189,55 @@ def best(records: List[dict], key: str) -> Optional[float]:
 
 def final_runs(methods, records: Dict[str, dict]) -> List[dict]:
     """The final runs whose tuning is complete (chosen lr, weights)."""
-    lr = best([records.get(run_name('tune', 'baseline', TUNE_SEED,
-                                    f'lr{v:g}')) for v in LR_GRID], 'lr')
+    lr = best([
+        records.get(run_name('tune', 'baseline', TUNE_SEED, f'lr{v:g}'))
+        for v in LR_GRID
+    ], 'lr')
     if lr is None:
         return []
     lr_options = {} if lr == 0.05 else {'optim_wrapper.optimizer.lr': lr}
-    runs = [dict(name=run_name('final', 'baseline', s), stage='final',
-                 method='baseline', seed=s, config=BASELINE_CONFIG, lr=lr,
-                 options=dict(lr_options, **{'train_cfg.val_interval': 500}),
-                 splits=('val', 'test')) for s in FINAL_SEEDS]
+    runs = [
+        dict(
+            name=run_name('final', 'baseline', s),
+            stage='final',
+            method='baseline',
+            seed=s,
+            config=BASELINE_CONFIG,
+            lr=lr,
+            options=dict(lr_options, **{'train_cfg.val_interval': 500}),
+            splits=('val', 'test')) for s in FINAL_SEEDS
+    ]
+    for name, config in FIXED_BASELINES.items():
+        if any(STUDENT_OF.get(m) == name for m in methods):
+            runs += [
+                dict(
+                    name=run_name('final', name, s),
+                    stage='final',
+                    method=name,
+                    seed=s,
+                    config=config,
+                    options={'train_cfg.val_interval': 500},
+                    splits=('val', 'test')) for s in FINAL_SEEDS
+            ]
     for method in methods:
         config = osp.join(CONFIGS, METHODS[method])
-        m = best([records.get(run_name('tune', method, TUNE_SEED, f'w{v:g}'))
-                  for v in WEIGHT_GRID], 'multiple')
+        m = best([
+            records.get(run_name('tune', method, TUNE_SEED, f'w{v:g}'))
+            for v in WEIGHT_GRID
+        ], 'multiple')
         if m is None:
             continue
-        runs += [dict(name=run_name('final', method, s), stage='final',
-                      method=method, seed=s, config=config, multiple=m,
-                      options=weight_options(config, m),
-                      splits=('val', 'test')) for s in FINAL_SEEDS]
+        runs += [
+            dict(
+                name=run_name('final', method, s),
+                stage='final',
+                method=method,
+                seed=s,
+                config=config,
+                multiple=m,
+                options=weight_options(config, m),
+                splits=('val', 'test')) for s in FINAL_SEEDS
+        ]
     return runs
 
 
@@ -201,11 +265,12 @@ def file_hash(path: str) -> Optional[str]:
 
 def settings_of(run: dict) -> dict:
     """What a run's result depends on."""
-    settings = dict(config=run['config'], options=run['options'],
-                    seed=run['seed'],
-                    resolved=resolved_config_hash(run['config'],
-                                                  run['options']))
-    if run['method'] not in ('teacher', 'baseline'):
+    settings = dict(
+        config=run['config'],
+        options=run['options'],
+        seed=run['seed'],
+        resolved=resolved_config_hash(run['config'], run['options']))
+    if run['method'] not in ('teacher', ) + BASELINES:
         settings['teacher'] = file_hash(osp.join(REPO, TEACHER_CHECKPOINT))
     return settings
 
@@ -245,9 +310,9 @@ def parse_metrics(log: str) -> dict:
 
 def code_version() -> str:
     try:
-        return subprocess.check_output(
-            ['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO,
-            text=True).strip()
+        return subprocess.check_output(['git', 'rev-parse', '--short', 'HEAD'],
+                                       cwd=REPO,
+                                       text=True).strip()
     except (OSError, subprocess.CalledProcessError):
         return 'unknown'
 
@@ -260,8 +325,8 @@ def execute(run: dict, work_root: str, records_dir: str) -> dict:
     """Train ``run``, evaluate it on its splits, write its record."""
     work = osp.join(work_root, run['name'])
     os.makedirs(work, exist_ok=True)
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-               PYTHONPATH=REPO)
+    env = dict(
+        os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONPATH=REPO)
     options = dict(run['options'], **{'randomness.seed': run['seed']})
     log_path = osp.join(work, 'train.log')
     start = time.time()
@@ -269,9 +334,14 @@ def execute(run: dict, work_root: str, records_dir: str) -> dict:
     # from its last checkpoint, exactly; a fresh work dir starts from zero
     with open(log_path, 'a') as log:
         code = subprocess.call(
-            [sys.executable, 'tools/train.py', run['config'], '--work-dir',
-             work, '--resume', '--cfg-options'] + _options_args(options),
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable, 'tools/train.py', run['config'], '--work-dir',
+                work, '--resume', '--cfg-options'
+            ] + _options_args(options),
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT)
     train_seconds = time.time() - start
     if code != 0:
         raise RuntimeError(f'{run["name"]}: training failed; see {log_path}')
@@ -280,30 +350,39 @@ def execute(run: dict, work_root: str, records_dir: str) -> dict:
     with open(log_path) as log:
         resumed = re.findall(r'resumed epoch: \d+, iter: (\d+)', log.read())
     record = dict(
-        method=run['method'], seed=run['seed'], stage=run['stage'],
-        settings=settings_of(run), train_seconds=round(train_seconds),
+        method=run['method'],
+        seed=run['seed'],
+        stage=run['stage'],
+        settings=settings_of(run),
+        train_seconds=round(train_seconds),
         resumed_at=[int(i) for i in resumed],
         code_version=code_version(),
         date=time.strftime('%Y-%m-%d %H:%M'))
     for key in ('lr', 'multiple'):
         if key in run:
             record[key] = run[key]
-    if run['method'] not in ('teacher', 'baseline'):
+    if run['method'] not in ('teacher', ) + BASELINES:
         record['published_weights'] = published_weights(run['config'])
         record['loss_weights'] = {
             k: v * run.get('multiple', 1.0)
-            for k, v in record['published_weights'].items()}
+            for k, v in record['published_weights'].items()
+        }
     for split in run['splits']:
         test_options = {} if split == 'test' else {
             'test_dataloader.dataset.data_prefix.img_path': 'img_dir/val',
-            'test_dataloader.dataset.data_prefix.seg_map_path':
-            'ann_dir/val'}
+            'test_dataloader.dataset.data_prefix.seg_map_path': 'ann_dir/val'
+        }
         with open(osp.join(work, f'{split}.log'), 'w') as log:
             code = subprocess.call(
-                [sys.executable, 'tools/test.py', run['config'], checkpoint,
-                 '--work-dir', osp.join(work, split), '--cfg-options'] +
-                _options_args(dict(options, **test_options)),
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+                [
+                    sys.executable, 'tools/test.py', run['config'], checkpoint,
+                    '--work-dir',
+                    osp.join(work, split), '--cfg-options'
+                ] + _options_args(dict(options, **test_options)),
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT)
         with open(osp.join(work, f'{split}.log')) as log:
             text = log.read()
         if code != 0:
@@ -336,8 +415,10 @@ def run_all(runs: List[dict], args, records: Dict[str, dict]) -> None:
                  '--rerun-stale to replace them.')
     print(f'{len(todo)} run(s), {args.jobs} at a time', flush=True)
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(execute, r, args.work_dir, args.records): r
-                   for r in todo}
+        futures = {
+            pool.submit(execute, r, args.work_dir, args.records): r
+            for r in todo
+        }
         for future in concurrent.futures.as_completed(futures):
             run = futures[future]
             try:
@@ -348,8 +429,10 @@ def run_all(runs: List[dict], args, records: Dict[str, dict]) -> None:
             records[run['name']] = record
             scores = ', '.join(f'{s} {record[s + "_mIoU"]:.2f}'
                                for s in run['splits'])
-            print(f'[{time.strftime("%H:%M")}] {run["name"]}: {scores} '
-                  f'({record["train_seconds"] / 60:.0f} min)', flush=True)
+            print(
+                f'[{time.strftime("%H:%M")}] {run["name"]}: {scores} '
+                f'({record["train_seconds"] / 60:.0f} min)',
+                flush=True)
 
 
 # ----------------------------------------------------------------- table
@@ -377,20 +460,27 @@ def table(records: Dict[str, dict]) -> str:
         'vs. student alone | per seed | val mIoU |',
         '|---|---|---|---|---|---|'
     ]
-    base = by_method.get('baseline', [])
-    base_mean, base_std = summary([r['test_mIoU'] for r in base]) \
-        if base else (float('nan'), 0.0)
-    for method in ['baseline'] + list(METHODS):
+    students = {
+        name: summary([r['test_mIoU'] for r in by_method[name]])
+        for name in BASELINES if by_method.get(name)
+    }
+    order = ['baseline'] + [m for m in METHODS if m not in STUDENT_OF]
+    for name in FIXED_BASELINES:
+        order += [name] + [m for m, s in STUDENT_OF.items() if s == name]
+    for method in order:
         runs = by_method.get(method)
         if not runs:
             continue
         tests = [r['test_mIoU'] for r in runs]
         mean, std = summary(tests)
-        if method == 'baseline':
-            weights = f'student alone, lr {runs[0].get("lr")}'
+        if method in BASELINES:
+            lr = runs[0].get('lr')
+            weights = 'student alone' + (f', lr {lr}' if lr else '')
             gap = ''
         else:
             weights = f'x{runs[0]["multiple"]:g}'
+            base_mean, base_std = students.get(
+                STUDENT_OF.get(method, 'baseline'), (float('nan'), 0.0))
             diff = mean - base_mean
             clear = diff > 0 and diff > 2 * max(std, base_std)
             gap = f'{diff:+.2f}' + (' (> 2 std)' if clear else '')
@@ -405,33 +495,35 @@ def tuning_table(records: Dict[str, dict]) -> str:
     """Val mIoU of every tuning run, by method and grid value."""
     tunes = [r for r in records.values() if r['stage'] == 'tune']
     lines = ['| method | grid value | val mIoU |', '|---|---|---|']
-    for r in sorted(tunes, key=lambda r: (r['method'], r.get(
-            'multiple', r.get('lr', 0)))):
-        value = (f'lr {r["lr"]}' if r['method'] == 'baseline' else
-                 f'x{r["multiple"]:g}')
+
+    def order(r):
+        return r['method'], r.get('multiple', r.get('lr', 0))
+
+    for r in sorted(tunes, key=order):
+        value = (f'lr {r["lr"]}'
+                 if r['method'] == 'baseline' else f'x{r["multiple"]:g}')
         lines.append(f'| {r["method"]} | {value} | {r["val_mIoU"]:.2f} |')
     return '\n'.join(lines) + '\n'
 
 
 # ------------------------------------------------------------------ main
 def planned(methods, records) -> List[dict]:
-    return [teacher_run()] + tune_runs(methods) + final_runs(methods,
-                                                             records)
+    return [teacher_run()] + tune_runs(methods) + final_runs(methods, records)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('command', choices=('plan', 'run', 'table'))
-    parser.add_argument('--stage', default='all',
-                        choices=('teacher', 'tune', 'final', 'all'))
-    parser.add_argument('--methods', nargs='+', choices=list(METHODS),
-                        default=list(METHODS))
+    parser.add_argument(
+        '--stage', default='all', choices=('teacher', 'tune', 'final', 'all'))
+    parser.add_argument(
+        '--methods', nargs='+', choices=list(METHODS), default=list(METHODS))
     parser.add_argument('--jobs', type=int, default=1)
     parser.add_argument('--max-runs', type=int)
     parser.add_argument('--rerun-stale', action='store_true')
     parser.add_argument('--records', default=RECORDS)
-    parser.add_argument('--work-dir',
-                        default=osp.join(REPO, 'work_dirs', 'camvid_cpu'))
+    parser.add_argument(
+        '--work-dir', default=osp.join(REPO, 'work_dirs', 'camvid_cpu'))
     parser.add_argument('--out', help='table: also write it to this file')
     args = parser.parse_args(argv)
     records = load_records(args.records)
@@ -449,8 +541,8 @@ def main(argv=None):
             with open(args.out, 'w') as f:
                 f.write(text)
         return
-    stages = ('teacher', 'tune', 'final') if args.stage == 'all' else (
-        args.stage, )
+    stages = ('teacher', 'tune',
+              'final') if args.stage == 'all' else (args.stage, )
     for stage in stages:
         if stage == 'teacher':
             runs = [teacher_run()]
@@ -459,13 +551,16 @@ def main(argv=None):
         else:
             runs = final_runs(args.methods, records)
         if not osp.isfile(osp.join(REPO, TEACHER_CHECKPOINT)):
-            waiting = [r['name'] for r in runs
-                       if r['method'] not in ('teacher', 'baseline')]
+            waiting = [
+                r['name'] for r in runs
+                if r['method'] not in ('teacher', ) + BASELINES
+            ]
             if waiting:
                 print(f'{len(waiting)} distillation run(s) wait for the '
                       f'teacher checkpoint {TEACHER_CHECKPOINT}.')
-            runs = [r for r in runs
-                    if r['method'] in ('teacher', 'baseline')]
+            runs = [
+                r for r in runs if r['method'] in ('teacher', ) + BASELINES
+            ]
         run_all(runs, args, records)
 
 

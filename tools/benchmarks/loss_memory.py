@@ -30,8 +30,6 @@ import time
 from typing import NamedTuple, Optional, Sequence, Tuple
 
 import torch
-
-
 from mmseg.registry import MODELS
 
 import mmseg_kd  # noqa: F401  (registers the losses)
@@ -61,12 +59,12 @@ class Case(NamedTuple):
 
 CASES = [
     Case('KDLoss', dict(type='KDLoss', tau=1.0), LOGITS, LOGITS),
-    Case('ChannelWiseDivergence', dict(type='ChannelWiseDivergence',
-                                       tau=4.0), LOGITS, LOGITS),
+    Case('ChannelWiseDivergence', dict(type='ChannelWiseDivergence', tau=4.0),
+         LOGITS, LOGITS),
     Case('IFVDLoss (feat 128/512)', dict(type='IFVDLoss', num_classes=19),
          STUDENT_FEAT, TEACHER_FEAT, True),
-    Case('CGDLoss (1/8 logits)', dict(type='CGDLoss', group_size=10),
-         LOGITS, LOGITS),
+    Case('CGDLoss (1/8 logits)', dict(type='CGDLoss', group_size=10), LOGITS,
+         LOGITS),
     Case('CGDLoss (resized to labels)',
          dict(type='CGDLoss', group_size=10, resize_to='labels'), LOGITS,
          LOGITS, True),
@@ -81,22 +79,28 @@ CASES = [
     Case('PreReLUAttentionLoss (1/4 decoder feat)',
          dict(type='PreReLUAttentionLoss'), DECODER_FEAT,
          TEACHER_DECODER_FEAT),
-    Case('FitNetLoss (connected feat)', dict(type='FitNetLoss'),
-         TEACHER_FEAT, TEACHER_FEAT),
+    Case('FitNetLoss (connected feat)', dict(type='FitNetLoss'), TEACHER_FEAT,
+         TEACHER_FEAT),
     Case('ATLoss', dict(type='ATLoss'), STUDENT_FEAT, TEACHER_FEAT),
     Case('CIRKDMiniBatchLoss (8192 x 8192 per pair)',
          dict(type='CIRKDMiniBatchLoss'), STUDENT_FEAT, TEACHER_FEAT),
-    Case('CIRKDMemoryLoss (M_p 20000, M_r 2000)',
-         dict(type='CIRKDMemoryLoss', num_classes=19, student_channels=128,
-              teacher_channels=512), STUDENT_FEAT, TEACHER_FEAT, True),
-    Case('SKDAdversarialLoss, student term',
-         dict(type='SKDAdversarialLoss',
-              discriminator=dict(type='SAGANDiscriminator')), LOGITS,
-         LOGITS),
-    Case('SKDAdversarialLoss, discriminator step (WGAN-GP)',
-         dict(type='SKDAdversarialLoss',
-              discriminator=dict(type='SAGANDiscriminator')), LOGITS,
-         LOGITS),
+    Case(
+        'CIRKDMemoryLoss (M_p 20000, M_r 2000)',
+        dict(
+            type='CIRKDMemoryLoss',
+            num_classes=19,
+            student_channels=128,
+            teacher_channels=512), STUDENT_FEAT, TEACHER_FEAT, True),
+    Case(
+        'SKDAdversarialLoss, student term',
+        dict(
+            type='SKDAdversarialLoss',
+            discriminator=dict(type='SAGANDiscriminator')), LOGITS, LOGITS),
+    Case(
+        'SKDAdversarialLoss, discriminator step (WGAN-GP)',
+        dict(
+            type='SKDAdversarialLoss',
+            discriminator=dict(type='SAGANDiscriminator')), LOGITS, LOGITS),
 ]
 
 
@@ -110,9 +114,10 @@ def make_inputs(case: Case, loss, device: torch.device):
     teacher = torch.randn(case.teacher_shape, generator=gen).to(device)
     labels = None
     if case.needs_labels:
-        full = torch.randint(0, _num_classes(case),
-                             (case.student_shape[0], ) + IMAGE_SIZE,
-                             generator=gen)
+        full = torch.randint(
+            0,
+            _num_classes(case), (case.student_shape[0], ) + IMAGE_SIZE,
+            generator=gen)
         full[:, :16] = 255
         size = IMAGE_SIZE if loss.full_resolution_labels \
             else case.student_shape[-2:]
@@ -146,8 +151,8 @@ def peak_cpu(step) -> int:
     """Peak of the running sum of the profiler's allocation events while
     ``step()`` runs."""
     from torch.profiler import ProfilerActivity, profile
-    with profile(activities=[ProfilerActivity.CPU],
-                 profile_memory=True) as prof:
+    with profile(
+            activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         step()
     events = [(e.start_ns(), e.nbytes())
               for e in prof.profiler.kineto_results.events()
@@ -193,12 +198,18 @@ def measure(case: Case, device: torch.device) -> dict:
 
     seconds = timed(step, device)
     peak = peak_cuda(step) if device.type == 'cuda' else peak_cpu(step)
-    inputs = (student.numel() * student.element_size() +
-              teacher.numel() * teacher.element_size())
-    return dict(name=case.name, student=case.student_shape,
-                teacher=case.teacher_shape, inputs=inputs, peak=peak,
-                ratio=peak / inputs, seconds=seconds,
-                labels=None if labels is None else tuple(labels.shape))
+    inputs = (
+        student.numel() * student.element_size() +
+        teacher.numel() * teacher.element_size())
+    return dict(
+        name=case.name,
+        student=case.student_shape,
+        teacher=case.teacher_shape,
+        inputs=inputs,
+        peak=peak,
+        ratio=peak / inputs,
+        seconds=seconds,
+        labels=None if labels is None else tuple(labels.shape))
 
 
 def student_step(device: torch.device) -> dict:
@@ -209,15 +220,16 @@ def student_step(device: torch.device) -> dict:
     from mmengine.hub import get_config
     from mmengine.optim import OptimWrapper
     from mmengine.registry import DefaultScope
-    from mmseg_kd.utils import revert_sync_bn_without_cuda
+
     from mmseg_kd.apis.probe import random_batch
+    from mmseg_kd.utils import revert_sync_bn_without_cuda
     cfg = get_config(
         'mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py')
     model_cfg = Config(dict(model=cfg.model)).model
     model_cfg.pretrained = None
     with DefaultScope.overwrite_default_scope('mmseg'):
-        model = revert_sync_bn_without_cuda(MODELS.build(model_cfg),
-                                            'student').to(device)
+        model = revert_sync_bn_without_cuda(
+            MODELS.build(model_cfg), 'student').to(device)
     model.train()
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3))
     data = model.data_preprocessor(
@@ -225,16 +237,21 @@ def student_step(device: torch.device) -> dict:
     inputs, samples = data['inputs'], data['data_samples']
 
     def step():
-        optim.update_params(sum(
-            v for k, v in model.loss(inputs, samples).items()
-            if 'loss' in k))
+        optim.update_params(
+            sum(v for k, v in model.loss(inputs, samples).items()
+                if 'loss' in k))
 
     seconds = timed(step, device, repeats=1)
     peak = peak_cuda(step) if device.type == 'cuda' else peak_cpu(step)
-    return dict(name='(reference) PSPNet-R18 student training step',
-                student=(2, 3) + IMAGE_SIZE, teacher=None, labels=(2, ) +
-                IMAGE_SIZE, inputs=inputs.numel() * 4, peak=peak,
-                ratio=float('nan'), seconds=seconds)
+    return dict(
+        name='(reference) PSPNet-R18 student training step',
+        student=(2, 3) + IMAGE_SIZE,
+        teacher=None,
+        labels=(2, ) + IMAGE_SIZE,
+        inputs=inputs.numel() * 4,
+        peak=peak,
+        ratio=float('nan'),
+        seconds=seconds)
 
 
 def format_table(rows: Sequence[dict]) -> str:
@@ -254,21 +271,27 @@ def format_table(rows: Sequence[dict]) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--device', default='cuda' if
-                        torch.cuda.is_available() else 'cpu')
+    parser.add_argument(
+        '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--only', nargs='*', help='substrings of case names')
-    parser.add_argument('--no-student', action='store_true',
-                        help='skip the reference student step')
+    parser.add_argument(
+        '--no-student',
+        action='store_true',
+        help='skip the reference student step')
     parser.add_argument('--out', help='also write the table (markdown)')
     args = parser.parse_args(argv)
     device = torch.device(args.device)
-    cases = [c for c in CASES
-             if not args.only or any(o in c.name for o in args.only)]
+    cases = [
+        c for c in CASES
+        if not args.only or any(o in c.name for o in args.only)
+    ]
     rows = [] if args.no_student else [student_step(device)]
     for case in cases:
         rows.append(measure(case, device))
-        print(f"{case.name}: {rows[-1]['peak'] / 2**20:.1f} MiB, "
-              f"{1000 * rows[-1]['seconds']:.0f} ms", flush=True)
+        print(
+            f"{case.name}: {rows[-1]['peak'] / 2**20:.1f} MiB, "
+            f"{1000 * rows[-1]['seconds']:.0f} ms",
+            flush=True)
     head = (f'device: {device} ({torch.get_num_threads()} threads); torch '
             f'{torch.__version__}; batch 2, 19 classes, 1/8 maps of '
             f'{IMAGE_SIZE[0]}x{IMAGE_SIZE[1]} images')

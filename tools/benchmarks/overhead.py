@@ -60,24 +60,35 @@ COSINE_INTERVAL = 500
 
 #: method -> its shipped CamVid config (PSPNet-R101 -> PSPNet-R18, 360x360)
 METHODS = {
-    'kd': 'kd/kd_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_camvid-360x360.py',
-    'cwd_logits': 'cwd/cwd_logits_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
+    'kd':
+    'kd/kd_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_camvid-360x360.py',
+    'cwd_logits':
+    'cwd/cwd_logits_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
     'camvid-360x360.py',
-    'cwd_feature': 'cwd/cwd_feature_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
+    'cwd_feature':
+    'cwd/cwd_feature_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
     'camvid-360x360.py',
-    'skd_pixel_pair': 'skd/skd_pixel-pair_pspnet_r101-d8_pspnet_r18-d8_'
+    'skd_pixel_pair':
+    'skd/skd_pixel-pair_pspnet_r101-d8_pspnet_r18-d8_'
     '4xb2-40k_camvid-360x360.py',
-    'skd_holistic': 'skd/skd_pixel-pair-holistic_pspnet_r101-d8_pspnet_r18-'
+    'skd_holistic':
+    'skd/skd_pixel-pair-holistic_pspnet_r101-d8_pspnet_r18-'
     'd8_4xb2-40k_camvid-360x360.py',
-    'ifvd': 'ifvd/ifvd_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
+    'ifvd':
+    'ifvd/ifvd_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
     'camvid-360x360.py',
-    'cgd': 'cgd/cgd_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_camvid-360x360.py',
-    'dist': 'dist/dist_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
+    'cgd':
+    'cgd/cgd_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_camvid-360x360.py',
+    'dist':
+    'dist/dist_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
     'camvid-360x360.py',
-    'fitnet': 'fitnet/fitnet_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
+    'fitnet':
+    'fitnet/fitnet_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_'
     'camvid-360x360.py',
-    'at': 'at/at_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_camvid-360x360.py',
-    'cirkd': 'cirkd/cirkd_deeplabv3_r101-d8_deeplabv3_r18-d8_8xb2-40k_'
+    'at':
+    'at/at_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_camvid-360x360.py',
+    'cirkd':
+    'cirkd/cirkd_deeplabv3_r101-d8_deeplabv3_r18-d8_8xb2-40k_'
     'camvid-360x360.py',
 }
 LOGIT_METHODS = ('kd', 'cwd_logits', 'dist', 'cgd')
@@ -93,8 +104,8 @@ def model_cfg(path: str, size) -> dict:
 def all_methods(methods) -> Config:
     """One distill section holding every method's tensors and losses
     (names prefixed with the method), and its optim wrapper."""
-    distill = dict(student_tensors={}, teacher_tensors={}, connectors={},
-                   losses={})
+    distill = dict(
+        student_tensors={}, teacher_tensors={}, connectors={}, losses={})
     optim = None
     for m in methods:
         cfg = Config.fromfile(osp.join(CONFIGS, METHODS[m]))
@@ -106,8 +117,10 @@ def all_methods(methods) -> Config:
         for n, c in d.get('connectors', {}).items():
             distill['connectors'][rename[n]] = c
         for key, loss in d['losses'].items():
-            loss = dict(loss, student=rename[loss['student']],
-                        teacher=rename[loss['teacher']])
+            loss = dict(
+                loss,
+                student=rename[loss['student']],
+                teacher=rename[loss['teacher']])
             for extra in ('image', ):
                 if extra in loss:
                     loss[extra] = rename[loss[extra]]
@@ -122,12 +135,14 @@ def sgd(params):
 
 
 def wrappers(model, optim_cfg):
-    student = sgd([p for n, p in model.named_parameters()
-                   if p.requires_grad and not n.startswith('discriminator')])
+    student = sgd([
+        p for n, p in model.named_parameters()
+        if p.requires_grad and not n.startswith('discriminator')
+    ])
     if model.discriminator is None:
         return student
-    disc = OptimWrapper(torch.optim.Adam(model.discriminator.parameters(),
-                                         lr=1e-4))
+    disc = OptimWrapper(
+        torch.optim.Adam(model.discriminator.parameters(), lr=1e-4))
     return OptimWrapperDict(student=student, discriminator=disc)
 
 
@@ -138,25 +153,31 @@ def sync(device):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--device', default='cuda' if
-                        torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--size', nargs=2, type=int, default=None,
-                        help='input H W (default: 512 1024 on cuda, '
-                        '256 256 on cpu)')
+    parser.add_argument(
+        '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument(
+        '--size',
+        nargs=2,
+        type=int,
+        default=None,
+        help='input H W (default: 512 1024 on cuda, '
+        '256 256 on cpu)')
     parser.add_argument('--batch', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=5)
-    parser.add_argument('--methods', nargs='+', choices=list(METHODS),
-                        default=list(METHODS))
-    parser.add_argument('--precisions', nargs='+', default=None,
-                        choices=['fp32', 'bf16', 'fp16'])
+    parser.add_argument(
+        '--methods', nargs='+', choices=list(METHODS), default=list(METHODS))
+    parser.add_argument(
+        '--precisions',
+        nargs='+',
+        default=None,
+        choices=['fp32', 'bf16', 'fp16'])
     parser.add_argument('--out', help='also write the tables (markdown)')
     args = parser.parse_args()
     device = torch.device(args.device)
-    size = tuple(args.size or ((512, 1024) if device.type == 'cuda' else
-                               (256, 256)))
-    precisions = args.precisions or (['fp32', 'bf16', 'fp16'] if
-                                     device.type == 'cuda' else
-                                     ['fp32', 'bf16'])
+    size = tuple(
+        args.size or ((512, 1024) if device.type == 'cuda' else (256, 256)))
+    precisions = args.precisions or (['fp32', 'bf16', 'fp16'] if device.type
+                                     == 'cuda' else ['fp32', 'bf16'])
     MessageHub.get_instance('overhead-benchmark')
     batch = random_batch(size, args.batch, num_classes=11)
     scope = DefaultScope.overwrite_default_scope('mmseg')
@@ -187,9 +208,11 @@ def main():
             data = second.data_preprocessor(batch, True)
             second._forward(data['inputs'])
 
-    candidates = {'student step S': student_step,
-                  'teacher forward T': teacher_forward,
-                  'second teacher forward T2': second_forward}
+    candidates = {
+        'student step S': student_step,
+        'teacher forward T': teacher_forward,
+        'second teacher forward T2': second_forward
+    }
     models = {}
 
     def build(name, distill, optim, precision=None, teachers=None):
@@ -200,8 +223,8 @@ def main():
         if teachers:
             cfg['teachers'] = teachers
         else:
-            cfg['teacher'] = dict(model=model_cfg(TEACHER, size),
-                                  precision=precision)
+            cfg['teacher'] = dict(
+                model=model_cfg(TEACHER, size), precision=precision)
         model = MODELS.build(cfg).to(device).train()
         if not teachers:
             model.teacher.model.load_state_dict(teacher_state)
@@ -218,19 +241,27 @@ def main():
     # the monitor: ratios and agreement every step; gradient cosines every
     # COSINE_INTERVAL iterations (the message hub's iteration stays 0 here,
     # so this row computes them at every step: amortised below)
-    build('kd + monitor (cosines)',
-          dict(student_tensors=logits, teacher_tensors=logits,
-               losses=dict(loss_kd=kd),
-               monitor=dict(grad_cosine_interval=COSINE_INTERVAL)), None)
-    build('kd, two teachers (mean of both)',
-          dict(student_tensors=logits,
-               teacher_tensors=dict(psp=logits, aspp=logits),
-               teacher_ensembles=dict(mean=dict(
-                   type='MeanTeacherProbabilities',
-                   inputs=['psp.logits', 'aspp.logits'])),
-               losses=dict(loss_kd=dict(kd, teacher='mean'))), None,
-          teachers=dict(psp=dict(model=model_cfg(TEACHER, size)),
-                        aspp=dict(model=model_cfg(SECOND_TEACHER, size))))
+    build(
+        'kd + monitor (cosines)',
+        dict(
+            student_tensors=logits,
+            teacher_tensors=logits,
+            losses=dict(loss_kd=kd),
+            monitor=dict(grad_cosine_interval=COSINE_INTERVAL)), None)
+    build(
+        'kd, two teachers (mean of both)',
+        dict(
+            student_tensors=logits,
+            teacher_tensors=dict(psp=logits, aspp=logits),
+            teacher_ensembles=dict(
+                mean=dict(
+                    type='MeanTeacherProbabilities',
+                    inputs=['psp.logits', 'aspp.logits'])),
+            losses=dict(loss_kd=dict(kd, teacher='mean'))),
+        None,
+        teachers=dict(
+            psp=dict(model=model_cfg(TEACHER, size)),
+            aspp=dict(model=model_cfg(SECOND_TEACHER, size))))
     distill_all, optim_all = all_methods(args.methods)
     build('all methods', distill_all, optim_all)
     for p in precisions:
@@ -282,8 +313,8 @@ def main():
     head = (f'(device: {device} ({torch.get_num_threads()} threads), torch '
             f'{torch.__version__}; PSPNet-R101-d8 -> PSPNet-R18-d8, batch '
             f'{args.batch} x {size[0]}x{size[1]}; median of {args.repeats} '
-            'interleaved rounds; '
-            + ('wall time' if device.type == 'cuda' else 'CPU time') + ')')
+            'interleaved rounds; ' +
+            ('wall time' if device.type == 'cuda' else 'CPU time') + ')')
     lines = ['| step | seconds | ratio to S + T |', '|---|---|---|']
     for name in med:
         if 'teacher bf16' in name or 'teacher fp16' in name:
@@ -313,8 +344,9 @@ def main():
         rel, which = worst[p]
         prec_lines.append(f'| {p} | {med[name]:.3f} | {med[name] / base:.3f}'
                           f' | {rel:.2e} | {which} |')
-    text = (head + '\n\n' + '\n'.join(lines) + '\n\n' +
-            '\n'.join(prec_lines) + '\n')
+    text = (
+        head + '\n\n' + '\n'.join(lines) + '\n\n' + '\n'.join(prec_lines) +
+        '\n')
     print(text)
     if args.out:
         with open(args.out, 'w') as f:

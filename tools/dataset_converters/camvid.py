@@ -98,9 +98,9 @@ def find_camvid_root(path: str) -> str:
 
 def _pngs(folder: str) -> List[str]:
     """Sorted names of the ``.png`` files directly in ``folder``."""
-    return sorted(f for f in os.listdir(folder)
-                  if f.lower().endswith('.png')
-                  and osp.isfile(osp.join(folder, f)))
+    return sorted(
+        f for f in os.listdir(folder)
+        if f.lower().endswith('.png') and osp.isfile(osp.join(folder, f)))
 
 
 def _read_split_list(txt: str) -> List[Tuple[str, str]]:
@@ -184,12 +184,12 @@ def collect_pairs(root: str,
     fix = (f'remove it or add it to {txt}' if source != 'file names' else
            'add the missing file or remove this one')
     for img in sorted(img_set - listed_imgs):
-        what = (f'is not listed in {split}.txt' if source != 'file names'
-                else f'has no annotation {ann_dir}/{img}')
+        what = (f'is not listed in {split}.txt' if source != 'file names' else
+                f'has no annotation {ann_dir}/{img}')
         errors.append(f'image {img_dir}/{img} {what}: {fix}.')
     for ann in sorted(ann_set - listed_anns):
-        what = (f'is not listed in {split}.txt' if source != 'file names'
-                else f'has no image {img_dir}/{ann}')
+        what = (f'is not listed in {split}.txt'
+                if source != 'file names' else f'has no image {img_dir}/{ann}')
         errors.append(f'annotation {ann_dir}/{ann} {what}: {fix}.')
     if not errors and not pairs:
         errors.append(f'{img_dir} holds no PNG images: download the SegNet '
@@ -279,11 +279,14 @@ def _report(errors: Sequence[str]) -> None:
     for msg in errors[:MAX_LISTED]:
         print(f'error: {msg}', file=sys.stderr)
     if len(errors) > MAX_LISTED:
-        print(f'error: ... and {len(errors) - MAX_LISTED} more problems',
-              file=sys.stderr)
+        print(
+            f'error: ... and {len(errors) - MAX_LISTED} more problems',
+            file=sys.stderr)
 
 
-def convert(src: str, out_dir: str, png: bool = False,
+def convert(src: str,
+            out_dir: str,
+            png: bool = False,
             nproc: int = 1) -> Dict[str, int]:
     """Convert the SegNet CamVid folder ``src`` into ``out_dir``.
 
@@ -312,8 +315,10 @@ def convert(src: str, out_dir: str, png: bool = False,
 
     out_dir = osp.abspath(out_dir)
     staging = osp.join(out_dir, STAGING)
-    targets = [osp.join(out_dir, kind, split)
-               for kind in ('img_dir', 'ann_dir') for split in SPLITS]
+    targets = [
+        osp.join(out_dir, kind, split) for kind in ('img_dir', 'ann_dir')
+        for split in SPLITS
+    ]
     for folder in targets + [staging]:
         if _is_within(root, folder):
             raise ConversionError(
@@ -328,10 +333,10 @@ def convert(src: str, out_dir: str, png: bool = False,
         os.makedirs(osp.join(staging, 'ann_dir', split))
         for img_src, ann_src in pairs[split]:
             stem = osp.splitext(osp.basename(img_src))[0]
-            tasks.append(
-                (img_src, ann_src,
-                 osp.join(staging, 'img_dir', split, stem + img_ext),
-                 osp.join(staging, 'ann_dir', split, stem + '.png'), png))
+            tasks.append((img_src, ann_src,
+                          osp.join(staging, 'img_dir', split, stem + img_ext),
+                          osp.join(staging, 'ann_dir', split,
+                                   stem + '.png'), png))
 
     try:
         if nproc > 1:
@@ -366,20 +371,26 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         'test}/NAME.jpg and OUT_DIR/ann_dir/{train,val,test}/NAME.png '
         '(labels 0..10, Unlabelled 11 -> 255).')
     parser.add_argument(
-        'src', metavar='SEGNET_CAMVID_DIR',
+        'src',
+        metavar='SEGNET_CAMVID_DIR',
         help='the SegNet tutorial\'s CamVid folder (train/, trainannot/, '
         'val/, ..., train.txt, ...) or the checkout that contains it')
     parser.add_argument(
-        'out_dir', metavar='OUT_DIR',
+        'out_dir',
+        metavar='OUT_DIR',
         help='output folder; its img_dir/{train,val,test} and '
         'ann_dir/{train,val,test} are replaced')
     parser.add_argument(
-        '--png', action='store_true',
+        '--png',
+        action='store_true',
         help='keep the images lossless as PNG instead of JPEG quality 95; '
         'configs must then set img_suffix=\'.png\' on their CamVid '
         'datasets (the default is \'.jpg\')')
     parser.add_argument(
-        '--nproc', type=int, default=1, metavar='N',
+        '--nproc',
+        type=int,
+        default=1,
+        metavar='N',
         help='worker processes (default: 1)')
     args = parser.parse_args(argv)
     if args.nproc < 1:
@@ -407,9 +418,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               f'ann_dir/{split}/*.png')
     print(f'  total {sum(counts.values()):4d}')
     if counts != SEGNET_SIZES:
-        print('note: the SegNet split has '
-              + ', '.join(f'{n} {s}' for s, n in SEGNET_SIZES.items())
-              + ' images; this input differs.')
+        print('note: the SegNet split has ' +
+              ', '.join(f'{n} {s}' for s, n in SEGNET_SIZES.items()) +
+              ' images; this input differs.')
     if args.png:
         print("note: images are PNG; set img_suffix='.png' on the CamVid "
               'datasets of your config.')

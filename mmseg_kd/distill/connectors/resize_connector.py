@@ -37,5 +37,4 @@ class ResizeConnector(BaseModule):
             return x
         align = None if self.mode in ('nearest', 'area') else \
             self.align_corners
-        return F.interpolate(
-            x, size=size, mode=self.mode, align_corners=align)
+        return F.interpolate(x, size=size, mode=self.mode, align_corners=align)

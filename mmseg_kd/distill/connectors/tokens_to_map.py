@@ -24,10 +24,10 @@ def infer_grid(num_tokens: int, target: Optional[Tensor]) -> tuple:
     if side * side == num_tokens and (target is None or target.dim() != 4):
         return side, side
     raise ValueError(
-        f'TokensToMap cannot tell the grid of {num_tokens} tokens'
-        + (f' from a target of shape {tuple(target.shape)}'
-           if target is not None else '')
-        + '; give it explicitly: dict(type="TokensToMap", hw=(H, W)).')
+        f'TokensToMap cannot tell the grid of {num_tokens} tokens' +
+        (f' from a target of shape {tuple(target.shape)}'
+         if target is not None else '') +
+        '; give it explicitly: dict(type="TokensToMap", hw=(H, W)).')
 
 
 @MODELS.register_module()

@@ -31,8 +31,8 @@ class DiscriminatorSet(BaseModule):
         super().__init__()
         self.critics = nn.ModuleDict(critics)
 
-    def forward(self, inputs: Mapping[str, AdversarialInputs]
-                ) -> Dict[str, Tensor]:
+    def forward(self, inputs: Mapping[str,
+                                      AdversarialInputs]) -> Dict[str, Tensor]:
         """Args:
             inputs (dict): Loss name to its :class:`AdversarialInputs`.
 

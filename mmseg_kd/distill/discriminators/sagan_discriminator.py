@@ -85,7 +85,8 @@ class SAGANDiscriminator(BaseModule):
         (SKD master: the BatchNorm preprocessing inside the graph)."""
         return self.preprocess_mode == 'softmax_image'
 
-    def preprocess(self, logits: Tensor,
+    def preprocess(self,
+                   logits: Tensor,
                    image: Optional[Tensor] = None) -> Tensor:
         """The critic's input for (B, K, h, w) logits."""
         mode = self.preprocess_mode
@@ -108,8 +109,11 @@ class SAGANDiscriminator(BaseModule):
                     'record it (e.g. image=dict(path=\'backbone\', '
                     "side='input')) and give the adversarial loss "
                     "image='image'.")
-            image = F.interpolate(image, size=logits.shape[-2:],
-                                  mode='bilinear', align_corners=False)
+            image = F.interpolate(
+                image,
+                size=logits.shape[-2:],
+                mode='bilinear',
+                align_corners=False)
             x = torch.cat([image, torch.softmax(logits, dim=1)], dim=1)
         else:
             x = logits

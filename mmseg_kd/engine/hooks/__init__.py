@@ -6,6 +6,5 @@ from .resumable_checkpoint_hook import ResumableCheckpointHook
 
 __all__ = [
     'BatchSizeCheckHook', 'ExportStudentHook', 'LogFirstIterationHook',
-    'ResumableCheckpointHook',
-    'batch_in_name'
+    'ResumableCheckpointHook', 'batch_in_name'
 ]

@@ -15,12 +15,15 @@ class LogFirstIterationHook(Hook):
     def before_train(self, runner) -> None:
         self._first = runner.iter
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs=None) -> None:
         if runner.iter != self._first:
             return
-        interval = next((h.interval for h in runner.hooks
-                         if isinstance(h, LoggerHook)), 1)
+        interval = next(
+            (h.interval for h in runner.hooks if isinstance(h, LoggerHook)), 1)
         if interval > 1:  # otherwise LoggerHook logs it already
             _, text = runner.log_processor.get_log_after_iter(
                 runner, batch_idx, 'train')

@@ -96,7 +96,9 @@ class ResumableCheckpointHook(CheckpointHook):
         self._pending_state = states[get_rank()]
         self._pending_iter = meta.get('iter')
 
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch=None) -> None:
         """Restore the random state at the first iteration of a resumed
         run (after mmengine has advanced the dataloader)."""
@@ -117,8 +119,8 @@ class ResumableCheckpointHook(CheckpointHook):
         stale = []
         # (keep_ckpt_ids exists with max_keep_ckpts > 0: a deque of that
         # length; a step saved twice, as last and best, counts once)
-        if self.max_keep_ckpts > 0 and not (
-                self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and
+                                            self.keep_ckpt_ids[-1] == step):
             if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
                 stale.append(self.keep_ckpt_ids[0])
             self.keep_ckpt_ids.append(step)  # drops the oldest

@@ -84,14 +84,12 @@ class ESPNetC(BaseModule):
         self.level1 = ConvNormAct(in_channels, stem_channels, 3, 2, **common)
         self.level1_norm = NormAct(c1, **common)
         self.level2_down = ESPBlock(c1, channels[0], stride=2, **esp)
-        self.level2 = nn.Sequential(*(
-            ESPBlock(channels[0], channels[0], **esp)
-            for _ in range(num_blocks[0])))
+        self.level2 = nn.Sequential(*(ESPBlock(channels[0], channels[0], **esp)
+                                      for _ in range(num_blocks[0])))
         self.level2_norm = NormAct(c2, **common)
         self.level3_down = ESPBlock(c2, channels[1], stride=2, **esp)
-        self.level3 = nn.Sequential(*(
-            ESPBlock(channels[1], channels[1], **esp)
-            for _ in range(num_blocks[1])))
+        self.level3 = nn.Sequential(*(ESPBlock(channels[1], channels[1], **esp)
+                                      for _ in range(num_blocks[1])))
         self.level3_norm = NormAct(c3, **common)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor]:

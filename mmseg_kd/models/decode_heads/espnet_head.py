@@ -127,8 +127,8 @@ class ESPNetHead(BaseDecodeHead):
         up3 = self.level3_up(self.level3_norm(self.level3_proj(x3)))
         up3 = crop_overhang(up3, x2.shape[-2:])
         out = self.level2_norm(torch.cat([self.level2_proj(x2), up3], dim=1))
-        up2 = crop_overhang(self.level2_up(self.level2_esp(out)),
-                            x1.shape[-2:])
+        up2 = crop_overhang(
+            self.level2_up(self.level2_esp(out)), x1.shape[-2:])
         out = self.level1_fuse(
             torch.cat([self.level2_up_norm(up2), x1], dim=1))
         return self.cls_seg(out)

@@ -65,14 +65,16 @@ class ESPBlock(nn.Module):
         stride 2.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 out_channels: int,
-                 num_branches: int = 5,
-                 stride: int = 1,
-                 residual: Optional[bool] = None,
-                 norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
-                 act_cfg: OptConfigType = dict(type='PReLU')) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        num_branches: int = 5,
+        stride: int = 1,
+        residual: Optional[bool] = None,
+        norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
+        act_cfg: OptConfigType = dict(type='PReLU')
+    ) -> None:
         super().__init__()
         if stride not in (1, 2):
             raise ValueError(f'ESPBlock stride must be 1 or 2, got {stride}.')
@@ -97,18 +99,14 @@ class ESPBlock(nn.Module):
             bias=False)
         self.branches = nn.ModuleList(
             nn.Conv2d(
-                reduced,
-                width,
-                3,
-                padding=2**k,
-                dilation=2**k,
-                bias=False) for k, width in enumerate(widths))
+                reduced, width, 3, padding=2**k, dilation=2**k, bias=False)
+            for k, width in enumerate(widths))
         self.norm_act = NormAct(out_channels, norm_cfg, act_cfg)
 
     def forward(self, x: Tensor) -> Tensor:
         reduced = self.reduce(x)
-        out = hierarchical_fusion([branch(reduced)
-                                   for branch in self.branches])
+        out = hierarchical_fusion(
+            [branch(reduced) for branch in self.branches])
         if self.residual:
             out = out + x
         return self.norm_act(out)

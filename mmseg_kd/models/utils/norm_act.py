@@ -33,10 +33,12 @@ class NormAct(nn.Module):
         Tensor: ``act(norm(x))``, the shape of ``x``.
     """
 
-    def __init__(self,
-                 channels: int,
-                 norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
-                 act_cfg: OptConfigType = dict(type='PReLU')) -> None:
+    def __init__(
+        self,
+        channels: int,
+        norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
+        act_cfg: OptConfigType = dict(type='PReLU')
+    ) -> None:
         super().__init__()
         self.norm = build_norm_layer(norm_cfg, channels)[1]
         self.act = build_act(act_cfg, channels)
@@ -61,13 +63,15 @@ class ConvNormAct(nn.Module):
         Tensor: (B, out_channels, ceil(H / stride), ceil(W / stride)).
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 out_channels: int,
-                 kernel_size: int,
-                 stride: int = 1,
-                 norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
-                 act_cfg: OptConfigType = dict(type='PReLU')) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
+        act_cfg: OptConfigType = dict(type='PReLU')
+    ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(
             in_channels,
