@@ -398,3 +398,51 @@ def test_student_checkpoint_is_loaded_and_survives_init_weights(tmp_path):
         MODELS.build(
             distill_model(
                 student=dict(model=student_cfg, checkpoint=str(path))))
+
+
+def test_many_skipped_steps_in_a_row_stop_the_run(fresh_message_hub):
+    """nonfinite='skip' on a run where every step is non-finite used to run
+    to the end and export an untrained student."""
+    losses = dict(
+        loss_bad=dict(
+            type='_NaNAfterFirstLoss', student='logits', teacher='logits'))
+    model = MODELS.build(
+        distill_model(losses=losses, nonfinite='skip', max_skipped_steps=3))
+    optim = sgd(model)
+    for it in range(3):
+        fresh_message_hub.update_info('iter', it)
+        log = model.train_step(fake_batch(), optim)
+        assert log.get('skipped_step') == (1 if it else None)
+    fresh_message_hub.update_info('iter', 3)
+    with pytest.raises(FloatingPointError) as err:
+        model.train_step(fake_batch(), optim)
+    assert "['loss_bad']" in str(err.value)
+    assert '3 skipped steps in a row' in str(err.value)
+
+
+def test_loading_a_distillation_checkpoint_is_strict():
+    """mmengine loads non-strictly with a warning; a distillation checkpoint
+    that misses a student key, or has an unexpected distiller key, would
+    have resumed or tested random weights."""
+    from mmengine.runner.checkpoint import load_state_dict
+
+    from mmseg_kd.utils import CheckpointMismatchError
+    model = MODELS.build(distill_model())
+    state = model.state_dict()
+    missing = {
+        k: v
+        for k, v in state.items() if k != 'student.decode_head.conv_seg.bias'
+    }
+    with pytest.raises(CheckpointMismatchError) as err:
+        load_state_dict(model, missing)
+    assert 'student.decode_head.conv_seg.bias' in str(err.value)
+    extra = dict(state, **{'distiller.connectors.x.weight': torch.ones(1)})
+    with pytest.raises(CheckpointMismatchError, match='distiller.connectors'):
+        load_state_dict(model, extra)
+    # a checkpoint without teacher weights loads (the teacher has its own)
+    no_teacher = {
+        k: v
+        for k, v in state.items() if not k.startswith('teacher.')
+    }
+    load_state_dict(model, no_teacher)
+    model.load_state_dict(state)  # torch's own loader takes it too

@@ -5,6 +5,7 @@
     python tools/benchmarks/camvid_quality.py run [--stage S] [--jobs 2]
         [--methods kd ...] [--max-runs N]
     python tools/benchmarks/camvid_quality.py table [--out FILE]
+    python tools/benchmarks/camvid_quality.py calibration [--out FILE]
 
 Every run is a config file of ``distillation_configs/benchmarks/camvid_cpu/``
 (the protocol: ``distillation_configs/_base_/protocols/camvid_cpu.py``),
@@ -506,6 +507,35 @@ def tuning_table(records: Dict[str, dict]) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def calibration_table(methods, records: Dict[str, dict]) -> str:
+    """Would calibrated weights reach the tuned ones? For every method with
+    a complete tuning, the ratio of its weighted terms to the task loss at
+    the start of training (the probe, on the first training batch, with the
+    trained teacher) at the published weights and at the tuned ones.
+    ``loss_weight=dict(type='Calibrated', ratio=r)`` sets the weight that
+    gives ratio r: if the tuned ratios agree across methods, one r
+    reproduces the tuning without a grid."""
+    from mmengine.config import Config
+
+    from mmseg_kd.apis import probe
+    lines = [
+        '| method | tuned (x published) | ratio to task loss at the '
+        'published weights | at the tuned weights |', '|---|---|---|---|'
+    ]
+    for method in methods:
+        m = best([
+            records.get(run_name('tune', method, TUNE_SEED, f'w{v:g}'))
+            for v in WEIGHT_GRID
+        ], 'multiple')
+        if m is None:
+            continue
+        cfg = Config.fromfile(osp.join(REPO, CONFIGS, METHODS[method]))
+        report = probe.run_probe(cfg, data='data')
+        ratio = sum(row.value for row in report.losses) / report.task_total
+        lines.append(f'| {method} | x{m:g} | {ratio:.3g} | {ratio * m:.3g} |')
+    return '\n'.join(lines) + '\n'
+
+
 # ------------------------------------------------------------------ main
 def planned(methods, records) -> List[dict]:
     return [teacher_run()] + tune_runs(methods) + final_runs(methods, records)
@@ -513,7 +543,8 @@ def planned(methods, records) -> List[dict]:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('command', choices=('plan', 'run', 'table'))
+    parser.add_argument(
+        'command', choices=('plan', 'run', 'table', 'calibration'))
     parser.add_argument(
         '--stage', default='all', choices=('teacher', 'tune', 'final', 'all'))
     parser.add_argument(
@@ -532,6 +563,13 @@ def main(argv=None):
             state = 'done' if is_done(run, records) else (
                 'stale' if run['name'] in records else 'todo')
             print(f'{state:5s} {run["name"]}')
+        return
+    if args.command == 'calibration':
+        text = calibration_table(args.methods, records)
+        print(text)
+        if args.out:
+            with open(args.out, 'w') as f:
+                f.write(text)
         return
     if args.command == 'table':
         text = table(records) + '\nTuning (val split):\n\n' + \
