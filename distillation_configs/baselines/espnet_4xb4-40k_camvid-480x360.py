@@ -5,43 +5,13 @@
 # also trains at 480x360 on the 367 training images).
 #   tools/dist_train.sh distillation_configs/baselines/espnet_4xb4-40k_camvid-480x360.py 4
 _base_ = [
-    '../_base_/datasets/camvid.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_40k.py'
+    '../_base_/models/espnet_camvid.py', '../_base_/datasets/camvid.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_40k.py'
 ]
 # ESPNetC and ESPNetHead are registered by mmseg_kd (mmseg_kd/models/),
 # which default_runtime.py imports.
 crop_size = (360, 480)  # (h, w): the whole image
-norm_cfg = dict(type='SyncBN', requires_grad=True)
-model = dict(
-    type='EncoderDecoder',
-    data_preprocessor=dict(
-        type='SegDataPreProcessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        pad_val=0,
-        seg_pad_val=255,
-        size=crop_size),
-    pretrained=None,
-    backbone=dict(
-        type='ESPNetC',
-        in_channels=3,
-        stem_channels=16,
-        channels=(64, 128),
-        num_blocks=(2, 8),
-        num_branches=5,
-        norm_cfg=norm_cfg),
-    decode_head=dict(
-        type='ESPNetHead',
-        in_channels=(19, 131, 256),
-        in_index=(0, 1, 2),
-        num_classes=11,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+model = dict(data_preprocessor=dict(size=crop_size))
 # Random rescaling (0.5-2.0), then a 360x480 crop: at ratios below 1 the whole
 # image, padded to 360x480 (label 255) by the data preprocessor.
 train_pipeline = [

@@ -2,7 +2,6 @@
 """ResumableCheckpointHook: a kill while a checkpoint is written leaves the
 previous one intact; old checkpoints go only after the new one is complete;
 checkpoints carry the random state."""
-import copy
 import os.path as osp
 
 import pytest
@@ -13,7 +12,7 @@ from mmseg.registry import HOOKS
 
 from mmseg_kd.engine.hooks import batch_in_name
 from mmseg_kd.utils import load_checkpoint_file
-from ..test_tools.helpers import tiny_camvid_cfg
+from ..test_tools.helpers import tiny_camvid_cfg, train_interrupted_and_resumed
 
 
 @HOOKS.register_module(force=True)
@@ -72,17 +71,7 @@ def test_resume_restores_the_random_state(tmp_path):
         cfg.default_hooks.checkpoint.interval = 2
         return cfg
 
-    reference = Runner.from_cfg(cfg_for(tmp_path / 'ref'))
-    reference.train()
-    cfg = cfg_for(tmp_path / 'cut')
-    cfg.custom_hooks = list(
-        cfg.custom_hooks) + [dict(type='InterruptHook', at=3)]
-    with pytest.raises(KeyboardInterrupt):
-        Runner.from_cfg(copy.deepcopy(cfg)).train()
-    cfg.custom_hooks = cfg.custom_hooks[:-1]
-    cfg.resume = True
-    resumed = Runner.from_cfg(cfg)
-    resumed.train()
+    reference, resumed = train_interrupted_and_resumed(cfg_for, tmp_path)
     ref, res = reference.model.state_dict(), resumed.model.state_dict()
     for key in ref:
         assert torch.equal(ref[key], res[key]), key

@@ -5,12 +5,12 @@ import copy
 
 import pytest
 import torch
-from mmengine.runner import Runner
 from mmseg.registry import MODELS
 
 from mmseg_kd.segmentors.monitor import gradient_cosines, pixel_agreement
 from ..conftest import distill_model, fake_batch
-from ..test_tools.helpers import FEATURE_CWD, tiny_camvid_cfg
+from ..test_tools.helpers import (FEATURE_CWD, tiny_camvid_cfg,
+                                  train_interrupted_and_resumed)
 
 
 def test_pixel_agreement_by_hand():
@@ -90,19 +90,9 @@ def test_calibrated_weights_resume_and_reach_tensorboard(tmp_path):
         cfg.default_hooks.checkpoint.interval = 2
         return cfg
 
-    ref = Runner.from_cfg(cfg_for(tmp_path / 'ref'))
-    ref.train()
+    ref, resumed = train_interrupted_and_resumed(cfg_for, tmp_path)
     weight = float(ref.model.distiller.calibrated_weights[0])
     assert weight > 0
-    cfg = cfg_for(tmp_path / 'cut')
-    cfg.custom_hooks = list(
-        cfg.custom_hooks) + [dict(type='InterruptHook', at=3)]
-    with pytest.raises(KeyboardInterrupt):
-        Runner.from_cfg(copy.deepcopy(cfg)).train()
-    cfg.custom_hooks = cfg.custom_hooks[:-1]
-    cfg.resume = True
-    resumed = Runner.from_cfg(cfg)
-    resumed.train()
     assert float(resumed.model.distiller.calibrated_weights[0]) == weight
     assert int(resumed.model.distiller.calibration_steps[0]) == 1
     for key, value in ref.model.state_dict().items():

@@ -234,3 +234,24 @@ def assert_same_on_ranks(rank0: dict, rank1: dict) -> None:
         if 'running_' in key or 'num_batches' in key:
             continue
         assert torch.equal(value, rank1[key]), f'{key} differs between ranks'
+
+
+def train_interrupted_and_resumed(cfg_for, work_dir, at: int = 3):
+    """Train ``cfg_for(work_dir / 'ref')`` uninterrupted, and
+    ``cfg_for(work_dir / 'cut')`` interrupted after iteration ``at``
+    (InterruptHook) then resumed; returns (reference runner, resumed
+    runner)."""
+    import pytest
+    from mmengine.runner import Runner
+    reference = Runner.from_cfg(cfg_for(work_dir / 'ref'))
+    reference.train()
+    cfg = cfg_for(work_dir / 'cut')
+    cfg.custom_hooks = list(
+        cfg.custom_hooks) + [dict(type='InterruptHook', at=at)]
+    with pytest.raises(KeyboardInterrupt):
+        Runner.from_cfg(copy.deepcopy(cfg)).train()
+    cfg.custom_hooks = cfg.custom_hooks[:-1]
+    cfg.resume = True
+    resumed = Runner.from_cfg(cfg)
+    resumed.train()
+    return reference, resumed

@@ -1,14 +1,12 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 """SKD holistic (adversarial) and CIRKD distillation through the Runner:
 two optimizers, discriminator steps, memories; exact resume; DDP."""
-import copy
 
-import pytest
 import torch
 from mmengine.runner import Runner
 
 from .helpers import (assert_same_on_ranks, dist_train_two_ranks,
-                      tiny_camvid_cfg)
+                      tiny_camvid_cfg, train_interrupted_and_resumed)
 
 FEAT = dict(path='decode_head.conv_seg', side='input')
 STATEFUL = dict(
@@ -92,17 +90,7 @@ def test_alternating_updates_log_and_export(tmp_path):
 
 
 def test_resume_continues_discriminator_queues_exactly(tmp_path):
-    reference = Runner.from_cfg(stateful_cfg(tmp_path / 'ref'))
-    reference.train()
-    cfg = stateful_cfg(tmp_path / 'cut')
-    cfg.custom_hooks = list(
-        cfg.custom_hooks) + [dict(type='InterruptHook', at=3)]
-    with pytest.raises(KeyboardInterrupt):
-        Runner.from_cfg(copy.deepcopy(cfg)).train()
-    cfg.custom_hooks = cfg.custom_hooks[:-1]
-    cfg.resume = True
-    resumed = Runner.from_cfg(cfg)
-    resumed.train()
+    reference, resumed = train_interrupted_and_resumed(stateful_cfg, tmp_path)
     ref, res = reference.model.state_dict(), resumed.model.state_dict()
     for key in ref:
         if key.endswith('_extra_state'):

@@ -243,14 +243,32 @@ def final_runs(methods, records: Dict[str, dict]) -> List[dict]:
 
 
 # -------------------------------------------------------------- settings
+#: the sections of a config that decide a run's result (not helper
+#: variables, logging or checkpoint intervals)
+RESULT_SECTIONS = ('model', 'train_dataloader', 'val_dataloader',
+                   'test_dataloader', 'val_evaluator', 'test_evaluator',
+                   'optim_wrapper', 'param_scheduler', 'train_cfg',
+                   'randomness')
+
+
 def resolved_config_hash(config: str, options: dict) -> str:
-    """sha256 of the run's resolved config (what it trains), so a record is
-    reused only for the same settings."""
+    """sha256 of the sections of the run's resolved config that decide its
+    result (:data:`RESULT_SECTIONS`), so a record is reused only for the
+    same settings, whatever file layout gave them."""
     from mmengine.config import Config
+
+    from mmseg_kd.segmentors import resolve_model_entry
     cfg = Config.fromfile(osp.join(REPO, config))
     if options:
         cfg.merge_from_dict(dict(options))
-    text = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
+    sections = {k: cfg.get(k) for k in RESULT_SECTIONS}
+    model = cfg.model.to_dict()
+    for side in ('teacher', 'student'):  # the models, not their files
+        if model.get('type') == 'DistillationSegmentor' and side in model:
+            resolved, opts = resolve_model_entry(model[side], side)
+            model[side] = dict(opts, model=resolved.to_dict())
+    sections['model'] = model
+    text = json.dumps(sections, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -6,37 +6,15 @@
 # rows' SGD: the ESPNet rows compare ESPNet with and without distillation.
 # Same data, crops and schedule as the PSPNet rows, so that the PSPNet
 # teacher (trained at that scale) applies unchanged.
-_base_ = ['../../_base_/protocols/camvid_cpu.py']
-norm_cfg = dict(type='BN', requires_grad=True)
+_base_ = [
+    '../../_base_/protocols/camvid_cpu.py',
+    '../../_base_/models/espnet_camvid.py'
+]
+norm_cfg = dict(type='BN', requires_grad=True)  # one process, one device
 model = dict(
-    type='EncoderDecoder',
-    data_preprocessor=dict(
-        type='SegDataPreProcessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True,
-        pad_val=0,
-        seg_pad_val=255,
-        size=(128, 128)),
-    backbone=dict(
-        type='ESPNetC',
-        in_channels=3,
-        stem_channels=16,
-        channels=(64, 128),
-        num_blocks=(2, 8),
-        num_branches=5,
-        norm_cfg=norm_cfg),
-    decode_head=dict(
-        type='ESPNetHead',
-        in_channels=(19, 131, 256),
-        in_index=(0, 1, 2),
-        num_classes=11,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
-    train_cfg=dict(),
-    test_cfg=dict(mode='whole'))
+    data_preprocessor=dict(size=(128, 128)),
+    backbone=dict(norm_cfg=norm_cfg),
+    decode_head=dict(norm_cfg=norm_cfg))
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(
