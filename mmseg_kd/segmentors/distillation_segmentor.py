@@ -1,12 +1,9 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
-import math
 from functools import partial
 from typing import Dict, List, NamedTuple, Optional, Tuple, Union
 
 import torch
-from mmengine.dist import all_reduce, get_world_size
-from mmengine.logging import MessageHub, print_log
-from mmengine.model import is_model_wrapper
+from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.registry import MODELS
@@ -19,22 +16,21 @@ from ..distill.discriminators import DiscriminatorSet
 from ..distill.distiller import Distiller, DistillOutput
 from ..distill.network import forward_network, parts_needed
 from ..distill.recorder import TensorRecorder
-from ..utils import (CheckpointMismatchError, frozen, load_checkpoint_strict,
-                     mismatch_report, mmseg_scope, revert_sync_bn_without_cuda,
-                     unwrap)
+from ..utils import (frozen, load_checkpoint_strict, mmseg_scope,
+                     revert_sync_bn_without_cuda, unwrap)
+from .checkpoint_keys import check_distillation_keys, plain_keys
 from .data_preprocessor import (DistillationDataPreprocessor,
                                 teacher_preprocessor_cfg)
 from .frozen_teacher import FrozenTeacher, TeacherGroup
 from .model_loading import resolve_model_entry
 from .monitor import TrainingMonitor
+from .nonfinite_guard import NonFiniteGuard
 
 _DISTILL_KEYS = {
     'student_tensors', 'teacher_tensors', 'losses', 'connectors',
     'teacher_connectors', 'teacher_ensembles', 'probe_size', 'nonfinite',
     'max_skipped_steps', 'monitor'
 }
-#: parts whose keys a distillation checkpoint must match exactly
-_STRICT_PARTS = ('student.', 'distiller.', 'discriminator.')
 
 
 def _check_tensor_names(tensors, where: str) -> None:
@@ -178,11 +174,9 @@ class DistillationSegmentor(BaseSegmentor):
         if unknown:
             raise KeyError(f'`distill` has unknown keys {sorted(unknown)}; '
                            f'allowed: {sorted(_DISTILL_KEYS)}.')
-        self.nonfinite = distill.get('nonfinite', 'raise')
-        if self.nonfinite not in ('raise', 'skip'):
-            raise ValueError("distill.nonfinite must be 'raise' or 'skip'.")
-        self.max_skipped_steps = int(distill.get('max_skipped_steps', 20))
-        self._skipped_in_a_row = 0
+        self.nonfinite_guard = NonFiniteGuard(
+            distill.get('nonfinite', 'raise'),
+            distill.get('max_skipped_steps', 20))
         if (teacher is None) == (teachers is None):
             raise KeyError(
                 'Give exactly one of teacher=dict(config=..., checkpoint=...) '
@@ -190,8 +184,9 @@ class DistillationSegmentor(BaseSegmentor):
                 'checkpoint=...), ...).')
         with mmseg_scope():
             self._build(student, distill, teacher, teachers)
-        self._register_state_dict_hook(_plain_keys)
-        self._register_load_state_dict_pre_hook(_check_keys, with_module=True)
+        self._register_state_dict_hook(plain_keys)
+        self._register_load_state_dict_pre_hook(
+            check_distillation_keys, with_module=True)
 
     def _build(self, student: dict, distill: dict, teacher: Optional[dict],
                teachers: Optional[Dict[str, dict]]) -> None:
@@ -488,7 +483,7 @@ class DistillationSegmentor(BaseSegmentor):
         log_vars.update(
             self.monitor.scalars(step.distill, step.task_total, step.labels,
                                  iteration, self._student_params()))
-        if self._nonfinite(step.distill.terms, iteration):
+        if self.nonfinite_guard(step.distill.terms, iteration):
             student_ow.zero_grad()
             log_vars['skipped_step'] = torch.ones((), device=total.device)
             return log_vars
@@ -528,99 +523,3 @@ class DistillationSegmentor(BaseSegmentor):
                 "optimizer: give optim_wrapper a 'discriminator' entry (with "
                 "constructor='DistillationOptimWrapperConstructor').")
         return student_ow, critic_ow
-
-    def _nonfinite(self, terms: Dict[str, Tensor], iteration: int) -> bool:
-        """The non-finite guard: True when this step's update must be
-        skipped (``nonfinite='skip'``); raises otherwise, or when too many
-        steps in a row were skipped. One device sync for all terms; under
-        DDP every rank takes the same decision."""
-        if not terms:
-            return False
-        values = torch.stack([v.detach().float() for v in terms.values()])
-        bad_here = (~torch.isfinite(values)).any().float().reshape(1)
-        if get_world_size() > 1:
-            # every rank must take the same decision, or DDP deadlocks
-            all_reduce(bad_here, op='max')
-        if not bool(bad_here):
-            self._skipped_in_a_row = 0
-            return False
-        floats = {k: float(v.detach()) for k, v in terms.items()}
-        bad = [k for k, v in floats.items() if not math.isfinite(v)]
-        if bad:
-            msg = (f'Distillation term(s) {bad} became non-finite at '
-                   f'iteration {iteration} (values: ' +
-                   ', '.join(f'{k}={floats[k]}' for k in bad) + ').')
-        else:
-            msg = ('A distillation term became non-finite on another rank '
-                   f'at iteration {iteration}.')
-        fix = (' Usual causes: a learning rate or loss_weight too high, '
-               'fp16 overflow (try bf16, or teacher precision fp32), or a '
-               'feature loss on unnormalised features.')
-        if self.nonfinite == 'skip':
-            self._skipped_in_a_row += 1
-            if self._skipped_in_a_row >= self.max_skipped_steps:
-                raise FloatingPointError(
-                    f'{msg} That is {self._skipped_in_a_row} skipped steps '
-                    'in a row (distill.max_skipped_steps): the run is not '
-                    f'training, so it stops.{fix}')
-            print_log(
-                f'[mmseg_kd] {msg} Skipping this update.',
-                logger='current',
-                level=30)
-            return True
-        raise FloatingPointError(
-            msg + fix + " Set distill.nonfinite='skip' to skip such steps "
-            'instead of stopping.')
-
-
-# ------------------------------------------------------------ checkpoints
-def _plain_keys(module: nn.Module, state: dict, prefix: str,
-                local_metadata: dict) -> dict:
-    """State-dict hook: keys without the ``.module.`` of DDP wrappers around
-    the parts (``MMSeparateDistributedDataParallel`` wraps student,
-    distiller and discriminator each), so a checkpoint written under DDP
-    holds the same keys as a single-process one."""
-    wrapped = [
-        f'{prefix}{name}.module.' for name, child in module.named_children()
-        if is_model_wrapper(child)
-    ]
-    if not wrapped:
-        return state
-    for key in list(state):
-        for head in wrapped:
-            if key.startswith(head):
-                state[head[:-len('module.')] + key[len(head):]] = \
-                    state.pop(key)
-                break
-    return state
-
-
-def _check_keys(module: nn.Module, state_dict: dict, prefix: str, *args):
-    """Load pre-hook: a distillation checkpoint must fit the student, the
-    distiller and the discriminator exactly (and the teacher, when it holds
-    teacher weights). mmengine loads non-strictly and only warns; a
-    mismatch here would resume or test random weights, so it is an error
-    that names the keys."""
-    own = module.state_dict()
-    theirs = {
-        k[len(prefix):]: v
-        for k, v in state_dict.items() if k.startswith(prefix)
-    }
-    parts = _STRICT_PARTS + (
-        ('teacher.', ) if any(k.startswith('teacher.') for k in theirs) else
-        ())
-    report = mismatch_report(
-        {
-            k: v
-            for k, v in theirs.items() if k.startswith(parts)
-        }, {
-            k: v
-            for k, v in own.items() if k.startswith(parts)
-        }, 'The checkpoint', 'distillation')
-    if report:
-        raise CheckpointMismatchError(
-            report + '\n  A distillation checkpoint is loaded strictly: it '
-            'must come from the same distillation config (same student, '
-            'connectors, losses and discriminator). To start a student '
-            'from an earlier run, export it and give student=dict(..., '
-            'checkpoint=...).')
