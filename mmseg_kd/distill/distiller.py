@@ -326,6 +326,31 @@ class Distiller(BaseModule):
         """Whether any loss reads the ground truth."""
         return any(loss.uses_labels for loss in self.losses.values())
 
+    def build_critics(self) -> Dict[str, nn.Module]:
+        """One critic per adversarial loss, for the channels of its probed
+        student maps."""
+        return {
+            key:
+            loss.build_critic(self.student_shapes[self.routes[key].student][1])
+            for key, loss in self.adversarial_losses.items()
+        }
+
+    def logit_terms(self, student_logits,
+                    teacher_logits) -> Dict[str, Tuple[str, str]]:
+        """Term name to its (student, teacher) tensor, for the terms that
+        compare logits: one student tensor of ``student_logits`` and one
+        teacher tensor of ``teacher_logits`` (or a teacher ensemble), of the
+        same shape."""
+        out = {}
+        for key, route in self.routes.items():
+            s, t = route.student, route.teacher
+            if isinstance(s, str) and isinstance(t, str) and \
+                    s in student_logits and \
+                    (t in teacher_logits or t in self.ensembles) and \
+                    self.student_shapes[s] == self.teacher_shapes[t]:
+                out[key] = (s, t)
+        return out
+
     @property
     def calibrates_gradients(self) -> bool:
         """Whether a Calibrated weight still to be set needs gradients."""

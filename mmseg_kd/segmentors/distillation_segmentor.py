@@ -295,41 +295,23 @@ class DistillationSegmentor(BaseSegmentor):
 
     def _logit_terms(self) -> Dict[str, tuple]:
         """Term name to (student, teacher) tensor for the terms between
-        logits: the outputs of the classifiers (``conv_seg``), or a teacher
-        ensemble of them, of the same shape."""
-        distiller = self.distiller_module
-        specs = dict(self.teacher.specs)
+        logits (the classifiers' outputs, ``conv_seg``)."""
 
-        def is_logits(spec) -> bool:
-            return spec.path.endswith('conv_seg') and \
-                spec.side == 'output' and spec.index is None
+        def logits(specs) -> set:
+            return {
+                name
+                for name, spec in specs.items()
+                if spec.path.endswith('conv_seg') and spec.side == 'output'
+                and spec.index is None
+            }
 
-        out = {}
-        for key, route in distiller.routes.items():
-            if not (isinstance(route.student, str)
-                    and isinstance(route.teacher, str)):
-                continue
-            student = self.student_recorder.specs.get(route.student)
-            teacher_ok = route.teacher in distiller.ensembles or (
-                route.teacher in specs and is_logits(specs[route.teacher]))
-            if student is not None and is_logits(student) and teacher_ok \
-                    and distiller.student_shapes[route.student] == \
-                    distiller.teacher_shapes[route.teacher]:
-                out[key] = (route.student, route.teacher)
-        return out
+        return self.distiller_module.logit_terms(
+            logits(self.student_recorder.specs), logits(self.teacher.specs))
 
     def _build_critics(self) -> Optional[DiscriminatorSet]:
-        """One critic per adversarial loss, for the channels of its probed
-        student maps; None without adversarial losses."""
-        losses = self.distiller.adversarial_losses
-        if not losses:
-            return None
-        return DiscriminatorSet({
-            key:
-            loss.build_critic(self.distiller.student_shapes[
-                self.distiller.routes[key].student][1])
-            for key, loss in losses.items()
-        })
+        """The adversarial losses' critics, or None without any."""
+        critics = self.distiller_module.build_critics()
+        return DiscriminatorSet(critics) if critics else None
 
     def _exclude_loss_buffers_from_ddp(self) -> None:
         """Buffers that losses keep identical on every rank themselves
