@@ -590,8 +590,18 @@ def main(argv=None):
                 f.write(text)
         return
     if args.command == 'table':
-        text = table(records) + '\nTuning (val split):\n\n' + \
-            tuning_table(records)
+        plan = planned(args.methods, records)
+        done = sum(is_done(run, records) for run in plan)
+        text = ('# CamVid distillation quality (CPU protocol)\n\n'
+                'Written by `python tools/benchmarks/camvid_quality.py '
+                'table --out docs/benchmarks/camvid_quality.md` from the '
+                'records in `docs/benchmarks/camvid/records/`; protocol '
+                f'in `docs/benchmarks.md`. {done} of the {len(plan)} runs '
+                'planned so far are done (a method\'s final runs are '
+                'planned once its tuning is complete; `... '
+                'camvid_quality.py plan` lists them). A method appears in '
+                'the first table once its three final runs are done.\n\n' + table(records) +
+                '\nTuning (val split):\n\n' + tuning_table(records))
         print(text)
         if args.out:
             with open(args.out, 'w') as f:
