@@ -600,8 +600,9 @@ def main(argv=None):
                 'planned so far are done (a method\'s final runs are '
                 'planned once its tuning is complete; `... '
                 'camvid_quality.py plan` lists them). A method appears in '
-                'the first table once its three final runs are done.\n\n' + table(records) +
-                '\nTuning (val split):\n\n' + tuning_table(records))
+                'the first table once its three final runs are done.\n\n' +
+                table(records) + '\nTuning (val split):\n\n' +
+                tuning_table(records))
         print(text)
         if args.out:
             with open(args.out, 'w') as f:
