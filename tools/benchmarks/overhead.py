@@ -268,15 +268,20 @@ def main():
         if p != 'fp32':
             build(f'all methods, teacher {p}', distill_all, optim_all, p)
 
-    # teacher precision: loss terms on one batch, before any training step
-    # (identical student weights and memories), dropout off
+    # teacher precision: loss terms on one batch, before any training step,
+    # dropout off; every model holds the fp32 model's state (student,
+    # connectors, discriminator, memories), so only the teacher's precision
+    # differs
     changes = {}
     ref_model = models['all methods']
     with torch.no_grad():
         data = ref_model.data_preprocessor(batch, True)
     for p in precisions:
         name = 'all methods' if p == 'fp32' else f'all methods, teacher {p}'
-        model = models[name].eval()
+        model = models[name]
+        model.load_state_dict(ref_model.state_dict())
+        model.eval()
+        torch.manual_seed(0)  # the same random draws (CIRKD's key sampling)
         with torch.no_grad():
             changes[p] = model.loss(**data)
         model.train()
