@@ -18,7 +18,7 @@ One curve per key containing 'loss': the total (``loss``) in black, the
 heads' task terms (``decode.*``, ``aux.*``) solid, the distillation terms
 (logged under their config names, e.g. ``loss_cwd``) dashed. The
 distillation diagnostics (``kd_ratio/``, ``kd_agreement/``, ``kd_cosine/``,
-``kd_weight/``, ``kd_factor/``) go to a second picture,
+``kd_grad_ratio/``, ``kd_weight/``, ``kd_factor/``) go to a second picture,
 ``<out>_diagnostics.png``, one panel per kind. --smooth N
 draws a trailing moving average over N logged points over the faint raw
 values; --log uses a log scale; --csv also writes the terms as a table

@@ -9,9 +9,9 @@ from torch import Tensor
 from ..distill.distiller import DistillOutput, resize_labels
 
 #: the log keys (TensorBoard groups them by prefix)
-RATIO, AGREEMENT, COSINE, WEIGHT, FACTOR = ('kd_ratio', 'kd_agreement',
-                                            'kd_cosine', 'kd_weight',
-                                            'kd_factor')
+RATIO, AGREEMENT, COSINE, GRAD_RATIO, WEIGHT, FACTOR = (
+    'kd_ratio', 'kd_agreement', 'kd_cosine', 'kd_grad_ratio', 'kd_weight',
+    'kd_factor')
 
 
 def pixel_agreement(student: Tensor,
@@ -29,11 +29,16 @@ def pixel_agreement(student: Tensor,
     return 100.0 * float(same.float().mean())
 
 
-def gradient_cosines(task: Tensor, terms: Mapping[str, Tensor],
-                     params: Sequence[Tensor]) -> Dict[str, float]:
-    """Cosine between the gradient of ``task`` and of each term on
-    ``params`` (the graph is kept); negative: the term pulls against the
-    task."""
+def gradient_alignment(task: Tensor, terms: Mapping[str, Tensor],
+                       params: Sequence[Tensor]) -> Dict[str, tuple]:
+    """For each term, (cosine, norm ratio) between its gradient and the
+    gradient of ``task`` on ``params`` (the graph is kept).
+
+    The cosine is negative when the term pulls against the task; the norm
+    ratio ``|grad term| / |grad task|`` says how strongly the term steers
+    the student next to the task loss (it includes the term's weight).
+    Terms without a graph are left out.
+    """
 
     def flat_grad(value):
         grads = torch.autograd.grad(
@@ -44,13 +49,17 @@ def gradient_cosines(task: Tensor, terms: Mapping[str, Tensor],
         ])
 
     base = flat_grad(task)
+    base_norm = base.norm()
     out = {}
     for name, value in terms.items():
         if not value.requires_grad:
             continue
         grad = flat_grad(value)
-        denom = base.norm() * grad.norm()
-        out[name] = float(base @ grad / denom) if denom > 0 else 0.0
+        norm = grad.norm()
+        denom = base_norm * norm
+        cosine = float(base @ grad / denom) if denom > 0 else 0.0
+        ratio = float(norm / base_norm) if base_norm > 0 else float('nan')
+        out[name] = (cosine, ratio)
     return out
 
 
@@ -68,8 +77,9 @@ class TrainingMonitor:
     * ``kd_cosine/<term>``: every ``grad_cosine_interval`` iterations (off
       by default), the cosine between the task loss's gradient and the
       term's on the student's parameters (negative: the term fights the
-      task). Costs one backward pass per term and one for the task loss on
-      those iterations.
+      task), and ``kd_grad_ratio/<term>``, the norm of the term's gradient
+      over the task loss's. Costs one backward pass per term and one for
+      the task loss on those iterations.
 
     Args:
         logit_terms (dict): Term name to (student tensor, teacher tensor)
@@ -126,6 +136,8 @@ class TrainingMonitor:
                                              self.ignore_index)
             logs[f'{AGREEMENT}/{name}'] = done[pair]
         if self.wants_gradients(iteration) and task.requires_grad:
-            cosines = gradient_cosines(task, out.terms, list(params))
-            logs.update({f'{COSINE}/{k}': v for k, v in cosines.items()})
+            for k, (cosine, ratio) in gradient_alignment(
+                    task, out.terms, list(params)).items():
+                logs[f'{COSINE}/{k}'] = cosine
+                logs[f'{GRAD_RATIO}/{k}'] = ratio
         return logs

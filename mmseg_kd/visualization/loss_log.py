@@ -142,8 +142,8 @@ def loss_kind(key: str) -> str:
 
 
 #: prefixes of the distillation diagnostics (TrainingMonitor)
-DIAGNOSTICS = ('kd_ratio/', 'kd_agreement/', 'kd_cosine/', 'kd_weight/',
-               'kd_factor/')
+DIAGNOSTICS = ('kd_ratio/', 'kd_agreement/', 'kd_cosine/', 'kd_grad_ratio/',
+               'kd_weight/', 'kd_factor/')
 
 
 def is_diagnostic(key: str) -> bool:
@@ -161,8 +161,9 @@ def loss_series(records: Sequence[dict]) -> 'OrderedDict[str, Tuple]':
 
 def diagnostic_series(records: Sequence[dict]) -> 'OrderedDict[str, Tuple]':
     """The distillation diagnostics (``kd_ratio/<term>``,
-    ``kd_agreement/<term>``, ``kd_cosine/<term>``, ``kd_weight/<term>``,
-    ``kd_factor/<term>``) as :func:`loss_series` gives the losses."""
+    ``kd_agreement/<term>``, ``kd_cosine/<term>``, ``kd_grad_ratio/<term>``,
+    ``kd_weight/<term>``, ``kd_factor/<term>``) as :func:`loss_series` gives
+    the losses."""
     return _series(records, is_diagnostic)
 
 
@@ -284,6 +285,7 @@ _DIAGNOSTIC_TITLES = {
     'kd_ratio/': 'term / task loss',
     'kd_agreement/': 'student-teacher argmax agreement (%)',
     'kd_cosine/': 'cos(grad task, grad term) on the student',
+    'kd_grad_ratio/': '|grad term| / |grad task| on the student',
     'kd_weight/': 'calibrated weight',
     'kd_factor/': 'weight factor (schedule, batch rescaling)',
 }

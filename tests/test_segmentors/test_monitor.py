@@ -7,7 +7,7 @@ import pytest
 import torch
 from mmseg.registry import MODELS
 
-from mmseg_kd.segmentors.monitor import gradient_cosines, pixel_agreement
+from mmseg_kd.segmentors.monitor import gradient_alignment, pixel_agreement
 from ..conftest import distill_model, fake_batch
 from ..test_tools.helpers import (FEATURE_CWD, tiny_camvid_cfg,
                                   train_interrupted_and_resumed)
@@ -24,16 +24,16 @@ def test_pixel_agreement_by_hand():
     assert pixel_agreement(s, t, labels) == 100.0  # one valid pixel
 
 
-def test_gradient_cosines_by_hand():
+def test_gradient_alignment_by_hand():
     w = torch.nn.Parameter(torch.tensor([1.0, 2.0]))
     task = (w * torch.tensor([1.0, 0.0])).sum()  # gradient (1, 0)
     terms = dict(
-        same=(w * torch.tensor([2.0, 0.0])).sum(),
-        against=-(w * torch.tensor([1.0, 1.0])).sum(),
+        same=(w * torch.tensor([2.0, 0.0])).sum(),  # gradient (2, 0)
+        against=-(w * torch.tensor([1.0, 1.0])).sum(),  # (-1, -1)
         frozen=torch.tensor(1.0))
-    out = gradient_cosines(task, terms, [w])
-    assert out['same'] == pytest.approx(1.0)
-    assert out['against'] == pytest.approx(-2**-0.5)
+    out = gradient_alignment(task, terms, [w])
+    assert out['same'] == pytest.approx((1.0, 2.0))
+    assert out['against'] == pytest.approx((-2**-0.5, 2**0.5))
     assert 'frozen' not in out
 
 
@@ -68,7 +68,9 @@ def test_train_step_logs_the_diagnostics(fresh_message_hub):
         assert 0 <= first[f'kd_agreement/{key}'] <= 100
     for key in ('loss_kd', 'loss_cal'):  # iteration 0 of every 2
         assert -1 <= first[f'kd_cosine/{key}'] <= 1
+        assert first[f'kd_grad_ratio/{key}'] > 0
     assert 'kd_cosine/loss_warm' not in first  # factor 0: no gradient
+    assert 'kd_grad_ratio/loss_warm' not in first
     assert 'kd_cosine/loss_kd' not in logs[1]
     assert 'kd_cosine/loss_kd' in logs[2]
     assert first['kd_ratio/loss_cal'] == pytest.approx(0.5, rel=1e-4)
@@ -106,3 +108,33 @@ def test_calibrated_weights_resume_and_reach_tensorboard(tmp_path):
     diag = vis.diagnostic_series(records)
     assert 'kd_weight/loss_cwd' in diag and 'kd_ratio/loss_cwd' in diag
     assert not any(k.startswith('kd_') for k in vis.loss_series(records))
+
+
+def test_gradient_diagnostics_of_adversarial_and_memory_terms(
+        fresh_message_hub):
+    """The cosines and gradient ratios cover every term with a gradient on
+    the student, the adversarial and multi-term losses included, and the
+    discriminator step still follows."""
+    from mmengine.optim import OptimWrapper, OptimWrapperDict
+
+    from ..conftest import build_mmseg
+    from ..test_tools.test_stateful_training import STATEFUL
+    model = build_mmseg(
+        distill_model(**STATEFUL, monitor=dict(grad_cosine_interval=1)))
+    params = [
+        p for n, p in model.named_parameters()
+        if p.requires_grad and not n.startswith('discriminator')
+    ]
+    wrappers = OptimWrapperDict(
+        student=OptimWrapper(torch.optim.SGD(params, lr=0.01)),
+        discriminator=OptimWrapper(
+            torch.optim.Adam(model.discriminator.parameters(), lr=4e-4)))
+    d_before = [p.clone() for p in model.discriminator.parameters()]
+    fresh_message_hub.update_info('iter', 0)
+    log = model.train_step(fake_batch(), wrappers)
+    for term in ('loss_kd', 'loss_adv', 'loss_mb', 'loss_mem_pixel',
+                 'loss_mem_region'):
+        assert -1 <= log[f'kd_cosine/{term}'] <= 1, term
+        assert log[f'kd_grad_ratio/{term}'] > 0, term
+    assert any(not torch.equal(a, b)
+               for a, b in zip(d_before, model.discriminator.parameters()))

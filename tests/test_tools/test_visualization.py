@@ -340,6 +340,7 @@ def test_diagnostics_are_kept_apart_from_losses_and_plotted(tmp_path):
             **{
                 'kd_ratio/loss_kd': 0.25,
                 'kd_cosine/loss_kd': -0.1,
+                'kd_grad_ratio/loss_kd': 0.7,
                 'kd_factor/loss_kd': min(1.0, i / 4)
             }) for i in range(1, 6)
     ]
@@ -347,9 +348,10 @@ def test_diagnostics_are_kept_apart_from_losses_and_plotted(tmp_path):
     diags = vis.diagnostic_series(records)
     assert list(losses) == ['loss', 'loss_kd']
     assert set(diags) == {
-        'kd_ratio/loss_kd', 'kd_cosine/loss_kd', 'kd_factor/loss_kd'
+        'kd_ratio/loss_kd', 'kd_cosine/loss_kd', 'kd_grad_ratio/loss_kd',
+        'kd_factor/loss_kd'
     }
     fig = vis.plot_diagnostics(diags, str(tmp_path / 'd.png'))
-    assert len(fig.axes) == 3 and (tmp_path / 'd.png').exists()
+    assert len(fig.axes) == 4 and (tmp_path / 'd.png').exists()
     with pytest.raises(ValueError, match='No distillation diagnostics'):
         vis.plot_diagnostics({})
