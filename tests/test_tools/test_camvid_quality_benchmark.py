@@ -52,7 +52,7 @@ def test_every_row_is_the_protocols_student_and_teacher(bench):
 
 @pytest.mark.parametrize(
     'method', ['kd', 'skd_pixel_pair_holistic', 'prerelu_pixel_pair', 'cirkd'])
-def test_rows_build_and_train(bench, method):
+def test_rows_build_and_train(bench, method, fresh_message_hub):
     cfg = Config.fromfile(osp.join(REPO, bench.CONFIGS, bench.METHODS[method]))
     cfg.model.teacher.checkpoint = None
     with DefaultScope.overwrite_default_scope('mmseg'):
@@ -65,6 +65,10 @@ def test_rows_build_and_train(bench, method):
         DistillationOptimWrapperConstructor(ow)(model))
     assert all(torch.isfinite(torch.as_tensor(v)) for v in log.values())
     assert any(k in log for k in cfg.model.distill.losses)
+    # the protocol keeps the gradient diagnostics (iteration 0 of 500)
+    assert cfg.model.distill.monitor.grad_cosine_interval == 500
+    assert any(k.startswith('kd_cosine/') for k in log)
+    assert any(k.startswith('kd_grad_ratio/') for k in log)
 
 
 def test_weight_grid_scales_every_term(bench):
@@ -219,3 +223,53 @@ def test_espnet_rows_have_their_own_student(bench):
     row = next(line for line in text.splitlines()
                if line.startswith('| espnet_skd_pixel_pair'))
     assert '+3.00' in row  # against ESPNet alone, not the PSPNet student
+
+
+def _scalars(path, rows):
+    path.parent.mkdir(parents=True)
+    path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+
+
+def test_curves_from_a_resumed_run_and_plots(bench, tmp_path):
+    """A record's curves come from every part of a resumed run (the later
+    values win), averaged per window; the plots are drawn from records."""
+    work = tmp_path / 'final_kd_s0'
+    first = [
+        dict(iter=i, loss=1.0, loss_kd=0.5, **{'kd_cosine/loss_kd': -1.0})
+        for i in (500, 1000, 1500)
+    ] + [dict(mIoU=30.004, step=1000)]
+    resumed = [
+        dict(iter=i, loss=2.0, loss_kd=0.25, **{'kd_cosine/loss_kd': 0.5})
+        for i in (1500, 2000)
+    ] + [dict(mIoU=40.0, step=2000)]
+    _scalars(work / '20260101_000000' / 'vis_data' / '20260101_000000.json',
+             first)
+    _scalars(work / '20260101_010000' / 'vis_data' / '20260101_010000.json',
+             resumed)
+    (work / 'train.log').write_text('not a scalar log')
+    curves = bench.curves_of(str(work))
+    assert curves['val_curve'] == {'1000': 30.0, '2000': 40.0}
+    train = curves['train_curves']
+    assert train['loss'] == {'1000': 1.0, '2000': 2.0}
+    assert train['loss_kd'] == {'1000': 0.5, '2000': 0.25}
+    assert train['kd_cosine/loss_kd'] == {'1000': -1.0, '2000': 0.5}
+
+    records = {
+        f'final_{m}_s{s}':
+        dict(
+            method=m,
+            seed=s,
+            stage='final',
+            test_mIoU=40.0 + s + (m == 'kd'),
+            val_mIoU=41.0,
+            **curves)
+        for m in ('baseline', 'kd')
+        for s in bench.FINAL_SEEDS
+    }
+    records['tune_baseline_lr0.05_s100'] = dict(
+        method='baseline', stage='tune', lr=0.05, seed=100, **curves)
+    bench.plot_val_curves(records, str(tmp_path / 'val.png'))
+    assert bench.plot_results(records, str(tmp_path / 'res.png'))
+    assert (tmp_path / 'val.png').stat().st_size > 0
+    assert (tmp_path / 'res.png').stat().st_size > 0
+    assert not bench.plot_results({}, str(tmp_path / 'none.png'))

@@ -6,6 +6,7 @@
         [--methods kd ...] [--max-runs N]
     python tools/benchmarks/camvid_quality.py table [--out FILE]
     python tools/benchmarks/camvid_quality.py calibration [--out FILE]
+    python tools/benchmarks/camvid_quality.py plot [--plot-dir DIR]
 
 Every run is a config file of ``distillation_configs/benchmarks/camvid_cpu/``
 (the protocol: ``distillation_configs/_base_/protocols/camvid_cpu.py``),
@@ -31,7 +32,11 @@ Every finished run writes one JSON record into
 ``docs/benchmarks/camvid/records/`` (``--records``): method, seed, stage,
 val_mIoU (and test_mIoU for final runs), per-class IoU, the settings it was
 made with (config, options, a hash of the resolved config, the teacher's
-checkpoint hash), train time and code version. A run whose record exists
+checkpoint hash), train time, code version, and what the run logged over
+time (``val_curve``; ``train_curves``: every loss term and distillation
+diagnostic, e.g. ``kd_cosine/<term>``, averaged per 1000 iterations;
+:func:`curves_of`). ``plot`` draws the validation curves and, once rows are
+complete, their test mIoU (mean +- std and seeds). A run whose record exists
 with the same settings is skipped, so the benchmark continues across
 sessions and machines; ``--jobs 2`` trains two runs side by side, one
 thread each.
@@ -336,6 +341,50 @@ def code_version() -> str:
         return 'unknown'
 
 
+#: iterations per window of the training curves a record keeps
+CURVE_WINDOW = 1000
+
+
+def curves_of(work: str) -> dict:
+    """What a run logged over time, small enough for its record:
+    ``val_curve`` (iteration -> validation mIoU) and ``train_curves`` (each
+    logged loss and distillation diagnostic -> iteration at the end of each
+    window of :data:`CURVE_WINDOW` iterations -> the mean of its logged
+    values in the window). Read from mmengine's scalar logs of every
+    ``<timestamp>`` dir of the work dir, in time order, so that a resumed
+    run's later values win."""
+    from mmseg_kd.visualization import loss_log
+    records: List[dict] = []
+    for sub in sorted(glob.glob(osp.join(work, '*'))):
+        if osp.isdir(sub) and loss_log.TIMESTAMP_DIR.match(osp.basename(sub)):
+            for log in loss_log.find_logs(sub):
+                if log.endswith('.json'):
+                    records += loss_log.read_log(log)
+    val = {
+        int(r['step']): round(float(r['mIoU']), 2)
+        for r in records if 'mIoU' in r and 'step' in r
+    }
+    series = dict(loss_log.loss_series(records))
+    series.update(loss_log.diagnostic_series(records))
+    train: Dict[str, Dict[str, float]] = {}
+    for key, (its, values) in series.items():
+        windows: Dict[int, List[float]] = {}
+        for it, value in zip(its, values):
+            if value == value and abs(value) != float('inf'):
+                end = (int(it) - 1) // CURVE_WINDOW * CURVE_WINDOW
+                windows.setdefault(end + CURVE_WINDOW, []).append(value)
+        train[key] = {
+            str(end): round(statistics.mean(v), 5)
+            for end, v in sorted(windows.items())
+        }
+    return dict(
+        val_curve={
+            str(k): v
+            for k, v in sorted(val.items())
+        },
+        train_curves=train)
+
+
 def _options_args(options: dict) -> List[str]:
     return [f'{k}={v}' for k, v in options.items()]
 
@@ -380,6 +429,7 @@ def execute(run: dict, work_root: str, records_dir: str) -> dict:
     for key in ('lr', 'multiple'):
         if key in run:
             record[key] = run[key]
+    record.update(curves_of(work))
     if run['method'] not in ('teacher', ) + BASELINES:
         record['published_weights'] = published_weights(run['config'])
         record['loss_weights'] = {
@@ -554,6 +604,112 @@ def calibration_table(methods, records: Dict[str, dict]) -> str:
     return '\n'.join(lines) + '\n'
 
 
+# ----------------------------------------------------------------- plots
+def _figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _curve(record: dict):
+    points = sorted((int(k), v) for k, v in record['val_curve'].items())
+    return [p[0] for p in points], [p[1] for p in points]
+
+
+def plot_val_curves(records: Dict[str, dict], out_file: str) -> None:
+    """Validation mIoU over training: the student alone at every tuned
+    learning rate and at twice the schedule, the teacher, and for each row
+    with final runs the mean over its seeds (band: +- one std)."""
+    fig = _figure(10, 5.5)
+    ax = fig.add_subplot(1, 1, 1)
+    for name, r in sorted(records.items()):
+        if 'val_curve' not in r or r['stage'] == 'final':
+            continue
+        its, values = _curve(r)
+        if r['method'] == 'teacher':
+            label, style = 'teacher (width 32)', dict(color='black')
+        elif r['stage'] == 'check':
+            label, style = f'student alone, {its[-1]} iterations (check)', \
+                dict(color='tab:gray', linestyle='--')
+        elif r['method'] == 'baseline':
+            label, style = f'student alone, lr {r["lr"]:g} (tune)', \
+                dict(linestyle=':')
+        else:
+            continue  # the tuning of the methods: see the tuning table
+        ax.plot(its, values, label=label, linewidth=1.2, **style)
+    by_method: Dict[str, List[dict]] = {}
+    for r in records.values():
+        if r['stage'] == 'final' and 'val_curve' in r:
+            by_method.setdefault(r['method'], []).append(r)
+    for method, runs in sorted(by_method.items()):
+        curves = [dict(zip(*_curve(r))) for r in runs]
+        its = sorted(set.intersection(*(set(c) for c in curves)))
+        stats = [summary([c[i] for c in curves]) for i in its]
+        mean = [m for m, _ in stats]
+        line, = ax.plot(
+            its,
+            mean,
+            linewidth=1.5,
+            label=f'{method} (final, {len(runs)} seeds)')
+        ax.fill_between(
+            its, [m - d for m, d in stats], [m + d for m, d in stats],
+            color=line.get_color(),
+            alpha=0.15)
+    ax.set_xlabel('iteration')
+    ax.set_ylabel('val mIoU')
+    ax.grid(True, alpha=0.3)
+    ax.legend(
+        fontsize=7,
+        loc='upper left',
+        bbox_to_anchor=(1.01, 1.0),
+        borderaxespad=0.0)
+    fig.tight_layout()
+    fig.savefig(out_file)
+
+
+def plot_results(records: Dict[str, dict], out_file: str) -> bool:
+    """Test mIoU per row of the final runs: mean +- std and each seed, with
+    the student alone's mean as a line. False when no row is complete."""
+    by_method: Dict[str, List[float]] = {}
+    for r in records.values():
+        if r['stage'] == 'final':
+            by_method.setdefault(r['method'], []).append(r['test_mIoU'])
+    rows = [
+        m for m in ('baseline', ) + tuple(METHODS) + BASELINES
+        if len(by_method.get(m, ())) >= len(FINAL_SEEDS)
+    ]
+    rows = list(dict.fromkeys(rows))
+    if not rows:
+        return False
+    fig = _figure(8, 0.35 * len(rows) + 1.2)
+    ax = fig.add_subplot(1, 1, 1)
+    for y, method in enumerate(rows):
+        mean, std = summary(by_method[method])
+        ax.errorbar(mean, y, xerr=std, fmt='o', color='tab:blue', capsize=3)
+        ax.plot(
+            by_method[method], [y] * len(by_method[method]),
+            'x',
+            color='tab:gray',
+            markersize=4)
+    if 'baseline' in rows:
+        ax.axvline(
+            summary(by_method['baseline'])[0],
+            color='tab:red',
+            linewidth=0.8,
+            label='student alone (mean)')
+        ax.legend(fontsize=7, loc='lower right')
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(rows, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel('test mIoU (mean +- std; x: seeds)')
+    ax.grid(True, axis='x', alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out_file)
+    return True
+
+
 # ------------------------------------------------------------------ main
 def planned(methods, records) -> List[dict]:
     return [teacher_run()] + tune_runs(methods) + final_runs(methods, records)
@@ -562,7 +718,7 @@ def planned(methods, records) -> List[dict]:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        'command', choices=('plan', 'run', 'table', 'calibration'))
+        'command', choices=('plan', 'run', 'table', 'calibration', 'plot'))
     parser.add_argument(
         '--stage', default='all', choices=('teacher', 'tune', 'final', 'all'))
     parser.add_argument(
@@ -574,6 +730,10 @@ def main(argv=None):
     parser.add_argument(
         '--work-dir', default=osp.join(REPO, 'work_dirs', 'camvid_cpu'))
     parser.add_argument('--out', help='table: also write it to this file')
+    parser.add_argument(
+        '--plot-dir',
+        default=osp.join(REPO, 'docs', 'benchmarks', 'camvid'),
+        help='plot: where val_curves.png and results.png go')
     args = parser.parse_args(argv)
     records = load_records(args.records)
     if args.command == 'plan':
@@ -581,6 +741,13 @@ def main(argv=None):
             state = 'done' if is_done(run, records) else (
                 'stale' if run['name'] in records else 'todo')
             print(f'{state:5s} {run["name"]}')
+        return
+    if args.command == 'plot':
+        os.makedirs(args.plot_dir, exist_ok=True)
+        plot_val_curves(records, osp.join(args.plot_dir, 'val_curves.png'))
+        print(f'wrote {args.plot_dir}/val_curves.png')
+        if plot_results(records, osp.join(args.plot_dir, 'results.png')):
+            print(f'wrote {args.plot_dir}/results.png')
         return
     if args.command == 'calibration':
         text = calibration_table(args.methods, records)

@@ -12,7 +12,15 @@ model = dict(
         checkpoint='checkpoints/camvid_cpu/teacher_pspnet_r18-w32.pth'),
     student=dict(
         config='{{fileDirname}}/../../benchmarks/camvid_cpu/'
-        'baseline_pspnet_r18-w8.py'))
+        'baseline_pspnet_r18-w8.py'),
+    # the evidence the benchmark keeps of what each term does to the
+    # student: gradient cosines and norm ratios every 500 iterations (0.1 %
+    # of the run, docs/benchmarks.md)
+    distill=dict(monitor=dict(grad_cosine_interval=500)))
+# log each iteration's values, not a moving mean over 10 entries: the
+# runner averages them per 1000 iterations into the record, and a moving
+# mean over the last 10 cosines would span 5000 iterations
+log_processor = dict(by_epoch=False, window_size=1)
 optim_wrapper = dict(constructor='DistillationOptimWrapperConstructor')
 # as ../distill_runtime.py
 model_wrapper_cfg = dict(
