@@ -4,6 +4,7 @@ files, it schedules tune before final, picks the best val setting, reuses a
 record only for the same settings, and its table computes what it says."""
 import importlib.util
 import json
+import os
 import os.path as osp
 
 import pytest
@@ -273,3 +274,18 @@ def test_curves_from_a_resumed_run_and_plots(bench, tmp_path):
     assert (tmp_path / 'val.png').stat().st_size > 0
     assert (tmp_path / 'res.png').stat().st_size > 0
     assert not bench.plot_results({}, str(tmp_path / 'none.png'))
+
+
+def test_a_run_is_trained_by_one_runner_at_a_time(bench, tmp_path):
+    work = str(tmp_path / 'tune_kd_w1_s100')
+    with bench.claimed(work):
+        with pytest.raises(bench.RunningElsewhere, match='being trained'):
+            with bench.claimed(work):
+                pass
+    assert not osp.exists(osp.join(work, 'RUNNING'))  # released
+    dead = 2**22 + 12345  # above Linux's pid_max default: no such process
+    with open(osp.join(work, 'RUNNING'), 'w') as f:
+        f.write(str(dead))
+    with bench.claimed(work):  # a stale lock is taken over
+        with open(osp.join(work, 'RUNNING')) as f:
+            assert int(f.read()) == os.getpid()

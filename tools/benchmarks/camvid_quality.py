@@ -43,6 +43,7 @@ thread each.
 """
 import argparse
 import concurrent.futures
+import contextlib
 import glob
 import hashlib
 import json
@@ -389,10 +390,52 @@ def _options_args(options: dict) -> List[str]:
     return [f'{k}={v}' for k, v in options.items()]
 
 
-def execute(run: dict, work_root: str, records_dir: str) -> dict:
-    """Train ``run``, evaluate it on its splits, write its record."""
-    work = osp.join(work_root, run['name'])
+class RunningElsewhere(Exception):
+    """Another live runner process is training this run."""
+
+
+@contextlib.contextmanager
+def claimed(work: str):
+    """Hold ``<work>/RUNNING`` (this process's id) while a run trains, so
+    that two runners started side by side never train the same run; a lock
+    left by a process that no longer exists is taken over."""
     os.makedirs(work, exist_ok=True)
+    lock = osp.join(work, 'RUNNING')
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                with open(lock) as f:
+                    pid = int(f.read().strip() or 0)
+                os.kill(pid, 0)
+            except (ValueError, ProcessLookupError, FileNotFoundError):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(lock)  # stale: its process is gone
+                continue
+            except PermissionError:
+                pass  # alive, another user's
+            raise RunningElsewhere(f'{work} is being trained by process '
+                                   f'{pid}') from None
+        with os.fdopen(fd, 'w') as f:
+            f.write(str(os.getpid()))
+        try:
+            yield
+        finally:
+            os.remove(lock)
+        return
+    raise RunningElsewhere(f'could not claim {work}')
+
+
+def execute(run: dict, work_root: str, records_dir: str) -> dict:
+    """Train ``run``, evaluate it on its splits, write its record (unless
+    another runner holds it: :class:`RunningElsewhere`)."""
+    work = osp.join(work_root, run['name'])
+    with claimed(work):
+        return _execute(run, work, records_dir)
+
+
+def _execute(run: dict, work: str, records_dir: str) -> dict:
     env = dict(
         os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONPATH=REPO)
     options = dict(run['options'], **{'randomness.seed': run['seed']})
@@ -492,6 +535,9 @@ def run_all(runs: List[dict], args, records: Dict[str, dict]) -> None:
             run = futures[future]
             try:
                 record = future.result()
+            except RunningElsewhere as err:
+                print(f'[{time.strftime("%H:%M")}] skipped: {err}', flush=True)
+                continue
             except RuntimeError as err:
                 print(f'[{time.strftime("%H:%M")}] FAILED {err}', flush=True)
                 continue
