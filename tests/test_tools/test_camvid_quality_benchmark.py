@@ -289,3 +289,35 @@ def test_a_run_is_trained_by_one_runner_at_a_time(bench, tmp_path):
     with bench.claimed(work):  # a stale lock is taken over
         with open(osp.join(work, 'RUNNING')) as f:
             assert int(f.read()) == os.getpid()
+
+
+def test_calibration_table_from_the_tuning_records(bench):
+    """The ratios come from the first window of the tuning runs' curves;
+    the last column is the multiple the median tuned ratio would give."""
+    records = {}
+    for method, base, best in (('kd', 0.5, 0.3), ('dist', 0.1, 3.0)):
+        for m in bench.WEIGHT_GRID:
+            records[bench.run_name('tune', method, bench.TUNE_SEED,
+                                   f'w{m:g}')] = dict(
+                                       method=method,
+                                       stage='tune',
+                                       multiple=m,
+                                       val_mIoU=50.0 + (m == best),
+                                       train_curves={
+                                           'kd_ratio/loss_a': {
+                                               '1000': base * m,
+                                               '2000': 9.0
+                                           },
+                                           'kd_grad_ratio/loss_a': {
+                                               '1000': 2 * base * m
+                                           }
+                                       })
+    text = bench.calibration_table(['kd', 'dist', 'cwd_logits'], records)
+    # tuned ratios: kd 0.5 * 0.3 = 0.15, dist 0.1 * 3 = 0.3; median 0.225
+    assert 'r = 0.225' in text
+    kd = next(line for line in text.splitlines() if line.startswith('| kd'))
+    assert '| x0.3 |' in kd and '0.5 -> 0.15' in kd
+    assert 'loss_a 1 |' in kd and 'loss_a 0.3 |' in kd  # grad ratios
+    assert kd.endswith('| x0.45 |')  # 0.225 / 0.5
+    assert 'cwd_logits' not in text  # its tuning is not complete
+    assert 'No method' in bench.calibration_table(['kd'], {})

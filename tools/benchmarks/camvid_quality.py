@@ -621,32 +621,65 @@ def tuning_table(records: Dict[str, dict]) -> str:
     return '\n'.join(lines) + '\n'
 
 
+def early_ratios(record: dict, prefix: str) -> Dict[str, float]:
+    """Term -> the mean of ``<prefix>/<term>`` over the first window of a
+    record's training curves (what a Calibrated weight is set from: the
+    start of training)."""
+    out = {}
+    for key, windows in record.get('train_curves', {}).items():
+        if key.startswith(prefix + '/') and windows:
+            first = min(windows, key=int)
+            out[key[len(prefix) + 1:]] = windows[first]
+    return out
+
+
 def calibration_table(methods, records: Dict[str, dict]) -> str:
     """Would calibrated weights reach the tuned ones? For every method with
-    a complete tuning, the ratio of its weighted terms to the task loss at
-    the start of training (the probe, on the first training batch, with the
-    trained teacher) at the published weights and at the tuned ones.
-    ``loss_weight=dict(type='Calibrated', ratio=r)`` sets the weight that
-    gives ratio r: if the tuned ratios agree across methods, one r
-    reproduces the tuning without a grid."""
-    from mmengine.config import Config
-
-    from mmseg_kd.apis import probe
-    lines = [
-        '| method | tuned (x published) | ratio to task loss at the '
-        'published weights | at the tuned weights |', '|---|---|---|---|'
-    ]
+    a complete tuning, measured in its tuning runs over their first 1000
+    iterations: the sum of its terms over the task loss (``kd_ratio``, what
+    ``Calibrated(ratio=r)`` fixes) and each term's gradient norm over the
+    task loss's (``kd_grad_ratio``, what ``Calibrated(on='grad')`` fixes),
+    at the published and at the tuned weights. If the tuned ratios agree
+    across methods, one r reproduces the tuning without a grid: the last
+    column is the multiple of the published weights that the median tuned
+    value ratio r would have given each method (1.0 = the published
+    weights; compare with the tuned multiple)."""
+    rows = []
     for method in methods:
-        m = best([
+        grid = [
             records.get(run_name('tune', method, TUNE_SEED, f'w{v:g}'))
             for v in WEIGHT_GRID
-        ], 'multiple')
+        ]
+        m = best(grid, 'multiple')
         if m is None:
             continue
-        cfg = Config.fromfile(osp.join(REPO, CONFIGS, METHODS[method]))
-        report = probe.run_probe(cfg, data='data')
-        ratio = sum(row.value for row in report.losses) / report.task_total
-        lines.append(f'| {method} | x{m:g} | {ratio:.3g} | {ratio * m:.3g} |')
+        tuned = grid[WEIGHT_GRID.index(m)]
+        published = grid[WEIGHT_GRID.index(1.0)]
+        rows.append((method, m, tuned, published,
+                     sum(early_ratios(tuned, 'kd_ratio').values()),
+                     sum(early_ratios(published, 'kd_ratio').values())))
+    if not rows:
+        return 'No method has a complete tuning yet.\n'
+    median = statistics.median(r[4] for r in rows)
+
+    def grads(record):
+        return ', '.join(
+            f'{k} {v:.3g}'
+            for k, v in sorted(early_ratios(record, 'kd_grad_ratio').items()))
+
+    lines = [
+        f'Median tuned value ratio r = {median:.3g}.\n',
+        '| method | tuned (x published) | val mIoU tuned / published | '
+        'terms / task loss, published -> tuned | gradient ratios, published '
+        '| gradient ratios, tuned | Calibrated(r) would give |',
+        '|---|---|---|---|---|---|---|'
+    ]
+    for method, m, tuned, published, r_tuned, r_published in rows:
+        guess = (f'x{median / r_published:.2g}' if r_published > 0 else 'n/a')
+        lines.append(f'| {method} | x{m:g} | {tuned["val_mIoU"]:.2f} / '
+                     f'{published["val_mIoU"]:.2f} | {r_published:.3g} -> '
+                     f'{r_tuned:.3g} | {grads(published)} | {grads(tuned)} | '
+                     f'{guess} |')
     return '\n'.join(lines) + '\n'
 
 
