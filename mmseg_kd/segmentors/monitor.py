@@ -9,9 +9,12 @@ from torch import Tensor
 from ..distill.distiller import DistillOutput, resize_labels
 
 #: the log keys (TensorBoard groups them by prefix)
-RATIO, AGREEMENT, COSINE, GRAD_RATIO, WEIGHT, FACTOR = (
-    'kd_ratio', 'kd_agreement', 'kd_cosine', 'kd_grad_ratio', 'kd_weight',
-    'kd_factor')
+RATIO = 'kd_ratio'
+AGREEMENT = 'kd_agreement'
+COSINE = 'kd_cosine'
+GRAD_RATIO = 'kd_grad_ratio'
+WEIGHT = 'kd_weight'
+FACTOR = 'kd_factor'
 
 
 def pixel_agreement(student: Tensor,
@@ -136,8 +139,8 @@ class TrainingMonitor:
                                              self.ignore_index)
             logs[f'{AGREEMENT}/{name}'] = done[pair]
         if self.wants_gradients(iteration) and task.requires_grad:
-            for k, (cosine, ratio) in gradient_alignment(
-                    task, out.terms, list(params)).items():
+            alignment = gradient_alignment(task, out.terms, list(params))
+            for k, (cosine, ratio) in alignment.items():
                 logs[f'{COSINE}/{k}'] = cosine
                 logs[f'{GRAD_RATIO}/{k}'] = ratio
         return logs
