@@ -110,10 +110,19 @@ def test_stages_best_choice_and_final_runs(bench):
 def test_records_are_reused_only_with_the_same_settings(bench, tmp_path):
     run = bench.tune_runs([])[1]  # the student alone at lr 0.05
     settings = bench.settings_of(run)
-    assert settings['options'] == {'optim_wrapper.optimizer.lr': 0.05}
+    # the tuning schedule: half the final runs', the decay ending with it
+    assert settings['options'] == {
+        'optim_wrapper.optimizer.lr': 0.05,
+        'train_cfg.max_iters': bench.TUNE_ITERS,
+        'param_scheduler.0.end': bench.TUNE_ITERS
+    }
+    final = Config.fromfile(osp.join(REPO, bench.BASELINE_CONFIG))
+    assert final.train_cfg.max_iters == 2 * bench.TUNE_ITERS
     records = {run['name']: dict(settings=settings)}
     assert bench.is_done(run, records)
-    other = dict(run, options={'optim_wrapper.optimizer.lr': 0.02})
+    other = dict(
+        run,
+        options=dict(run['options'], **{'optim_wrapper.optimizer.lr': 0.02}))
     assert not bench.is_done(other, records)
     path = tmp_path / f'{run["name"]}.json'
     path.write_text(json.dumps(dict(settings=settings)))
@@ -321,3 +330,36 @@ def test_calibration_table_from_the_tuning_records(bench):
     assert kd.endswith('| x0.45 |')  # 0.225 / 0.5
     assert 'cwd_logits' not in text  # its tuning is not complete
     assert 'No method' in bench.calibration_table(['kd'], {})
+
+
+def test_settings_do_not_depend_on_where_camvid_is(bench, monkeypatch):
+    """A record made on a machine with CamVid elsewhere is still reused."""
+    run = bench.tune_runs([])[1]
+    monkeypatch.setenv('CAMVID_ROOT', '/data/one')
+    one = bench.settings_of(run)
+    monkeypatch.setenv('CAMVID_ROOT', '/mnt/two')
+    assert bench.settings_of(run) == one
+    changed = dict(run, options=dict(run['options'], **{'randomness.seed': 7}))
+    assert bench.settings_of(changed)['resolved'] != one['resolved']
+
+
+def test_tuning_schedule_shortens_every_scheduler(bench, tmp_path):
+    """The student's and the discriminator's decays end with the shorter
+    tuning loop; a scheduler that ends elsewhere (a warm-up) is kept."""
+    holistic = osp.join(bench.CONFIGS,
+                        bench.METHODS['skd_pixel_pair_holistic'])
+    assert bench.schedule_options(holistic, 8000) == {
+        'train_cfg.max_iters': 8000,
+        'param_scheduler.student.0.end': 8000,
+        'param_scheduler.discriminator.0.end': 8000
+    }
+    cfg = Config.fromfile(osp.join(REPO, bench.BASELINE_CONFIG))
+    cfg.param_scheduler.insert(
+        0, dict(type='LinearLR', begin=0, end=100, by_epoch=False))
+    cfg.param_scheduler[1]['begin'] = 100
+    path = str(tmp_path / 'warmup_then_poly.py')  # absolute: REPO ignored
+    cfg.dump(path)
+    assert bench.schedule_options(path, 4000) == {
+        'train_cfg.max_iters': 4000,
+        'param_scheduler.1.end': 4000
+    }

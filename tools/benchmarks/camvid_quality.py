@@ -12,18 +12,21 @@ Every run is a config file of ``distillation_configs/benchmarks/camvid_cpu/``
 (the protocol: ``distillation_configs/_base_/protocols/camvid_cpu.py``),
 trained with ``tools/train.py`` and evaluated with ``tools/test.py``; this
 script only schedules runs, collects their results and writes the table.
-The only things it passes on a command line are the seed and, for tuning,
-the loss weights (``--cfg-options``), which it writes into the record.
+A final run is its config file as it is, with its seed; the only other
+things the script passes on a command line (``--cfg-options``, written into
+the record) are, for tuning, the learning rate or the loss weights and the
+tuning schedule (:data:`TUNE_ITERS`, half the final one).
 
 Stages, in order (``--stage all`` runs them in order, each when the one
 before is complete):
 
 * ``teacher``: the width-32 teacher (seed 0); its final checkpoint is copied
   to the path the protocol names.
-* ``tune``: the student alone at a few learning rates, and every method at
-  a few multiples of its published loss weights (the published value is
-  always in the grid), seed 100, evaluated on the **val** split only; and
-  the student alone trained twice as long (``check``), as evidence that the
+* ``tune``: at the tuning schedule (8000 iterations), the student alone at
+  a few learning rates, and every method at a few multiples of its
+  published loss weights (the published value is always in the grid), seed
+  100, evaluated on the **val** split only; and the student alone trained
+  twice as long as the final runs (``check``), as evidence that the final
   schedule has converged.
 * ``final``: the student alone at the chosen learning rate and every method
   at its chosen weights, seeds 0, 1, 2, evaluated on val and on **test**.
@@ -97,6 +100,10 @@ WEIGHT_GRID = (0.1, 0.3, 1.0, 3.0)
 #: learning rates tried on val for the student alone
 LR_GRID = (0.02, 0.05, 0.1)
 TUNE_SEED = 100
+#: the tuning runs' schedule (iterations): half the final runs' 16000, to
+#: halve the cost of the grid; the learning rate decays over it as over the
+#: full schedule (docs/benchmarks.md, "The protocol")
+TUNE_ITERS = 8000
 FINAL_SEEDS = (0, 1, 2)
 
 
@@ -138,9 +145,30 @@ def teacher_run() -> dict:
         splits=('val', 'test'))
 
 
+def schedule_options(config: str, iters: int) -> Dict[str, int]:
+    """The --cfg-options that shorten ``config``'s schedule to ``iters``
+    iterations: the loop's length and the end of every parameter scheduler
+    that ends with the loop (the student's, a discriminator's), so that the
+    learning rate decays over the shorter run exactly as it does over the
+    full one."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO, config))
+    full = cfg.train_cfg.max_iters
+    options = {'train_cfg.max_iters': iters}
+    schedulers = cfg.param_scheduler
+    groups = schedulers.items() if isinstance(schedulers,
+                                              dict) else [(None, schedulers)]
+    for group, entries in groups:
+        for i, entry in enumerate(entries):
+            if entry.get('end') == full:
+                key = f'{i}.end' if group is None else f'{group}.{i}.end'
+                options[f'param_scheduler.{key}'] = iters
+    return options
+
+
 def convergence_run() -> dict:
-    """The student alone, trained twice as long (val only): evidence that
-    the protocol's schedule has converged."""
+    """The student alone, trained twice as long as the final runs (val
+    only): evidence that the protocol's schedule has converged."""
     from mmengine.config import Config
     iters = 2 * Config.fromfile(osp.join(REPO,
                                          BASELINE_CONFIG)).train_cfg.max_iters
@@ -150,15 +178,17 @@ def convergence_run() -> dict:
         method='baseline',
         seed=0,
         config=BASELINE_CONFIG,
-        options={
-            'train_cfg.max_iters': iters,
-            'param_scheduler.0.end': iters,
-            'train_cfg.val_interval': 1000
-        },
+        options=dict(
+            schedule_options(BASELINE_CONFIG, iters),
+            **{'train_cfg.val_interval': 1000}),
         splits=('val', ))
 
 
 def tune_runs(methods) -> List[dict]:
+    """The tuning runs, all at the :data:`TUNE_ITERS` schedule: the student
+    alone at every learning rate of :data:`LR_GRID`, the convergence check
+    (at twice the final schedule), every method at every multiple of
+    :data:`WEIGHT_GRID`."""
     runs = [
         dict(
             name=run_name('tune', 'baseline', TUNE_SEED, f'lr{lr:g}'),
@@ -167,7 +197,9 @@ def tune_runs(methods) -> List[dict]:
             seed=TUNE_SEED,
             config=BASELINE_CONFIG,
             lr=lr,
-            options={'optim_wrapper.optimizer.lr': lr},
+            options=dict(
+                schedule_options(BASELINE_CONFIG, TUNE_ITERS), **
+                {'optim_wrapper.optimizer.lr': lr}),
             splits=('val', )) for lr in LR_GRID
     ] + [convergence_run()]
     for method in methods:
@@ -181,7 +213,9 @@ def tune_runs(methods) -> List[dict]:
                     seed=TUNE_SEED,
                     config=config,
                     multiple=m,
-                    options=weight_options(config, m),
+                    options=dict(
+                        schedule_options(config, TUNE_ITERS),
+                        **weight_options(config, m)),
                     splits=('val', )))
     return runs
 
@@ -257,6 +291,20 @@ RESULT_SECTIONS = ('model', 'train_dataloader', 'val_dataloader',
                    'randomness')
 
 
+def _without_data_roots(obj):
+    """``obj`` with every ``data_root`` value replaced by a placeholder:
+    where this machine keeps CamVid ($CAMVID_ROOT) does not decide a result,
+    and records must be reusable on another machine."""
+    if isinstance(obj, dict):
+        return {
+            k: '<data_root>' if k == 'data_root' else _without_data_roots(v)
+            for k, v in obj.items()
+        }
+    if isinstance(obj, (list, tuple)):
+        return [_without_data_roots(v) for v in obj]
+    return obj
+
+
 def resolved_config_hash(config: str, options: dict) -> str:
     """sha256 of the sections of the run's resolved config that decide its
     result (:data:`RESULT_SECTIONS`), so a record is reused only for the
@@ -274,7 +322,8 @@ def resolved_config_hash(config: str, options: dict) -> str:
             resolved, opts = resolve_model_entry(model[side], side)
             model[side] = dict(opts, model=resolved.to_dict())
     sections['model'] = model
-    text = json.dumps(sections, sort_keys=True, default=str)
+    text = json.dumps(
+        _without_data_roots(sections), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -710,11 +759,13 @@ def plot_val_curves(records: Dict[str, dict], out_file: str) -> None:
         if r['method'] == 'teacher':
             label, style = 'teacher (width 32)', dict(color='black')
         elif r['stage'] == 'check':
-            label, style = f'student alone, {its[-1]} iterations (check)', \
-                dict(color='tab:gray', linestyle='--')
+            label, style = (f'student alone, {its[-1]} iterations, seed '
+                            f'{r["seed"]} (check)'), dict(
+                                color='tab:gray', linestyle='--')
         elif r['method'] == 'baseline':
-            label, style = f'student alone, lr {r["lr"]:g} (tune)', \
-                dict(linestyle=':')
+            label, style = (f'student alone, lr {r["lr"]:g}, {its[-1]} '
+                            f'iterations, seed {r["seed"]} (tune)'), dict(
+                                linestyle=':')
         else:
             continue  # the tuning of the methods: see the tuning table
         ax.plot(its, values, label=label, linewidth=1.2, **style)
