@@ -363,3 +363,23 @@ def test_tuning_schedule_shortens_every_scheduler(bench, tmp_path):
         'train_cfg.max_iters': 4000,
         'param_scheduler.1.end': 4000
     }
+
+
+def test_teacher_file_holds_the_weights_alone(bench, tmp_path):
+    """The committed teacher is its model's weights, loadable weights-only
+    and strictly, without the optimizer state of the training checkpoint."""
+    from mmseg_kd.utils.checkpoint import load_checkpoint_file
+    cfg = Config.fromfile(osp.join(REPO, bench.TEACHER_CONFIG))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = MODELS.build(cfg.model)
+    training = dict(
+        meta=dict(iter=16000),
+        state_dict=model.state_dict(),
+        optimizer=dict(state={0: dict(momentum_buffer=torch.ones(3))}))
+    torch.save(training, tmp_path / 'iter_16000.pth')
+    target = tmp_path / 'teacher' / 'teacher.pth'
+    bench.save_teacher_weights(str(tmp_path / 'iter_16000.pth'), str(target))
+    saved = load_checkpoint_file(str(target), 'teacher')
+    assert list(saved) == ['state_dict']
+    for key, value in model.state_dict().items():
+        assert torch.equal(saved['state_dict'][key], value), key

@@ -53,7 +53,6 @@ import json
 import os
 import os.path as osp
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -439,6 +438,21 @@ def _options_args(options: dict) -> List[str]:
     return [f'{k}={v}' for k, v in options.items()]
 
 
+def save_teacher_weights(checkpoint: str, target: str) -> None:
+    """The teacher's weights alone (``{'state_dict': ...}``, no optimizer
+    state or message hub) from its final training checkpoint: the file
+    every distillation row loads, small enough to commit, so that the rows
+    can be continued elsewhere with the very teacher whose hash their
+    records hold."""
+    import torch
+
+    from mmseg_kd.utils.checkpoint import read_state_dict
+    state = read_state_dict(checkpoint, role='teacher')
+    os.makedirs(osp.dirname(target), exist_ok=True)
+    torch.save({'state_dict': state}, target + '.tmp')
+    os.replace(target + '.tmp', target)
+
+
 class RunningElsewhere(Exception):
     """Another live runner process is training this run."""
 
@@ -554,8 +568,7 @@ def _execute(run: dict, work: str, records_dir: str) -> dict:
         record[f'{split}_per_class_IoU'] = metrics['per_class_IoU']
     if run['stage'] == 'teacher':
         target = osp.join(REPO, TEACHER_CHECKPOINT)
-        os.makedirs(osp.dirname(target), exist_ok=True)
-        shutil.copyfile(checkpoint, target)
+        save_teacher_weights(checkpoint, target)
         record['checkpoint_sha256'] = file_hash(target)
     os.makedirs(records_dir, exist_ok=True)
     with open(osp.join(records_dir, run['name'] + '.json'), 'w') as f:
