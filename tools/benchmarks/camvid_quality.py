@@ -185,9 +185,9 @@ def convergence_run() -> dict:
 
 def tune_runs(methods) -> List[dict]:
     """The tuning runs, all at the :data:`TUNE_ITERS` schedule: the student
-    alone at every learning rate of :data:`LR_GRID`, the convergence check
-    (at twice the final schedule), every method at every multiple of
-    :data:`WEIGHT_GRID`."""
+    alone at every learning rate of :data:`LR_GRID`, every method at every
+    multiple of :data:`WEIGHT_GRID`; then the convergence check (at twice
+    the final schedule)."""
     runs = [
         dict(
             name=run_name('tune', 'baseline', TUNE_SEED, f'lr{lr:g}'),
@@ -197,10 +197,10 @@ def tune_runs(methods) -> List[dict]:
             config=BASELINE_CONFIG,
             lr=lr,
             options=dict(
-                schedule_options(BASELINE_CONFIG, TUNE_ITERS), **
-                {'optim_wrapper.optimizer.lr': lr}),
+                schedule_options(BASELINE_CONFIG, TUNE_ITERS),
+                **{'optim_wrapper.optimizer.lr': lr}),
             splits=('val', )) for lr in LR_GRID
-    ] + [convergence_run()]
+    ]
     for method in methods:
         config = osp.join(CONFIGS, METHODS[method])
         for m in WEIGHT_GRID:
@@ -216,7 +216,8 @@ def tune_runs(methods) -> List[dict]:
                         schedule_options(config, TUNE_ITERS),
                         **weight_options(config, m)),
                     splits=('val', )))
-    return runs
+    # last: nothing waits for it, and it is the longest run of the stage
+    return runs + [convergence_run()]
 
 
 def best(records: List[dict], key: str) -> Optional[float]:
