@@ -796,7 +796,9 @@ def plot_val_curves(records: Dict[str, dict], out_file: str) -> None:
             its,
             mean,
             linewidth=1.5,
-            label=f'{method} (final, {len(runs)} seeds)')
+            label=(f'{"student alone" if method == "baseline" else method}'
+                   f' (final, mean of {len(runs)} seed'
+                   f'{"s" if len(runs) > 1 else ""})'))
         ax.fill_between(
             its, [m - d for m, d in stats], [m + d for m, d in stats],
             color=line.get_color(),
