@@ -115,20 +115,12 @@ def test_gradient_diagnostics_of_adversarial_and_memory_terms(
     """The cosines and gradient ratios cover every term with a gradient on
     the student, the adversarial and multi-term losses included, and the
     discriminator step still follows."""
-    from mmengine.optim import OptimWrapper, OptimWrapperDict
-
     from ..conftest import build_mmseg
+    from ..test_tools.helpers import student_and_critic_wrappers
     from ..test_tools.test_stateful_training import STATEFUL
     model = build_mmseg(
         distill_model(**STATEFUL, monitor=dict(grad_cosine_interval=1)))
-    params = [
-        p for n, p in model.named_parameters()
-        if p.requires_grad and not n.startswith('discriminator')
-    ]
-    wrappers = OptimWrapperDict(
-        student=OptimWrapper(torch.optim.SGD(params, lr=0.01)),
-        discriminator=OptimWrapper(
-            torch.optim.Adam(model.discriminator.parameters(), lr=4e-4)))
+    wrappers = student_and_critic_wrappers(model)
     d_before = [p.clone() for p in model.discriminator.parameters()]
     fresh_message_hub.update_info('iter', 0)
     log = model.train_step(fake_batch(), wrappers)

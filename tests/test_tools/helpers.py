@@ -255,3 +255,19 @@ def train_interrupted_and_resumed(cfg_for, work_dir, at: int = 3):
     resumed = Runner.from_cfg(cfg)
     resumed.train()
     return reference, resumed
+
+
+def student_and_critic_wrappers(model, lr: float = 0.01):
+    """Optim wrappers for a DistillationSegmentor with critics: SGD on
+    every trainable part but the discriminator, Adam on the
+    discriminator."""
+    import torch
+    from mmengine.optim import OptimWrapper, OptimWrapperDict
+    params = [
+        p for n, p in model.named_parameters()
+        if p.requires_grad and not n.startswith('discriminator')
+    ]
+    return OptimWrapperDict(
+        student=OptimWrapper(torch.optim.SGD(params, lr=lr)),
+        discriminator=OptimWrapper(
+            torch.optim.Adam(model.discriminator.parameters(), lr=4e-4)))

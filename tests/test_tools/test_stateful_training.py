@@ -128,18 +128,10 @@ def test_bf16_autocast_student_and_discriminator_steps(fresh_message_hub):
     """Under bf16 autocast (what AmpOptimWrapper's optim_context enters; the
     wrapper itself needs a GPU) the student runs in bf16 while every loss
     and the discriminator, gradient penalty included, compute in float32."""
-    from mmengine.optim import OptimWrapper, OptimWrapperDict
-
     from ..conftest import build_mmseg, distill_model, fake_batch
+    from .helpers import student_and_critic_wrappers
     model = build_mmseg(distill_model(**STATEFUL))
-    params = [
-        p for n, p in model.named_parameters()
-        if p.requires_grad and not n.startswith('discriminator')
-    ]
-    wrappers = OptimWrapperDict(
-        student=OptimWrapper(torch.optim.SGD(params, lr=0.01)),
-        discriminator=OptimWrapper(
-            torch.optim.Adam(model.discriminator.parameters(), lr=4e-4)))
+    wrappers = student_and_critic_wrappers(model)
     seen = {}
     model.student.decode_head.conv_seg.register_forward_hook(
         lambda m, a, out: seen.__setitem__('logits', out.dtype))
