@@ -56,9 +56,10 @@ def channel_group_log_softmax(logits: Tensor,
     z = logits.reshape(b, k, -1) / tau
     # shift each group by its maximum first (as log_softmax does), so that
     # large logits lose no precision when the log-sum-exp is subtracted
-    z = z - _per_channel(_group_max(z.amax(dim=2), group_size), k)[..., None]
+    group_max = _group_max(z.amax(dim=2), group_size)
+    z = z - _per_channel(group_max, group_size, k)[..., None]
     group_lse = _group_logsumexp(torch.logsumexp(z, dim=2), group_size)
-    return z - _per_channel(group_lse, k)[..., None]
+    return z - _per_channel(group_lse, group_size, k)[..., None]
 
 
 def _group_max(values: Tensor, group_size: int) -> Tensor:
@@ -72,10 +73,10 @@ def _group_max(values: Tensor, group_size: int) -> Tensor:
     return values.reshape(b, -1, group_size).amax(dim=2).detach()
 
 
-def _per_channel(per_group: Tensor, num_channels: int) -> Tensor:
-    """(B, G) per-group values repeated for each of the group's channels:
-    (B, K)."""
-    group_size = -(-num_channels // per_group.shape[1])
+def _per_channel(per_group: Tensor, group_size: int,
+                 num_channels: int) -> Tensor:
+    """(B, G) per-group values repeated for each of the group's
+    ``group_size`` channels: (B, K), the last group cut at K."""
     return per_group.repeat_interleave(group_size, dim=1)[:, :num_channels]
 
 

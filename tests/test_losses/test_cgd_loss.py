@@ -43,8 +43,13 @@ def randn(*shape, seed=0):
     return torch.randn(*shape, generator=gen, dtype=torch.float64)
 
 
+# (11, 10) and (21, 10) are CamVid and VOC at the shipped g: K mod g != 0
+# with ceil(K / G) != g, where a group size inferred from the group count
+# would mix the groups' normalisers
 @pytest.mark.parametrize('k,g,tau', [(19, 10, 2.0), (20, 10, 2.0), (6, 3, 1.0),
-                                     (5, 1, 4.0), (7, 7, 2.0), (4, 6, 1.0)])
+                                     (5, 1, 4.0), (7, 7, 2.0), (4, 6, 1.0),
+                                     (11, 10, 2.0), (21, 10, 1.0),
+                                     (7, 3, 1.0)])
 def test_cgd_matches_group_loop(k, g, tau):
     s, t = randn(2, k, 3, 4, seed=k), randn(2, k, 3, 4, seed=k + 1)
     expected = reference_cgd(s.numpy(), t.numpy(), g, tau)
@@ -68,6 +73,14 @@ def test_cgd_padding_channel_has_zero_probability():
     # group 1 alone: the 9 real channels, one softmax over 9 * 12 entries
     manual = F.softmax(z[:, 10:].reshape(2, -1) / 2.0, dim=1)
     assert torch.allclose(probs[:, 1, :9 * 12], manual)
+
+
+@pytest.mark.parametrize('k', [11, 21])
+def test_cgd_every_group_is_one_distribution(k):
+    log_p = channel_group_log_softmax(randn(2, k, 3, 4, seed=k), 10, 1.0)
+    for start in range(0, k, 10):
+        total = log_p[:, start:start + 10].exp().sum(dim=(1, 2))
+        assert torch.allclose(total, torch.ones(2, dtype=total.dtype))
 
 
 def test_cgd_group_size_one_is_cwd_without_tau_squared():
