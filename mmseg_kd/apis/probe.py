@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from ..distill.network import forward_network
 from ..segmentors.frozen_teacher import TeacherGroup
 from ..segmentors.model_loading import resolve_model_entry
-from ..utils import mmseg_scope, revert_sync_bn_without_cuda
+from ..utils import mmseg_scope, revert_unusable_sync_bn
 
 Shape = Tuple[int, ...]
 
@@ -547,7 +547,7 @@ def list_modules(cfg: Config,
     entry = entry.to_dict() if hasattr(entry, 'to_dict') else dict(entry)
     model_cfg, _ = resolve_model_entry(entry, side)
     with mmseg_scope():
-        model = revert_sync_bn_without_cuda(MODELS.build(model_cfg), side)
+        model = revert_unusable_sync_bn(MODELS.build(model_cfg), side)
     model.eval()
     rows = [
         ModuleRow(name,

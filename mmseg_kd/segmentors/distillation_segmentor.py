@@ -17,7 +17,7 @@ from ..distill.distiller import Distiller, DistillOutput
 from ..distill.network import forward_network, parts_needed
 from ..distill.recorder import TensorRecorder
 from ..utils import (frozen, load_checkpoint_strict, mmseg_scope,
-                     revert_sync_bn_without_cuda, unwrap)
+                     revert_unusable_sync_bn, unwrap)
 from .checkpoint_keys import check_distillation_keys, plain_keys
 from .data_preprocessor import (DistillationDataPreprocessor,
                                 teacher_preprocessor_cfg)
@@ -210,7 +210,7 @@ class DistillationSegmentor(BaseSegmentor):
 
         #: the resolved student model config (for export)
         self.student_cfg = student_cfg.to_dict()
-        self.student = revert_sync_bn_without_cuda(
+        self.student = revert_unusable_sync_bn(
             MODELS.build(student_cfg), 'student')
         # a student checkpoint (e.g. a model trained alone) is loaded now,
         # strictly, and again after init_weights(), which would otherwise
@@ -264,7 +264,7 @@ class DistillationSegmentor(BaseSegmentor):
         student's, its own preprocessor (else None)."""
         cfg, opts = resolve_model_entry(entry, name)
         teacher = FrozenTeacher(
-            revert_sync_bn_without_cuda(MODELS.build(cfg), name),
+            revert_unusable_sync_bn(MODELS.build(cfg), name),
             tensors,
             checkpoint=opts['checkpoint'],
             precision=opts['precision'],
@@ -427,14 +427,23 @@ class DistillationSegmentor(BaseSegmentor):
         teacher_inputs: Optional[Dict[str,
                                       Tensor]] = None) -> Dict[str, Tensor]:
         """Student task losses plus every distillation term, by name (the
-        mmseg API; training goes through :meth:`train_step`)."""
-        if self.discriminator is not None and torch.is_grad_enabled():
+        mmseg API), for evaluation under ``torch.no_grad()``.
+
+        Training goes through :meth:`train_step`: its non-finite guard,
+        monitor scalars and critic updates are part of the step. A plain
+        DDP wrapper would call this method instead and silently skip them,
+        so with gradients enabled it refuses, naming the wrapper to use.
+        """
+        if torch.is_grad_enabled():
             raise RuntimeError(
-                'This model has adversarial losses: their critics are '
-                'trained in DistillationSegmentor.train_step, which a plain '
-                'DDP wrapper bypasses. Use model_wrapper_cfg=dict(type='
+                'DistillationSegmentor trains through its train_step (the '
+                'non-finite guard, the monitor and, with adversarial losses, '
+                'the critics\' updates), which a plain DDP wrapper '
+                'bypasses by calling forward(mode="loss"). Use '
+                'model_wrapper_cfg=dict(type='
                 "'MMSeparateDistributedDataParallel') (the distillation "
-                'runtime base does).')
+                'runtime base does), or call loss() under '
+                'torch.no_grad() to evaluate the terms.')
         return self.distill_step(inputs, data_samples, teacher_inputs,
                                  current_iteration()).losses
 

@@ -5,12 +5,12 @@ from .checkpoint import (CheckpointError, CheckpointMismatchError,
                          mismatch_report, read_state_dict,
                          safe_checkpoint_loading, trust_checkpoints)
 from .modules import frozen, mmseg_scope, unwrap
-from .sync_bn import revert_sync_bn_without_cuda
+from .sync_bn import revert_unusable_sync_bn
 
 __all__ = [
     'CheckpointError', 'CheckpointMismatchError', 'NotACheckpointError',
     'UnsafeCheckpointError', 'load_checkpoint_file', 'load_checkpoint_strict',
     'read_state_dict', 'safe_checkpoint_loading', 'trust_checkpoints',
-    'mismatch_report', 'revert_sync_bn_without_cuda', 'frozen', 'mmseg_scope',
+    'mismatch_report', 'revert_unusable_sync_bn', 'frozen', 'mmseg_scope',
     'unwrap'
 ]

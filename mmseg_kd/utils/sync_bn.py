@@ -1,15 +1,22 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 import torch
+from mmengine.dist import is_distributed
 from mmengine.logging import print_log
 from mmengine.model import revert_sync_batchnorm
 from torch import nn
 
 
-def revert_sync_bn_without_cuda(model: nn.Module,
-                                role: str = 'model') -> nn.Module:
-    """SyncBN cannot run without CUDA: on CPU-only machines (tests, CPU DDP)
-    turn it into plain BN, as mmengine does for single-process runs. A no-op
-    when CUDA is available or the model has no SyncBN.
+def revert_unusable_sync_bn(model: nn.Module,
+                            role: str = 'model') -> nn.Module:
+    """Turn SyncBN into plain BN where it cannot synchronise: without CUDA
+    (tests, CPU DDP) and in a single process without a process group.
+
+    mmengine's runner reverts SyncBN itself in a non-distributed run, but
+    only after the model is built, by replacing the layers; the recorders'
+    forward hooks on the old layers would then be lost, so the distillation
+    models revert it when they build their networks, before any hook is
+    attached. A no-op when the model has no SyncBN, or under CUDA with a
+    process group.
 
     Args:
         model (nn.Module): The model.
@@ -18,10 +25,15 @@ def revert_sync_bn_without_cuda(model: nn.Module,
     Returns:
         nn.Module: The model, SyncBN layers replaced when needed.
     """
-    if torch.cuda.is_available() or not any(
-            isinstance(m, nn.SyncBatchNorm) for m in model.modules()):
+    if not any(isinstance(m, nn.SyncBatchNorm) for m in model.modules()):
+        return model
+    if not torch.cuda.is_available():
+        reason = 'No CUDA'
+    elif not is_distributed():
+        reason = 'Not distributed'
+    else:
         return model
     print_log(
-        f'[mmseg_kd] No CUDA: the {role}\'s SyncBN layers run as BN.',
+        f'[mmseg_kd] {reason}: the {role}\'s SyncBN layers run as BN.',
         logger='current')
     return revert_sync_batchnorm(model)

@@ -446,3 +446,17 @@ def test_loading_a_distillation_checkpoint_is_strict():
     }
     load_state_dict(model, no_teacher)
     model.load_state_dict(state)  # torch's own loader takes it too
+
+
+def test_loss_with_gradients_refuses_a_wrapper_that_bypasses_train_step():
+    """A plain DDP wrapper trains through forward(mode='loss'), which would
+    skip the non-finite guard and the monitor: refused, naming the fix;
+    under no_grad the terms are there to evaluate."""
+    model = MODELS.build(distill_model())
+    data = model.data_preprocessor(fake_batch(), True)
+    with pytest.raises(
+            RuntimeError, match='MMSeparateDistributedDataParallel'):
+        model(**data, mode='loss')
+    with torch.no_grad():
+        losses = model(**data, mode='loss')
+    assert {'decode.loss_ce', 'loss_kd'} <= set(losses)

@@ -222,14 +222,14 @@ def student_step(device: torch.device) -> dict:
     from mmengine.registry import DefaultScope
 
     from mmseg_kd.apis.probe import random_batch
-    from mmseg_kd.utils import revert_sync_bn_without_cuda
+    from mmseg_kd.utils import revert_unusable_sync_bn
     cfg = get_config(
         'mmseg::pspnet/pspnet_r18-d8_4xb2-80k_cityscapes-512x1024.py')
     model_cfg = Config(dict(model=cfg.model)).model
     model_cfg.pretrained = None
     with DefaultScope.overwrite_default_scope('mmseg'):
-        model = revert_sync_bn_without_cuda(
-            MODELS.build(model_cfg), 'student').to(device)
+        model = revert_unusable_sync_bn(MODELS.build(model_cfg),
+                                        'student').to(device)
     model.train()
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-3))
     data = model.data_preprocessor(

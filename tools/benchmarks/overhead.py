@@ -44,7 +44,7 @@ from mmseg.registry import MODELS
 
 import mmseg_kd  # noqa: F401
 from mmseg_kd.apis.probe import random_batch
-from mmseg_kd.utils import revert_sync_bn_without_cuda
+from mmseg_kd.utils import revert_unusable_sync_bn
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 CONFIGS = osp.join(REPO, 'distillation_configs')
@@ -183,9 +183,9 @@ def main():
     scope = DefaultScope.overwrite_default_scope('mmseg')
     scope.__enter__()
 
-    student = revert_sync_bn_without_cuda(
+    student = revert_unusable_sync_bn(
         MODELS.build(model_cfg(STUDENT, size)), 'student').to(device).train()
-    teacher = revert_sync_bn_without_cuda(
+    teacher = revert_unusable_sync_bn(
         MODELS.build(model_cfg(TEACHER, size)), 'teacher').to(device).eval()
     teacher_state = teacher.state_dict()
     student_state = copy.deepcopy(student.state_dict())
@@ -199,7 +199,7 @@ def main():
             data = teacher.data_preprocessor(batch, True)
             teacher._forward(data['inputs'])
 
-    second = revert_sync_bn_without_cuda(
+    second = revert_unusable_sync_bn(
         MODELS.build(model_cfg(SECOND_TEACHER, size)),
         'teacher').to(device).eval()
 
