@@ -1,6 +1,7 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 """Loss weights that set themselves: ``loss_weight=dict(type='Calibrated',
 ratio=r)``."""
+import math
 from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
@@ -65,8 +66,9 @@ def estimate_weight(
         cal: Calibration, term: Tensor, task: Tensor,
         grad_norm: Optional[Callable[[Tensor], float]]) -> Optional[float]:
     """One step's estimate of the weight that gives ``cal.ratio``, averaged
-    over the ranks; None when the term (or its gradient) is 0 here, so that
-    no weight follows from this step.
+    over the ranks that have one; None when no rank has one: a rank has
+    none when its term (or its gradient) is 0, or when the term or the task
+    loss is not finite (a NaN or inf step must not become the weight).
 
     Args:
         cal (Calibration): The request.
@@ -84,11 +86,10 @@ def estimate_weight(
                              "student's gradients: calibrate in training "
                              '(train_step), with gradients enabled.')
         num, den = grad_norm(task), grad_norm(term)
-    estimate = torch.tensor([
-        cal.ratio * num / den if den > 1e-12 else 0.0,
-        1.0 if den > 1e-12 else 0.0
-    ],
-                            dtype=torch.float64)
+    usable = math.isfinite(num) and math.isfinite(den) and den > 1e-12
+    estimate = torch.tensor(
+        [cal.ratio * num / den if usable else 0.0, 1.0 if usable else 0.0],
+        dtype=torch.float64)
     if get_world_size() > 1:
         all_reduce(estimate, op='sum')  # (sum of estimates, ranks with one)
     if estimate[1] == 0:

@@ -73,6 +73,18 @@ def test_calibration_averages_its_steps():
     assert third == second
 
 
+@pytest.mark.parametrize('bad', [float('nan'), float('inf')])
+def test_a_non_finite_task_loss_is_not_an_estimate(bad):
+    """A NaN or inf step neither becomes the weight nor uses up a
+    calibration step: the next finite step sets it."""
+    distiller, s, t = kd(ratio=1.0, steps=1)
+    unweighted = float(KDLoss()(s['logits'], t['logits']))
+    distiller(s, t, task_loss=torch.tensor(bad))
+    assert int(distiller.calibration_steps[0]) == 0
+    weight = distiller(s, t, task_loss=torch.tensor(2.0)).weights['loss_kd']
+    assert weight == pytest.approx(2.0 / unweighted)
+
+
 def test_gradient_calibration():
     """on='grad': the weighted term's gradient norm on the student's
     parameters is ratio times the task loss's."""
