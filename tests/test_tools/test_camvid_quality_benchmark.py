@@ -85,18 +85,24 @@ def test_weight_grid_scales_every_term(bench):
 
 
 def test_stages_best_choice_and_final_runs(bench):
-    tune = bench.tune_runs(['kd'])
+    records = {}
+    # a method's tuning waits for the learning rate; the check does not
+    assert [r['stage'] for r in bench.tune_runs(['kd'], records)] == ['check']
+    assert bench.final_runs(['kd'], records) == []  # tuning not done
+    score = dict(lr0_02=40.0, lr0_05=45.0, lr0_1=44.0)
+    for r in bench.lr_runs():
+        key = r['name'].split('_')[2].replace('.', '_')
+        records[r['name']] = dict(val_mIoU=score[key], lr=r['lr'])
+    assert bench.chosen_lr(records) == 0.05
+    tune = bench.tune_runs(['kd'], records)
     assert {r['stage'] for r in tune} == {'tune', 'check'}
     assert all(r['splits'] == ('val', ) for r in tune)
-    records = {}
-    assert bench.final_runs(['kd'], records) == []  # tuning not done
+    # the student alone's finals can start; kd's wait for its grid
+    assert {r['method']
+            for r in bench.final_runs(['kd'], records)} == {'baseline'}
     for r in tune:
-        score = dict(lr0_02=40.0, lr0_05=45.0, lr0_1=44.0)
-        key = r['name'].split('_')[2].replace('.', '_')
         records[r['name']] = dict(
-            val_mIoU=score.get(key, 30.0 + r.get('multiple', 0)),
-            lr=r.get('lr'),
-            multiple=r.get('multiple'))
+            val_mIoU=30.0 + r.get('multiple', 0), multiple=r.get('multiple'))
     finals = bench.final_runs(['kd'], records)
     base = [r for r in finals if r['method'] == 'baseline']
     kd = [r for r in finals if r['method'] == 'kd']
@@ -104,11 +110,43 @@ def test_stages_best_choice_and_final_runs(bench):
     assert base[0]['lr'] == 0.05 and all(r['splits'] == ('val', 'test')
                                          for r in finals)
     assert kd[0]['multiple'] == 3.0  # the best val mIoU of the grid
-    assert kd[0]['options'] == bench.weight_options(kd[0]['config'], 3.0)
+    # every final run validates equally often; 0.05 is the configs' own lr
+    val = {'train_cfg.val_interval': bench.FINAL_VAL_INTERVAL}
+    assert kd[0]['options'] == dict(
+        bench.weight_options(kd[0]['config'], 3.0), **val)
+    assert base[0]['options'] == val
+
+
+def test_the_chosen_lr_is_shared_by_every_pspnet_row(bench):
+    """A rate other than the configs' own reaches the methods' tuning and
+    final runs (the student's wrapper where a critic has its own), not the
+    ESPNet rows, whose recipe is fixed."""
+    records = {
+        r['name']: dict(val_mIoU=50.0 if r['lr'] == 0.1 else 40.0, lr=r['lr'])
+        for r in bench.lr_runs()
+    }
+    methods = ['kd', 'skd_pixel_pair_holistic', 'espnet_skd_pixel_pair']
+    tune = bench.tune_runs(methods, records)
+    by_method = {r['method']: r['options'] for r in tune}
+    assert by_method['kd']['optim_wrapper.optimizer.lr'] == 0.1
+    holistic = by_method['skd_pixel_pair_holistic']
+    assert holistic['optim_wrapper.student.optimizer.lr'] == 0.1
+    assert 'optim_wrapper.optimizer.lr' not in holistic
+    assert not any('lr' in k for k in by_method['espnet_skd_pixel_pair'])
+    for r in tune:
+        records[r['name']] = dict(val_mIoU=1.0, multiple=r.get('multiple'))
+    finals = {
+        (r['method'], r['seed']): r
+        for r in bench.final_runs(methods, records)
+    }
+    assert finals['baseline',
+                  0]['options']['optim_wrapper.optimizer.lr'] == 0.1
+    assert finals['kd', 0]['options']['optim_wrapper.optimizer.lr'] == 0.1
+    assert not any('lr' in k for k in finals['espnet_baseline', 0]['options'])
 
 
 def test_records_are_reused_only_with_the_same_settings(bench, tmp_path):
-    run = bench.tune_runs([])[1]  # the student alone at lr 0.05
+    run = bench.lr_runs()[1]  # the student alone at lr 0.05
     settings = bench.settings_of(run)
     # the tuning schedule: half the final runs', the decay ending with it
     assert settings['options'] == {
@@ -175,6 +213,11 @@ def test_table_mean_std_and_gap(bench):
         rec('at', 1, 41.5, multiple=1.0),
         'i':
         rec('at', 2, 42.5, multiple=1.0),
+        # two of three seeds: shown, its clear gap not yet judged
+        'j':
+        rec('fitnet', 0, 50.0, multiple=1.0),
+        'k':
+        rec('fitnet', 1, 50.2, multiple=1.0),
         'teacher_teacher_s0':
         dict(
             method='teacher',
@@ -192,6 +235,8 @@ def test_table_mean_std_and_gap(bench):
     assert '46.00 +- 1.00' in rows['kd'] and '+5.00 (> 2 std)' in rows['kd']
     assert 'x0.3' in rows['kd'] and '45.00, 46.00, 47.00' in rows['kd']
     assert '+0.67' in rows['at'] and '> 2 std' not in rows['at']
+    fitnet = rows['fitnet (2 of 3 seeds)']
+    assert '+9.10' in fitnet and '> 2 std' not in fitnet
     assert 'test mIoU 55.00' in text
 
 
@@ -199,9 +244,9 @@ def test_espnet_rows_have_their_own_student(bench):
     """SKD's own CamVid experiment: the ESPNet row is compared with ESPNet
     trained alone, whose recipe (the paper's Adam) is fixed."""
     records = {}
-    for r in bench.tune_runs([]):
+    for r in bench.lr_runs():
         records[r['name']] = dict(val_mIoU=1.0, lr=r.get('lr'))
-    for r in bench.tune_runs(['espnet_skd_pixel_pair']):
+    for r in bench.tune_runs(['espnet_skd_pixel_pair'], {}):
         records[r['name']] = dict(
             val_mIoU=r.get('multiple') or 0,
             multiple=r.get('multiple'),
@@ -334,7 +379,7 @@ def test_calibration_table_from_the_tuning_records(bench):
 
 def test_settings_do_not_depend_on_where_camvid_is(bench, monkeypatch):
     """A record made on a machine with CamVid elsewhere is still reused."""
-    run = bench.tune_runs([])[1]
+    run = bench.lr_runs()[1]
     monkeypatch.setenv('CAMVID_ROOT', '/data/one')
     one = bench.settings_of(run)
     monkeypatch.setenv('CAMVID_ROOT', '/mnt/two')

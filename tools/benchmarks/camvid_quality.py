@@ -12,22 +12,26 @@ Every run is a config file of ``distillation_configs/benchmarks/camvid_cpu/``
 (the protocol: ``distillation_configs/_base_/protocols/camvid_cpu.py``),
 trained with ``tools/train.py`` and evaluated with ``tools/test.py``; this
 script only schedules runs, collects their results and writes the table.
-A final run is its config file as it is, with its seed; the only other
-things the script passes on a command line (``--cfg-options``, written into
-the record) are, for tuning, the learning rate or the loss weights and the
-tuning schedule (:data:`TUNE_ITERS`, half the final one).
+A final run is its config file with its seed, the shared learning rate
+(when the chosen one is not the protocol's), the chosen loss weights and a
+validation every :data:`FINAL_VAL_INTERVAL` iterations; a tuning run is its
+config file at the tuning schedule (:data:`TUNE_ITERS`, half the final one)
+with a learning rate or the loss weights of the grid. Those
+``--cfg-options`` are written into the record.
 
-Stages, in order (``--stage all`` runs them in order, each when the one
-before is complete):
+Stages, in order (``--stage all`` runs them in order; each plans the runs
+that the records so far allow):
 
 * ``teacher``: the width-32 teacher (seed 0); its final checkpoint is copied
   to the path the protocol names.
-* ``tune``: at the tuning schedule (8000 iterations), the student alone at
-  a few learning rates, and every method at a few multiples of its
-  published loss weights (the published value is always in the grid), seed
-  100, evaluated on the **val** split only; and the student alone trained
-  twice as long as the final runs (``check``), as evidence that the final
-  schedule has converged.
+* ``lr``: the student alone at a few learning rates, at the tuning schedule
+  (8000 iterations), seed 100, evaluated on the **val** split only; the best
+  one is shared by every PSPNet row (tuning and final runs).
+* ``tune``: at the tuning schedule and the shared learning rate, every
+  method at a few multiples of its published loss weights (the published
+  value is always in the grid), seed 100, val only; and the student alone
+  trained twice as long as the final runs (``check``), as evidence that
+  the final schedule has converged.
 * ``final``: the student alone at the chosen learning rate and every method
   at its chosen weights, seeds 0, 1, 2, evaluated on val and on **test**.
 
@@ -104,6 +108,10 @@ TUNE_SEED = 100
 #: full schedule (docs/benchmarks.md, "The protocol")
 TUNE_ITERS = 8000
 FINAL_SEEDS = (0, 1, 2)
+#: every final run validates this often (its record's ``val_curve``)
+FINAL_VAL_INTERVAL = 500
+#: the runner's stages, in order (each plans what the records allow)
+STAGES = ('teacher', 'lr', 'tune', 'final')
 
 
 # ------------------------------------------------------------------ runs
@@ -183,12 +191,10 @@ def convergence_run() -> dict:
         splits=('val', ))
 
 
-def tune_runs(methods) -> List[dict]:
-    """The tuning runs, all at the :data:`TUNE_ITERS` schedule: the student
-    alone at every learning rate of :data:`LR_GRID`, every method at every
-    multiple of :data:`WEIGHT_GRID`; then the convergence check (at twice
-    the final schedule)."""
-    runs = [
+def lr_runs() -> List[dict]:
+    """The student alone at every learning rate of :data:`LR_GRID`, at the
+    tuning schedule (stage ``lr``; their records say ``"stage": "tune"``)."""
+    return [
         dict(
             name=run_name('tune', 'baseline', TUNE_SEED, f'lr{lr:g}'),
             stage='tune',
@@ -201,8 +207,43 @@ def tune_runs(methods) -> List[dict]:
                 **{'optim_wrapper.optimizer.lr': lr}),
             splits=('val', )) for lr in LR_GRID
     ]
+
+
+def chosen_lr(records: Dict[str, dict]) -> Optional[float]:
+    """The learning rate of the best student alone on val; None until every
+    rate of :data:`LR_GRID` has its record."""
+    return best([records.get(r['name']) for r in lr_runs()], 'lr')
+
+
+def lr_options(config: str, lr: float) -> Dict[str, float]:
+    """The --cfg-options that give ``config``'s student the shared learning
+    rate ``lr`` (empty when the config already has it)."""
+    from mmengine.config import Config
+    wrapper = Config.fromfile(osp.join(REPO, config)).optim_wrapper
+    key = 'optim_wrapper.optimizer.lr'
+    if 'student' in wrapper:  # a critic has its own wrapper
+        wrapper, key = wrapper.student, 'optim_wrapper.student.optimizer.lr'
+    return {} if wrapper.optimizer.lr == lr else {key: lr}
+
+
+def shares_the_lr(method: str) -> bool:
+    """Whether a row's student is the PSPNet trained with the learning rate
+    chosen for it (the ESPNet rows keep their student's fixed recipe)."""
+    return STUDENT_OF.get(method, 'baseline') == 'baseline'
+
+
+def tune_runs(methods, records: Dict[str, dict]) -> List[dict]:
+    """Every method at every multiple of :data:`WEIGHT_GRID`, at the
+    :data:`TUNE_ITERS` schedule and the chosen learning rate (a row whose
+    student shares it waits for :func:`chosen_lr`); then the convergence
+    check (at twice the final schedule)."""
+    lr = chosen_lr(records)
+    runs = []
     for method in methods:
+        if shares_the_lr(method) and lr is None:
+            continue
         config = osp.join(CONFIGS, METHODS[method])
+        shared = lr_options(config, lr) if shares_the_lr(method) else {}
         for m in WEIGHT_GRID:
             runs.append(
                 dict(
@@ -213,7 +254,7 @@ def tune_runs(methods) -> List[dict]:
                     config=config,
                     multiple=m,
                     options=dict(
-                        schedule_options(config, TUNE_ITERS),
+                        schedule_options(config, TUNE_ITERS), **shared,
                         **weight_options(config, m)),
                     splits=('val', )))
     # last: nothing waits for it, and it is the longest run of the stage
@@ -228,38 +269,38 @@ def best(records: List[dict], key: str) -> Optional[float]:
     return max(records, key=lambda r: r['val_mIoU'])[key]
 
 
+def final_run(method: str, seed: int, config: str, options: dict,
+              **extra) -> dict:
+    """One final run: ``config`` with ``options``, validated every
+    :data:`FINAL_VAL_INTERVAL` iterations, evaluated on val and test."""
+    return dict(
+        name=run_name('final', method, seed),
+        stage='final',
+        method=method,
+        seed=seed,
+        config=config,
+        options=dict(options, **{'train_cfg.val_interval':
+                                 FINAL_VAL_INTERVAL}),
+        splits=('val', 'test'),
+        **extra)
+
+
 def final_runs(methods, records: Dict[str, dict]) -> List[dict]:
     """The final runs whose tuning is complete (chosen lr, weights)."""
-    lr = best([
-        records.get(run_name('tune', 'baseline', TUNE_SEED, f'lr{v:g}'))
-        for v in LR_GRID
-    ], 'lr')
+    lr = chosen_lr(records)
     if lr is None:
         return []
-    lr_options = {} if lr == 0.05 else {'optim_wrapper.optimizer.lr': lr}
     runs = [
-        dict(
-            name=run_name('final', 'baseline', s),
-            stage='final',
-            method='baseline',
-            seed=s,
-            config=BASELINE_CONFIG,
-            lr=lr,
-            options=dict(lr_options, **{'train_cfg.val_interval': 500}),
-            splits=('val', 'test')) for s in FINAL_SEEDS
+        final_run(
+            'baseline',
+            s,
+            BASELINE_CONFIG,
+            lr_options(BASELINE_CONFIG, lr),
+            lr=lr) for s in FINAL_SEEDS
     ]
     for name, config in FIXED_BASELINES.items():
         if any(STUDENT_OF.get(m) == name for m in methods):
-            runs += [
-                dict(
-                    name=run_name('final', name, s),
-                    stage='final',
-                    method=name,
-                    seed=s,
-                    config=config,
-                    options={'train_cfg.val_interval': 500},
-                    splits=('val', 'test')) for s in FINAL_SEEDS
-            ]
+            runs += [final_run(name, s, config, {}) for s in FINAL_SEEDS]
     for method in methods:
         config = osp.join(CONFIGS, METHODS[method])
         m = best([
@@ -268,16 +309,14 @@ def final_runs(methods, records: Dict[str, dict]) -> List[dict]:
         ], 'multiple')
         if m is None:
             continue
+        shared = lr_options(config, lr) if shares_the_lr(method) else {}
         runs += [
-            dict(
-                name=run_name('final', method, s),
-                stage='final',
-                method=method,
-                seed=s,
-                config=config,
-                multiple=m,
-                options=weight_options(config, m),
-                splits=('val', 'test')) for s in FINAL_SEEDS
+            final_run(
+                method,
+                s,
+                config,
+                dict(shared, **weight_options(config, m)),
+                multiple=m) for s in FINAL_SEEDS
         ]
     return runs
 
@@ -651,6 +690,8 @@ def table(records: Dict[str, dict]) -> str:
             continue
         tests = [r['test_mIoU'] for r in runs]
         mean, std = summary(tests)
+        partial = (f' ({len(runs)} of {len(FINAL_SEEDS)} seeds)'
+                   if len(runs) < len(FINAL_SEEDS) else '')
         if method in BASELINES:
             lr = runs[0].get('lr')
             weights = 'student alone' + (f', lr {lr}' if lr else '')
@@ -661,11 +702,13 @@ def table(records: Dict[str, dict]) -> str:
                 STUDENT_OF.get(method, 'baseline'), (float('nan'), 0.0))
             diff = mean - base_mean
             clear = diff > 0 and diff > 2 * max(std, base_std)
-            gap = f'{diff:+.2f}' + (' (> 2 std)' if clear else '')
+            gap = f'{diff:+.2f}' + (' (> 2 std)'
+                                    if clear and not partial else '')
         vals = statistics.mean(r['val_mIoU'] for r in runs)
         lines.append(
-            f'| {method} | {weights} | {mean:.2f} +- {std:.2f} | {gap} | ' +
-            ', '.join(f'{v:.2f}' for v in tests) + f' | {vals:.2f} |')
+            f'| {method}{partial} | {weights} | {mean:.2f} +- {std:.2f} | '
+            f'{gap} | ' + ', '.join(f'{v:.2f}'
+                                    for v in tests) + f' | {vals:.2f} |')
     return '\n'.join(lines) + '\n'
 
 
@@ -857,16 +900,28 @@ def plot_results(records: Dict[str, dict], out_file: str) -> bool:
 
 
 # ------------------------------------------------------------------ main
+def stage_runs(stage: str, methods, records: Dict[str, dict]) -> List[dict]:
+    """The runs of one stage that the records so far allow."""
+    if stage == 'teacher':
+        return [teacher_run()]
+    if stage == 'lr':
+        return lr_runs()
+    if stage == 'tune':
+        return tune_runs(methods, records)
+    return final_runs(methods, records)
+
+
 def planned(methods, records) -> List[dict]:
-    return [teacher_run()] + tune_runs(methods) + final_runs(methods, records)
+    return [
+        run for stage in STAGES for run in stage_runs(stage, methods, records)
+    ]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         'command', choices=('plan', 'run', 'table', 'calibration', 'plot'))
-    parser.add_argument(
-        '--stage', default='all', choices=('teacher', 'tune', 'final', 'all'))
+    parser.add_argument('--stage', default='all', choices=STAGES + ('all', ))
     parser.add_argument(
         '--methods', nargs='+', choices=list(METHODS), default=list(METHODS))
     parser.add_argument('--jobs', type=int, default=1)
@@ -912,8 +967,9 @@ def main(argv=None):
                 f'in `docs/benchmarks.md`. {done} of the {len(plan)} runs '
                 'planned so far are done (a method\'s final runs are '
                 'planned once its tuning is complete; `... '
-                'camvid_quality.py plan` lists them). A method appears in '
-                'the first table once its three final runs are done.\n\n' +
+                'camvid_quality.py plan` lists them). A row appears with its '
+                'first final run; until its three seeds are in, it says '
+                'how many it has and its gap is not judged.\n\n' +
                 table(records) + '\nTuning (val split):\n\n' +
                 tuning_table(records))
         print(text)
@@ -921,15 +977,9 @@ def main(argv=None):
             with open(args.out, 'w') as f:
                 f.write(text)
         return
-    stages = ('teacher', 'tune',
-              'final') if args.stage == 'all' else (args.stage, )
+    stages = STAGES if args.stage == 'all' else (args.stage, )
     for stage in stages:
-        if stage == 'teacher':
-            runs = [teacher_run()]
-        elif stage == 'tune':
-            runs = tune_runs(args.methods)
-        else:
-            runs = final_runs(args.methods, records)
+        runs = stage_runs(stage, args.methods, records)
         if not osp.isfile(osp.join(REPO, TEACHER_CHECKPOINT)):
             waiting = [
                 r['name'] for r in runs
