@@ -28,7 +28,7 @@ setup(
     long_description=open(osp.join(HERE, 'README.md')).read(),
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('tests', 'tests.*', 'tools')),
-    python_requires='>=3.8',
+    python_requires='>=3.10',
     # torch and mmcv (with ops) are installed beforehand, see
     # tools/install_env.sh: no wheel of mmcv exists for recent torch.
     install_requires=read_requirements('requirements/runtime.txt'),
