@@ -198,13 +198,19 @@ class CIRKDMemoryLoss(DistillLoss):
     @torch.no_grad()
     def enqueue(self, teacher: Tensor, labels: Tensor) -> None:
         """Write normalised teacher features (B, C_t, h, w) of the
-        ``labels`` (B, h, w) classes into the memories (all ranks)."""
+        ``labels`` (B, h, w) classes into the memories (all ranks). An image
+        whose features are not all finite is left out: the memories outlive
+        the step, so a step that the non-finite guard skips must not leave
+        NaN keys behind."""
         teacher = _gather(teacher)
         labels = _gather(labels)
         labels_cpu = labels.flatten(1).cpu()
         feats = teacher.flatten(2)  # (B, C, hw)
+        finite = torch.isfinite(feats).flatten(1).all(dim=1).cpu()
         k_all = self.num_classes
         for b in range(feats.shape[0]):
+            if not finite[b]:
+                continue
             lab = labels_cpu[b]
             valid = valid_mask(lab, self.ignore_index, k_all)
             if not valid.any():

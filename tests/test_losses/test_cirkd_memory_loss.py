@@ -132,6 +132,22 @@ def test_all_ignore_is_zero_and_connected_and_enqueues_nothing():
     assert loss.pixel_ptr.tolist() == [0, 0, 0]
 
 
+def test_non_finite_teacher_features_stay_out_of_the_memories():
+    """A step the non-finite guard skips must not poison later steps: the
+    image with a NaN feature enqueues nothing, the finite one does."""
+    loss = make()
+    before = (loss.pixel_queue.clone(), loss.region_queue.clone())
+    feats = F.normalize(torch.randn(2, 5, 2, 2), dim=1)
+    feats[0, 1, 0, 0] = float('nan')
+    labels = torch.zeros(2, 2, 2, dtype=torch.long)
+    loss.enqueue(feats, labels)
+    assert loss.pixel_ptr.tolist() == [2, 0, 0]  # image 1's 2 pixels only
+    assert loss.region_ptr.tolist() == [1, 0, 0]
+    assert torch.isfinite(loss.pixel_queue).all()
+    assert torch.isfinite(loss.region_queue).all()
+    assert torch.equal(loss.pixel_queue[1:], before[0][1:])
+
+
 def test_state_round_trip_continues_identically():
     a = make()
     feats = F.normalize(torch.randn(2, 5, 3, 3), dim=1)
