@@ -466,7 +466,8 @@ class DistillationSegmentor(BaseSegmentor):
         """
         student_ow, critic_ow = self._optim_wrappers(optim_wrapper)
         iteration = current_iteration()
-        with student_ow.optim_context(self):
+        # no_sync of the DDP-wrapped student when accumulating gradients
+        with student_ow.optim_context(self.student):
             batch = self.data_preprocessor(data, True)
             step = self.distill_step(batch['inputs'], batch['data_samples'],
                                      batch.get('teacher_inputs'), iteration)

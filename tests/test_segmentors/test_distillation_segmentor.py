@@ -460,3 +460,26 @@ def test_loss_with_gradients_refuses_a_wrapper_that_bypasses_train_step():
     with torch.no_grad():
         losses = model(**data, mode='loss')
     assert {'decode.loss_ce', 'loss_kd'} <= set(losses)
+
+
+def test_gradient_accumulation_skips_the_students_sync(monkeypatch):
+    """With accumulative_counts > 1 the (DDP-wrapped) student's no_sync is
+    entered on the micro-steps that do not update, as mmengine does for a
+    plain model."""
+    import contextlib
+    model = MODELS.build(distill_model())
+    entered = []
+
+    @contextlib.contextmanager
+    def no_sync():
+        entered.append(True)
+        yield
+
+    monkeypatch.setattr(model.student, 'no_sync', no_sync, raising=False)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optim = OptimWrapper(
+        torch.optim.SGD(params, lr=0.01), accumulative_counts=2)
+    optim.initialize_count_status(model, 0, 4)
+    for _ in range(4):
+        model.train_step(fake_batch(), optim)
+    assert len(entered) == 2  # micro-steps 1 and 3 of 4
