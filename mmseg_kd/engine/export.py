@@ -10,7 +10,7 @@ from typing import Dict, Optional
 import torch
 from mmengine.config import Config
 
-from ..utils import load_checkpoint_file
+from ..utils import load_checkpoint_file, state_dict_of, strip_wrapper_prefix
 from ..version import __version__
 
 STUDENT_PREFIX = 'student.'
@@ -21,8 +21,7 @@ def student_state_dict(
     """Keys of a DistillationSegmentor state dict that belong to the student,
     with the ``student.`` prefix removed (plain mmseg keys). Teacher,
     connectors, projection heads and discriminators are left out."""
-    if state and all(k.startswith('module.') for k in state):
-        state = {k[len('module.'):]: v for k, v in state.items()}
+    state = strip_wrapper_prefix(state)
     out = OrderedDict((k[len(STUDENT_PREFIX):], v) for k, v in state.items()
                       if k.startswith(STUDENT_PREFIX))
     if not out:
@@ -50,8 +49,9 @@ def save_student(state: Dict[str, torch.Tensor],
 def export_student(checkpoint: str, out_file: str) -> str:
     """Turn a distillation training checkpoint into a student checkpoint."""
     ckpt = load_checkpoint_file(checkpoint, 'distillation', map_location='cpu')
-    state = ckpt.get('state_dict', ckpt)
-    meta = dict(ckpt.get('meta', {}) or {})
+    state = state_dict_of(ckpt, checkpoint, 'distillation')
+    meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
+    meta = dict(meta) if isinstance(meta, dict) else {}
     keep = {
         k: meta[k]
         for k in ('dataset_meta', 'iter', 'epoch', 'seed', 'experiment_name')

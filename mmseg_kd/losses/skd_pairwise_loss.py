@@ -136,8 +136,8 @@ class SKDPairWiseLoss(DistillLoss):
                 raise ValueError(
                     'SKDPairWiseLoss kernel_size must be a positive int or '
                     f'a pair of positive ints, got {kernel_size!r}.')
-            if not isinstance(kernel_size, int):
-                kernel_size = tuple(kernel_size)
+            # (k, ) and k are the same square kernel
+            kernel_size = sizes if len(sizes) == 2 else sizes[0]
         self.pool_scale = pool_scale
         self.kernel_size = kernel_size
         self.detach_norm = detach_norm

@@ -248,8 +248,15 @@ def state_dict_of(checkpoint, path: str, role: str) -> Dict[str, object]:
             isinstance(k, str) for k in state):
         raise NotACheckpointError(
             f'{_describe(path, role)} holds no state dict.')
+    return strip_wrapper_prefix(state)
+
+
+def strip_wrapper_prefix(state: Dict[str, object]) -> Dict[str, object]:
+    """``state`` without the ``module.`` prefix that a
+    (Distributed)DataParallel wrapper puts on every key (as it is when the
+    keys have none)."""
     if state and all(k.startswith('module.') for k in state):
-        state = {k[len('module.'):]: v for k, v in state.items()}
+        return {k[len('module.'):]: v for k, v in state.items()}
     return state
 
 

@@ -7,9 +7,11 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmseg_kd.engine.export import (dump_student_config, save_student,
-                                    student_config, student_state_dict)
+from mmseg_kd.engine.export import (dump_student_config, export_student,
+                                    save_student, student_config,
+                                    student_state_dict)
 from mmseg_kd.segmentors import resolve_model_entry
+from mmseg_kd.utils import NotACheckpointError
 from ..conftest import REPO
 
 SKD_HOLISTIC = osp.join(
@@ -34,6 +36,22 @@ def test_student_keys_only_without_prefix(tmp_path):
     ckpt = torch.load(path, weights_only=True)
     assert ckpt['meta']['iter'] == 3 and 'mmseg_kd_version' in ckpt['meta']
     assert list(ckpt['state_dict']) == ['backbone.w']
+
+
+def test_export_reads_any_checkpoint_layout_and_refuses_a_non_dict(tmp_path):
+    state = {'student.backbone.w': torch.ones(1)}
+    bare = tmp_path / 'bare.pth'  # a state dict saved on its own
+    torch.save(state, bare)
+    out = export_student(str(bare), str(tmp_path / 'a.pth'))
+    assert list(torch.load(out,
+                           weights_only=True)['state_dict']) == ['backbone.w']
+    wrapped = tmp_path / 'wrapped.pth'
+    torch.save(dict(state_dict=state, meta=None), wrapped)
+    export_student(str(wrapped), str(tmp_path / 'b.pth'))
+    listed = tmp_path / 'list.pth'
+    torch.save([torch.ones(1)], listed)
+    with pytest.raises(NotACheckpointError, match='holds no state dict'):
+        export_student(str(listed), str(tmp_path / 'c.pth'))
 
 
 def test_student_config_is_plain_mmseg(monkeypatch):

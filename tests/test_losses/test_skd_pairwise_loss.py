@@ -92,6 +92,9 @@ def test_pairwise_hand_value():
     t = torch.tensor([[[[1.0, 1.0]], [[0.0, 0.0]]]])
     assert SKDPairWiseLoss(kernel_size=1)(s, t).item() == pytest.approx(
         0.5, rel=1e-6)
+    # a one-element kernel is the same square kernel (a config's list)
+    assert SKDPairWiseLoss(kernel_size=[1])(s, t).item() == pytest.approx(
+        0.5, rel=1e-6)
 
 
 def test_pairwise_zero_when_equal_or_rescaled():
