@@ -1,5 +1,5 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
-from .adversarial import AdversarialDistillLoss, Critic
+from .adversarial import AdversarialDistillLoss, Critic, CriticNetwork
 from .at_loss import ATLoss, attention_map, attention_transfer
 from .base import DistillLoss
 from .cgd_loss import (CGDLoss, channel_group_divergence,
@@ -27,18 +27,19 @@ from .skd_pairwise_loss import (SKDPairWiseLoss, graph_pool, graph_pool_kernel,
 from .skd_pixel_loss import SKDPixelWiseLoss, skd_pixel_wise
 
 __all__ = [
-    'DistillLoss', 'AdversarialDistillLoss', 'Critic', 'SKDCritic', 'KDLoss',
-    'pixel_kd', 'ChannelWiseDivergence', 'channel_wise_divergence',
-    'SKDPixelWiseLoss', 'skd_pixel_wise', 'SKDPairWiseLoss',
-    'pairwise_similarity_distillation', 'graph_pool', 'graph_pool_kernel',
-    'PreReLUAttentionLoss', 'prerelu_attention_distillation',
-    'normalized_attention', 'ATLoss', 'attention_map', 'attention_transfer',
-    'FitNetLoss', 'feature_mse', 'IFVDLoss', 'ifvd',
-    'intra_class_feature_variation', 'CGDLoss', 'channel_group_divergence',
-    'channel_group_log_softmax', 'channel_group_softmax', 'DISTLoss',
-    'dist_relations', 'CIRKDMiniBatchLoss', 'minibatch_pixel_relation_kl',
-    'CIRKDMemoryLoss', 'memory_contrast_kl', 'chunked_relation_kl',
-    'SKDAdversarialLoss', 'generator_loss', 'critic_loss', 'gradient_penalty',
+    'DistillLoss', 'AdversarialDistillLoss', 'Critic', 'CriticNetwork',
+    'SKDCritic', 'KDLoss', 'pixel_kd', 'ChannelWiseDivergence',
+    'channel_wise_divergence', 'SKDPixelWiseLoss', 'skd_pixel_wise',
+    'SKDPairWiseLoss', 'pairwise_similarity_distillation', 'graph_pool',
+    'graph_pool_kernel', 'PreReLUAttentionLoss',
+    'prerelu_attention_distillation', 'normalized_attention', 'ATLoss',
+    'attention_map', 'attention_transfer', 'FitNetLoss', 'feature_mse',
+    'IFVDLoss', 'ifvd', 'intra_class_feature_variation', 'CGDLoss',
+    'channel_group_divergence', 'channel_group_log_softmax',
+    'channel_group_softmax', 'DISTLoss', 'dist_relations',
+    'CIRKDMiniBatchLoss', 'minibatch_pixel_relation_kl', 'CIRKDMemoryLoss',
+    'memory_contrast_kl', 'chunked_relation_kl', 'SKDAdversarialLoss',
+    'generator_loss', 'critic_loss', 'gradient_penalty',
     'DSDPixelSimilarityLoss', 'DSDCategorySimilarityLoss',
     'residual_attention_maps', 'pixel_similarity_distillation',
     'category_similarity', 'category_similarity_distillation', 'MGDLoss',

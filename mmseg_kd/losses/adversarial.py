@@ -1,10 +1,40 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 """The contract of adversarial distillation losses and their critics."""
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional, Tuple
 
 from torch import Tensor, nn
 
 from .base import DistillLoss
+
+
+class CriticNetwork(nn.Module):
+    """A network that scores segmentation maps: the trainable part of a
+    critic (e.g. ``SAGANDiscriminator``).
+
+    Subclasses implement ``forward(maps, image=None) -> scores`` and may
+    override :meth:`penalty_inputs` when a gradient penalty belongs in
+    another space than the raw maps.
+    """
+
+    def penalty_inputs(
+        self,
+        student: Tensor,
+        teacher: Tensor,
+        image: Optional[Tensor] = None
+    ) -> Tuple[Tensor, Tensor, Callable[[Tensor], Tensor]]:
+        """Where a gradient penalty is taken: the student's and teacher's
+        points and the score function of that space.
+
+        Args:
+            student (Tensor): The student's maps.
+            teacher (Tensor): The teacher's maps.
+            image (Tensor, optional): The input image.
+
+        Returns:
+            tuple: (student point, teacher point, score function); by
+            default the raw maps and this network (with the image).
+        """
+        return student, teacher, lambda x: self(x, image)
 
 
 class Critic(nn.Module):

@@ -1,13 +1,12 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 
 import torch
 import torch.nn.functional as F
 from mmseg.registry import MODELS
-from torch import Tensor, nn
+from torch import Tensor
 
-from ..distill.discriminators.sagan_discriminator import SAGANDiscriminator
-from .adversarial import AdversarialDistillLoss, Critic
+from .adversarial import AdversarialDistillLoss, Critic, CriticNetwork
 from .utils import check_same_shape
 
 _GAN_TYPES = ('wgan-gp', 'hinge')
@@ -28,30 +27,28 @@ def critic_loss(student_scores: Tensor, teacher_scores: Tensor,
                                                         student_scores).mean()
 
 
-def gradient_penalty(discriminator: nn.Module,
+def gradient_penalty(score: Callable[[Tensor], Tensor],
                      student: Tensor,
                      teacher: Tensor,
-                     image: Optional[Tensor] = None,
                      alpha: Optional[Tensor] = None) -> Tensor:
     """mean_b (||g_b||_2 - 1)^2 with g = d(sum of all scores of the batch) /
     d x_hat at x_hat = alpha T + (1 - alpha) S, alpha ~ U(0, 1) per sample.
 
-    x_hat is taken on the raw logits (SKD master, BatchNorm preprocessing
-    inside the graph; the batch statistics couple the samples as in the
-    reference) or, with ``preprocess='softmax_image'``, on the preprocessed
-    image-and-softmax input (the CVPR'19 variant).
+    ``student``, ``teacher`` and ``score`` are the points and the score
+    function of the space the penalty is taken in
+    (:meth:`CriticNetwork.penalty_inputs`): the raw logits (SKD master,
+    BatchNorm preprocessing inside the graph; the batch statistics couple
+    the samples as in the reference) or the preprocessed image-and-softmax
+    input (``preprocess='softmax_image'``, the CVPR'19 variant).
     """
-    b = student.shape[0]
     if alpha is None:
         alpha = torch.rand(
-            b, 1, 1, 1, device=student.device, dtype=student.dtype)
-    if isinstance(discriminator, SAGANDiscriminator) and \
-            discriminator.penalty_on_preprocessed:
-        student = discriminator.preprocess(student, image)
-        teacher = discriminator.preprocess(teacher, image)
-        score = discriminator.critic
-    else:
-        score = discriminator
+            student.shape[0],
+            1,
+            1,
+            1,
+            device=student.device,
+            dtype=student.dtype)
     point = (alpha * teacher + (1 - alpha) * student).detach()
     point.requires_grad_(True)
     scores = score(point)
@@ -64,7 +61,7 @@ class SKDCritic(Critic):
     and its WGAN-GP (or hinge) objective.
 
     Args:
-        net (nn.Module): The discriminator (``SAGANDiscriminator``).
+        net (CriticNetwork): The discriminator (``SAGANDiscriminator``).
         gan_type (str): ``'wgan-gp'`` or ``'hinge'``.
         d_loss_weight (float): lambda_d of the critic's loss.
         gp_weight (float): lambda_gp (0: no gradient penalty).
@@ -75,12 +72,18 @@ class SKDCritic(Critic):
     """
 
     def __init__(self,
-                 net: nn.Module,
+                 net: CriticNetwork,
                  gan_type: str,
                  d_loss_weight: float,
                  gp_weight: float,
                  seed: int = 0) -> None:
         super().__init__()
+        if not isinstance(net, CriticNetwork):
+            raise TypeError(
+                f'The discriminator of SKDAdversarialLoss must be a '
+                f'CriticNetwork (mmseg_kd.losses); {type(net).__name__} is '
+                'not: subclass it (its default penalty_inputs takes the '
+                'gradient penalty on the raw maps).')
         self.net = net
         self.gan_type = gan_type
         self.d_loss_weight = d_loss_weight
@@ -113,9 +116,9 @@ class SKDCritic(Critic):
                 alpha = torch.rand(
                     student.shape[0], 1, 1, 1,
                     generator=self._generator).to(student.device)
+                s, t, score = self.net.penalty_inputs(student, teacher, image)
                 terms['gp'] = self.d_loss_weight * self.gp_weight * \
-                    gradient_penalty(self.net, student, teacher, image,
-                                     alpha)
+                    gradient_penalty(score, s, t, alpha)
         return terms
 
     def extra_repr(self) -> str:

@@ -6,12 +6,12 @@ import torch
 from torch import nn
 
 from mmseg_kd.distill import SAGANDiscriminator
-from mmseg_kd.losses import (SKDAdversarialLoss, SKDCritic, critic_loss,
-                             generator_loss, gradient_penalty)
+from mmseg_kd.losses import (CriticNetwork, SKDAdversarialLoss, SKDCritic,
+                             critic_loss, generator_loss, gradient_penalty)
 from mmseg_kd.utils import frozen
 
 
-class Linear(nn.Module):
+class Linear(CriticNetwork):
     """D(x) = <w, x> per sample: its input gradient is w everywhere."""
 
     def __init__(self, shape):
@@ -127,3 +127,24 @@ def test_alpha_generator_state_is_checkpointed():
     torch.manual_seed(1)  # the global RNG plays no part
     second = b.loss(s, t)['gp']
     assert first.item() == pytest.approx(second.item(), rel=1e-5)
+
+
+def test_penalty_space_is_declared_by_the_network():
+    """SKD master takes the penalty on the raw logits; the CVPR'19
+    image-and-softmax critic on its preprocessed input."""
+    s, t = torch.randn(2, 5, 8, 8), torch.randn(2, 5, 8, 8)
+    image = torch.randn(2, 3, 16, 16)
+    raw = SAGANDiscriminator(5, 4, preprocess='bn').eval()
+    ps, pt, score = raw.penalty_inputs(s, t, image)
+    assert ps is s and pt is t
+    assert torch.equal(score(s), raw(s, image))
+    net = SAGANDiscriminator(8, 4, preprocess='softmax_image').eval()
+    ps, pt, score = net.penalty_inputs(s, t, image)
+    assert ps.shape == (2, 8, 8, 8)
+    assert torch.allclose(ps[:, 3:].sum(1), torch.ones(2, 8, 8))
+    assert torch.equal(score(ps), net(s, image))
+
+
+def test_critic_network_required():
+    with pytest.raises(TypeError, match='CriticNetwork'):
+        SKDCritic(nn.Linear(2, 1), 'wgan-gp', 0.1, 10.0)

@@ -1,5 +1,5 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
-from typing import Optional
+from typing import Callable, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -8,13 +8,14 @@ from mmseg.registry import MODELS
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from ...losses.adversarial import CriticNetwork
 from .self_attention import SelfAttention2d
 
 _PREPROCESS = ('bn', 'tanh', 'scale', 'none', 'softmax_image')
 
 
 @MODELS.register_module()
-class SAGANDiscriminator(BaseModule):
+class SAGANDiscriminator(BaseModule, CriticNetwork):
     """The discriminator of SKD's holistic distillation (Liu et al.,
     "Structured Knowledge Distillation for Semantic Segmentation", CVPR
     2019 / TPAMI 2020): a SAGAN-style critic of segmentation maps.
@@ -78,12 +79,25 @@ class SAGANDiscriminator(BaseModule):
         self.attn2 = SelfAttention2d(8 * d)
         self.last = nn.Conv2d(8 * d, 1, 4)
 
-    @property
-    def penalty_on_preprocessed(self) -> bool:
-        """Whether a gradient penalty is taken w.r.t. the preprocessed input
-        (the CVPR'19 image-and-softmax input) rather than the raw logits
-        (SKD master: the BatchNorm preprocessing inside the graph)."""
-        return self.preprocess_mode == 'softmax_image'
+    def penalty_inputs(
+        self,
+        student: Tensor,
+        teacher: Tensor,
+        image: Optional[Tensor] = None
+    ) -> Tuple[Tensor, Tensor, Callable[[Tensor], Tensor]]:
+        """The gradient penalty is taken w.r.t. the preprocessed input with
+        ``preprocess='softmax_image'`` (the CVPR'19 image-and-softmax
+        input), else w.r.t. the raw logits (SKD master: the BatchNorm
+        preprocessing inside the graph).
+
+        Returns:
+            tuple: (student point, teacher point, score function).
+        """
+        if self.preprocess_mode != 'softmax_image':
+            return super().penalty_inputs(student, teacher, image)
+        return (self.preprocess(student,
+                                image), self.preprocess(teacher,
+                                                        image), self.critic)
 
     def preprocess(self,
                    logits: Tensor,
