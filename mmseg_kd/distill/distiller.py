@@ -408,15 +408,19 @@ class Distiller(BaseModule):
     def _active(self, factors: Mapping[str, float]) -> List[str]:
         """The terms computed this step: every term whose factor is not 0,
         and zero-factor terms whose graph reaches trainable parameters (a
-        connector or the loss's own), which are computed times 0 so that
-        those parameters get a (zero) gradient, as DDP requires of every
-        parameter in every step."""
+        connector, the loss's own or, for an adversarial loss, its critic),
+        which are computed times 0 so that those parameters get a (zero)
+        gradient, as DDP requires of every parameter in every step. So the
+        critic of a stopped adversarial term keeps training on the maps
+        (the critics share one DDP wrapper, where an idle critic would be
+        an unused parameter)."""
         active = []
         for key, loss in self.losses.items():
             route = self.routes[key]
             connected = any(
                 n in self.connectors for n in route.names('student'))
-            if factors.get(key, 1.0) != 0.0 or loss.trainable or connected:
+            if factors.get(key, 1.0) != 0.0 or loss.trainable or connected \
+                    or loss.adversarial:
                 active.append(key)
         return active
 

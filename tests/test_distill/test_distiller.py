@@ -166,3 +166,28 @@ def test_adversarial_loss_needs_its_critic():
     maps = out.adversarial['loss_adv']
     assert maps.student.shape == (2, 5, 6, 6) and maps.image is None
     assert not maps.student.requires_grad
+
+
+def test_a_stopped_adversarial_term_still_feeds_its_critic():
+    """Its student term is 0, but its critic gets this step's maps: the
+    critics share one DDP wrapper, where an idle critic would be an unused
+    parameter while another adversarial term is on."""
+    s, t = tensors(), tensors(seed=1)
+    disc = dict(type='SAGANDiscriminator', base_channels=4)
+    distiller = Distiller(
+        dict(
+            loss_adv=dict(
+                type='SKDAdversarialLoss',
+                student='logits',
+                teacher='logits',
+                discriminator=disc,
+                weight_schedule=[dict(type='Stop', at=0)]),
+            loss_adv2=dict(
+                type='SKDAdversarialLoss',
+                student='logits',
+                teacher='logits',
+                discriminator=disc)), s, t)
+    critics = {k: loss.build_critic(5) for k, loss in distiller.losses.items()}
+    out = distiller(s, t, critics=critics)
+    assert out.terms['loss_adv'].item() == 0
+    assert set(out.adversarial) == {'loss_adv', 'loss_adv2'}
