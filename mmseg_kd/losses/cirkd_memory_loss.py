@@ -4,21 +4,14 @@ from typing import Dict, Optional
 import torch
 import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
-from mmengine.dist import all_gather, get_world_size
+from mmengine.dist import get_world_size
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
+from ..utils.distributed import gather_rows
 from .base import DistillLoss
 from .relation_kl import chunked_relation_kl
 from .utils import check_labels, check_same_spatial, valid_mask
-
-
-def _gather(x: Tensor) -> Tensor:
-    """Concatenate ``x`` from every rank along dim 0 (no gradient); the
-    identity without a process group of more than one rank."""
-    if get_world_size() == 1:
-        return x
-    return torch.cat(all_gather(x.contiguous()))
 
 
 def memory_contrast_kl(student_anchors: Tensor, teacher_anchors: Tensor,
@@ -202,8 +195,8 @@ class CIRKDMemoryLoss(DistillLoss):
         whose features are not all finite is left out: the memories outlive
         the step, so a step that the non-finite guard skips must not leave
         NaN keys behind."""
-        teacher = _gather(teacher)
-        labels = _gather(labels)
+        teacher = gather_rows(teacher)
+        labels = gather_rows(labels)
         labels_cpu = labels.flatten(1).cpu()
         feats = teacher.flatten(2)  # (B, C, hw)
         finite = torch.isfinite(feats).flatten(1).all(dim=1).cpu()
