@@ -2,9 +2,7 @@
 """gather_rows on two gloo processes: ranks with different batch sizes are
 concatenated in rank order; a spatial mismatch is an error on every rank
 that names both shapes (not a hang)."""
-import os
 
-import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
