@@ -11,7 +11,7 @@ _STRICT_PARTS = ('student.', 'distiller.', 'discriminator.')
 
 
 def plain_keys(module: nn.Module, state: dict, prefix: str,
-               local_metadata: dict) -> dict:
+               local_metadata: dict) -> None:
     """State-dict hook: keys without the ``.module.`` of DDP wrappers around
     the parts (``MMSeparateDistributedDataParallel`` wraps student,
     distiller and discriminator each), so a checkpoint written under DDP
@@ -20,15 +20,12 @@ def plain_keys(module: nn.Module, state: dict, prefix: str,
         f'{prefix}{name}.module.' for name, child in module.named_children()
         if is_model_wrapper(child)
     ]
-    if not wrapped:
-        return state
-    for key in list(state):
+    for key in list(state) if wrapped else ():
         for head in wrapped:
             if key.startswith(head):
                 state[head[:-len('module.')] + key[len(head):]] = \
                     state.pop(key)
                 break
-    return state
 
 
 def check_distillation_keys(module: nn.Module, state_dict: dict, prefix: str,

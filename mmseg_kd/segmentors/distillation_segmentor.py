@@ -184,9 +184,8 @@ class DistillationSegmentor(BaseSegmentor):
                 'checkpoint=...), ...).')
         with mmseg_scope():
             self._build(student, distill, teacher, teachers)
-        self._register_state_dict_hook(plain_keys)
-        self._register_load_state_dict_pre_hook(
-            check_distillation_keys, with_module=True)
+        self.register_state_dict_post_hook(plain_keys)
+        self.register_load_state_dict_pre_hook(check_distillation_keys)
 
     def _build(self, student: dict, distill: dict, teacher: Optional[dict],
                teachers: Optional[Dict[str, dict]]) -> None:
