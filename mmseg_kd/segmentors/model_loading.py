@@ -73,10 +73,10 @@ def resolve_model_entry(entry: dict, role: str) -> Tuple[dict, dict]:
             model = model.to_dict()
     overrides = entry.get('overrides')
     if overrides:
-        merged = Config._merge_a_into_b(
-            copy.deepcopy(dict(overrides)), ConfigDict(model))
-        model = merged.to_dict() if isinstance(merged,
-                                               ConfigDict) else dict(merged)
+        # mmengine's own merge (nested dicts, _delete_=True)
+        merged = Config(dict(model=model))
+        merged.merge_from_dict(dict(model=copy.deepcopy(dict(overrides))))
+        model = merged.model.to_dict()
     options = dict(
         checkpoint=entry.get('checkpoint'), precision=entry.get('precision'))
     # mmseg models read their configs as attributes (test_cfg.mode, ...)
