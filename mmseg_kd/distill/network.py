@@ -2,6 +2,7 @@
 """Running only the parts of an mmseg segmentor that a recording needs."""
 from typing import Iterable, Set
 
+from mmseg.models import BaseSegmentor, EncoderDecoder
 from torch import Tensor, nn
 
 _FEATURE_PARTS = {'backbone', 'neck', 'data_preprocessor'}
@@ -32,22 +33,22 @@ def _run_heads(heads, feats) -> None:
         heads(feats)
 
 
-def forward_network(segmentor: nn.Module, inputs: Tensor,
+def forward_network(segmentor: BaseSegmentor, inputs: Tensor,
                     parts: Set[str]) -> None:
     """Forward ``segmentor`` on ``inputs`` through the backbone (and neck) and
     the heads in ``parts``, without computing any loss.
 
     Args:
-        segmentor: An mmseg segmentor (``EncoderDecoder`` or a subclass such
-            as ``CascadeEncoderDecoder``). Other models run their
-            ``_forward`` (the network forward of ``mode='tensor'``).
+        segmentor (BaseSegmentor): An mmseg segmentor. An
+            ``EncoderDecoder`` (or a subclass such as
+            ``CascadeEncoderDecoder``) runs only the parts needed; other
+            segmentors run their whole network forward (``mode='tensor'``).
         inputs (Tensor): Preprocessed images (B, 3, H, W).
         parts (set): From :func:`parts_needed`.
     """
-    if 'all' in parts or not hasattr(segmentor, 'extract_feat'):
-        segmentor._forward(inputs)
-        if 'auxiliary_head' in parts and getattr(segmentor,
-                                                 'with_auxiliary_head', False):
+    if 'all' in parts or not isinstance(segmentor, EncoderDecoder):
+        segmentor(inputs, mode='tensor')
+        if 'auxiliary_head' in parts and segmentor.with_auxiliary_head:
             _run_heads(segmentor.auxiliary_head,
                        segmentor.extract_feat(inputs))
         return

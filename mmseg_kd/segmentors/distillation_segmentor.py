@@ -346,9 +346,8 @@ class DistillationSegmentor(BaseSegmentor):
         parts = [self.student_model, self.distiller_module]
         if self.discriminator is not None:
             parts.append(unwrap(self.discriminator))
-        for part in parts:
-            if hasattr(part, 'init_weights'):
-                part.init_weights()
+        for part in parts:  # each an mmengine BaseModule
+            part.init_weights()
         if self._student_checkpoint:
             load_checkpoint_strict(
                 self.student_model, self._student_checkpoint, role='student')
