@@ -1,6 +1,6 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
-from .connectors import (ChannelConnector, ConnectorChain, ResizeConnector,
-                         TokensToMap, build_connector)
+from .connectors import (ChannelConnector, Connector, ConnectorChain,
+                         ResizeConnector, TokensToMap, build_connector)
 from .discriminators import (AdversarialInputs, DiscriminatorSet,
                              SAGANDiscriminator, SelfAttention2d)
 from .distiller import Distiller, DistillOutput, resize_labels
@@ -13,8 +13,8 @@ from .weight_schedule import WeightSchedule, build_schedule
 __all__ = [
     'TensorSpec', 'TensorRecorder', 'Distiller', 'DistillOutput',
     'resize_labels', 'AdversarialInputs', 'MeanTeacherProbabilities',
-    'mean_tempered_probabilities', 'ChannelConnector', 'ResizeConnector',
-    'TokensToMap', 'ConnectorChain', 'build_connector', 'forward_network',
-    'parts_needed', 'WeightSchedule', 'build_schedule', 'SAGANDiscriminator',
-    'SelfAttention2d', 'DiscriminatorSet'
+    'mean_tempered_probabilities', 'Connector', 'ChannelConnector',
+    'ResizeConnector', 'TokensToMap', 'ConnectorChain', 'build_connector',
+    'forward_network', 'parts_needed', 'WeightSchedule', 'build_schedule',
+    'SAGANDiscriminator', 'SelfAttention2d', 'DiscriminatorSet'
 ]

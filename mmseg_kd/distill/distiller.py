@@ -1,11 +1,10 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 """From recorded student/teacher tensors to named, weighted loss terms."""
-import inspect
 import keyword
 import logging
 import math
 from typing import (Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple,
-                    Union)
+                    Type, Union)
 
 import torch
 import torch.nn.functional as F
@@ -14,6 +13,7 @@ from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
+from ..losses.base import DistillLoss
 from .calibration import (Calibration, calibrated_names, estimate_weight,
                           parse_loss_weight)
 from .connectors import build_connector
@@ -86,15 +86,31 @@ def resize_labels(labels: Tensor, size) -> Tensor:
                                                                    0].long()
 
 
-def _fill_channels(cfg: dict, student, teacher) -> None:
-    """Fill a loss's ``student_channels``/``teacher_channels`` arguments
-    (e.g. CIRKD's projection head) from the probed tensors when left out."""
-    cls = MODELS.get(cfg['type']) if isinstance(cfg['type'],
-                                                str) else cfg['type']
-    params = inspect.signature(cls.__init__).parameters
-    for arg, tensor in (('student_channels', student), ('teacher_channels',
-                                                        teacher)):
-        if arg in params and cfg.get(arg) is None:
+def _loss_class(key: str, cfg: dict) -> Type[DistillLoss]:
+    """The registered class of loss entry ``key``; a clear error for an
+    unknown type or a class that is not a distillation loss."""
+    cls = MODELS.get(cfg['type']) if isinstance(cfg.get('type'),
+                                                str) else cfg.get('type')
+    if cls is None:
+        raise KeyError(f'Loss {key!r}: unknown type {cfg.get("type")!r}'
+                       '; see docs/loss_reference.md.')
+    if not (isinstance(cls, type) and issubclass(cls, DistillLoss)):
+        raise TypeError(
+            f'Loss {key!r}: {getattr(cls, "__name__", cls)} is not a '
+            'distillation loss: subclass mmseg_kd.losses.DistillLoss (its '
+            "compute(student, teacher, labels) compares the two networks' "
+            'tensors).')
+    return cls
+
+
+def _fill_channels(cls: Type[DistillLoss], cfg: dict, student,
+                   teacher) -> None:
+    """Fill the arguments a loss declares in ``probed_channels`` (e.g.
+    CIRKD's projection head sizes) from the probed tensors when left out."""
+    probed = dict(student_channels=student, teacher_channels=teacher)
+    for arg in cls.probed_channels:
+        tensor = probed[arg]
+        if cfg.get(arg) is None:
             if isinstance(tensor, list):
                 raise ValueError(f'{cls.__name__} reads one tensor per side;'
                                  ' give it a single tensor name.')
@@ -216,7 +232,7 @@ class Distiller(BaseModule):
             route = self.routes[key]
             s = _select(student_probe, route.student)
             t = _select(teacher_probe, route.teacher)
-            _fill_channels(cfg, s, t)
+            _fill_channels(_loss_class(key, cfg), cfg, s, t)
             loss = MODELS.build(cfg)
             try:
                 loss.check_inputs(s, t)
@@ -264,11 +280,7 @@ class Distiller(BaseModule):
                 f'Loss name {key!r} must contain "loss" (e.g. '
                 f"'loss_{key}'): mmengine only optimises log entries "
                 'whose name contains "loss".')
-        loss_cls = MODELS.get(cfg['type']) if isinstance(
-            cfg.get('type'), str) else cfg.get('type')
-        if loss_cls is None:
-            raise KeyError(f'Loss {key!r}: unknown type {cfg.get("type")!r}'
-                           '; see docs/loss_reference.md.')
+        loss_cls = _loss_class(key, cfg)
         route = LossRoute(
             student=_as_names(cfg.pop('student', None), key, 'student'),
             teacher=_as_names(cfg.pop('teacher', None), key, 'teacher'),

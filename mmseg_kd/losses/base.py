@@ -61,6 +61,10 @@ class DistillLoss(nn.Module):
     #: Whether the value is a sum over the images of the batch (it grows
     #: with the images per GPU; see the distiller's batch-size guard).
     sums_over_batch: bool = False
+    #: Constructor arguments that the distiller fills in from the probed
+    #: tensors when a config leaves them out: ``'student_channels'`` and/or
+    #: ``'teacher_channels'`` (e.g. a projection head's sizes).
+    probed_channels: Tuple[str, ...] = ()
 
     def __init__(self, loss_weight: float = 1.0) -> None:
         super().__init__()

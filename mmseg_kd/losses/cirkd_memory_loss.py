@@ -99,6 +99,7 @@ class CIRKDMemoryLoss(DistillLoss):
     #: kept identical on every rank by the loss itself; DDP must not
     #: broadcast them (the segmentor puts them in DDP's ignore list)
     ddp_ignore_buffers = ('pixel_queue', 'region_queue')
+    probed_channels = ('student_channels', 'teacher_channels')
 
     def __init__(self,
                  num_classes: int,

@@ -83,6 +83,8 @@ class MGDLoss(DistillLoss):
         loss_weight (float): alpha_mgd. Defaults to 2e-5.
     """
 
+    probed_channels = ('student_channels', 'teacher_channels')
+
     def __init__(self,
                  student_channels: int,
                  teacher_channels: int,

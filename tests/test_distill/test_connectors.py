@@ -67,3 +67,30 @@ def test_unknown_connector_type():
         build_connector(
             dict(type='NoSuchConnector'), torch.randn(1, 2, 3, 3),
             torch.randn(1, 2, 3, 3))
+
+
+def test_a_connector_declares_the_channels_it_is_sized_with():
+    """A user connector subclasses Connector and names its probed channel
+    arguments; a module that is not a Connector is refused by name."""
+    from mmseg.registry import MODELS
+    from torch import nn
+
+    from mmseg_kd.distill import Connector
+
+    @MODELS.register_module(force=True)
+    class _WidenTo(Connector):
+        probed_channels = ('out_channels', )
+
+        def __init__(self, out_channels, in_channels=None):
+            super().__init__()
+            self.out_channels, self.in_channels = out_channels, in_channels
+
+        def forward(self, x, target=None):
+            return x.repeat(1, self.out_channels // x.shape[1], 1, 1)
+
+    s, t = torch.randn(1, 2, 3, 3), torch.randn(1, 6, 3, 3)
+    chain, out = build_connector(dict(type=_WidenTo), s, t)
+    assert out.shape == t.shape
+    assert chain[0].in_channels is None  # not declared: left as configured
+    with pytest.raises(TypeError, match='subclass mmseg_kd.distill.Connector'):
+        build_connector(dict(type=nn.Identity), s, t)

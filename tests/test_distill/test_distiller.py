@@ -191,3 +191,15 @@ def test_a_stopped_adversarial_term_still_feeds_its_critic():
     out = distiller(s, t, critics=critics)
     assert out.terms['loss_adv'].item() == 0
     assert set(out.adversarial) == {'loss_adv', 'loss_adv2'}
+
+
+def test_a_loss_that_is_not_a_distillation_loss_is_refused():
+    s, t = tensors(), tensors(seed=1)
+    with pytest.raises(
+            TypeError, match='subclass mmseg_kd.losses.DistillLoss'):
+        Distiller(
+            dict(
+                loss_ce=dict(
+                    type='CrossEntropyLoss',
+                    student='logits',
+                    teacher='logits')), s, t)

@@ -1,11 +1,12 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 import copy
-import inspect
 from typing import List, Optional, Tuple, Union
 
 import torch
 from mmseg.registry import MODELS
 from torch import Tensor, nn
+
+from .base import Connector
 
 
 def channels_of(x: Tensor) -> int:
@@ -44,11 +45,15 @@ def build_connector(cfg: Union[dict, List[dict]], sample: Tensor,
             raise KeyError(f"Unknown connector type {one['type']!r}; "
                            'available: ChannelConnector, ResizeConnector, '
                            'TokensToMap.')
-        params = inspect.signature(cls.__init__).parameters
-        if 'in_channels' in params and one.get('in_channels') is None:
-            one['in_channels'] = channels_of(x)
-        if 'out_channels' in params and one.get('out_channels') is None:
-            one['out_channels'] = channels_of(target)
+        if not (isinstance(cls, type) and issubclass(cls, Connector)):
+            raise TypeError(
+                f'{getattr(cls, "__name__", cls)} is not a connector: '
+                'subclass mmseg_kd.distill.Connector (forward(x, target); '
+                'probed_channels names the channel arguments to fill in).')
+        probed = dict(in_channels=x, out_channels=target)
+        for arg in cls.probed_channels:
+            if one.get(arg) is None:
+                one[arg] = channels_of(probed[arg])
         connector = MODELS.build(one)
         connector.eval()
         with torch.no_grad():

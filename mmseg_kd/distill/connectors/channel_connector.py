@@ -2,13 +2,14 @@
 from typing import Optional
 
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from .base import Connector
+
 
 @MODELS.register_module()
-class ChannelConnector(BaseModule):
+class ChannelConnector(Connector):
     """Map a student feature map to the teacher's channel count with a 1x1
     convolution followed by a normalisation layer (and optionally an
     activation), as the feature connectors of CWD/CIRKD/FitNet do.
@@ -25,6 +26,8 @@ class ChannelConnector(BaseModule):
         bias (bool | str): Conv bias; ``'auto'`` adds one only without norm.
         init_cfg (dict, optional): mmengine init config.
     """
+
+    probed_channels = ('in_channels', 'out_channels')
 
     def __init__(self,
                  in_channels: int,

@@ -2,13 +2,14 @@
 from typing import Optional
 
 import torch.nn.functional as F
-from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from .base import Connector
+
 
 @MODELS.register_module()
-class ResizeConnector(BaseModule):
+class ResizeConnector(Connector):
     """Resize a map to the spatial size of the tensor it is compared with,
     at run time (so one config serves every crop size).
 

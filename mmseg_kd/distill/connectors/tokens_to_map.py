@@ -2,9 +2,10 @@
 import math
 from typing import Optional, Sequence
 
-from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 from torch import Tensor
+
+from .base import Connector
 
 
 def infer_grid(num_tokens: int, target: Optional[Tensor]) -> tuple:
@@ -31,7 +32,7 @@ def infer_grid(num_tokens: int, target: Optional[Tensor]) -> tuple:
 
 
 @MODELS.register_module()
-class TokensToMap(BaseModule):
+class TokensToMap(Connector):
     """Turn transformer tokens (B, N, C) into a map (B, C, H, W).
 
     Args:
