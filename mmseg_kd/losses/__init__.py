@@ -9,9 +9,12 @@ from .cirkd_minibatch_loss import (CIRKDMiniBatchLoss,
                                    minibatch_pixel_relation_kl)
 from .cwd_loss import ChannelWiseDivergence, channel_wise_divergence
 from .dist_loss import DISTLoss, dist_relations
-from .dsd_loss import (DSDCategorySimilarityLoss, DSDPixelSimilarityLoss,
-                       category_similarity, category_similarity_distillation,
-                       pixel_similarity_distillation, residual_attention_maps)
+from .dsd_category_similarity_loss import (DSDCategorySimilarityLoss,
+                                           category_similarity,
+                                           category_similarity_distillation)
+from .dsd_pixel_similarity_loss import (DSDPixelSimilarityLoss,
+                                        pixel_similarity_distillation,
+                                        residual_attention_maps)
 from .fitnet_loss import FitNetLoss, feature_mse
 from .ifvd_loss import IFVDLoss, ifvd, intra_class_feature_variation
 from .kd_loss import KDLoss, pixel_kd

@@ -227,3 +227,10 @@ def z_score(logits: Tensor, dim: int, eps: float = 1e-7) -> Tensor:
     centred = logits - logits.mean(dim=dim, keepdim=True)
     var = centred.pow(2).mean(dim=dim, keepdim=True)
     return centred / torch.sqrt(var + eps**2)
+
+
+def describe_shapes(value) -> str:
+    """The shape of a tensor, or of each tensor of a list, for messages."""
+    if isinstance(value, (list, tuple)):
+        return '[' + ', '.join(str(tuple(t.shape)) for t in value) + ']'
+    return str(tuple(value.shape))
