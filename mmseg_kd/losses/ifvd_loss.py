@@ -7,7 +7,7 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from .base import DistillLoss
-from .utils import check_same_spatial, class_means, valid_mask
+from .utils import check_labels, check_same_spatial, class_means, valid_mask
 
 
 def intra_class_feature_variation(features: Tensor, labels: Tensor,
@@ -94,16 +94,15 @@ class IFVDLoss(DistillLoss):
                      teacher: Tensor,
                      labels: Optional[Tensor] = None) -> None:
         check_same_spatial(student, teacher, 'IFVDLoss')
+        check_labels(labels, student, 'IFVDLoss')
 
     def compute(self, student: Tensor, teacher: Tensor,
                 labels: Optional[Tensor]) -> Tensor:
-        expected = (student.shape[0], ) + tuple(student.shape[2:])
-        if labels is None or tuple(labels.shape) != expected:
-            got = None if labels is None else tuple(labels.shape)
+        if labels is None:
             raise ValueError(
-                f'IFVDLoss needs (B, h, w) = {expected} labels at the '
-                f'features\' size, got {got}: pass the labels nearest-resized '
-                'to the features (the distiller does this).')
+                'IFVDLoss needs (B, h, w) labels at the features\' size: pass'
+                ' the labels nearest-resized to the features (the distiller '
+                'does this).')
         return ifvd(student, teacher, labels.long(), self.num_classes)
 
     def extra_repr(self) -> str:

@@ -145,7 +145,7 @@ def test_ifvd_errors_name_the_fix():
             torch.zeros(1, 8, 8, dtype=torch.long))
     with pytest.raises(ValueError, match='labels'):
         loss(torch.randn(1, 4, 8, 8), torch.randn(1, 6, 8, 8))
-    with pytest.raises(ValueError, match='nearest-resized'):
+    with pytest.raises(ValueError, match='resize them \\(nearest\\)'):
         loss(
             torch.randn(1, 4, 8, 8), torch.randn(1, 6, 8, 8),
             torch.zeros(1, 16, 16, dtype=torch.long))
