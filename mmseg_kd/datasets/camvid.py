@@ -16,6 +16,15 @@ class CamVidDataset(BaseSegDataset):
 
     ``tools/dataset_converters/camvid.py`` builds it from the SegNet
     tutorial's ``CamVid/`` folder.
+
+    Args:
+        img_suffix (str): Suffix of the images. Defaults to '.jpg'.
+        seg_map_suffix (str): Suffix of the annotation maps. Defaults to
+            '.png'.
+        reduce_zero_label (bool): Whether to mark label 0 as ignored (and
+            shift the others down by one). Defaults to False: 0 is 'Sky'.
+        **kwargs: Further arguments of :class:`BaseSegDataset` (e.g.
+            ``data_root``, ``data_prefix``, ``pipeline``).
     """
 
     METAINFO = dict(

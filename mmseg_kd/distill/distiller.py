@@ -69,7 +69,8 @@ class DistillOutput(NamedTuple):
     teacher: Dict[str, Tensor]
 
 
-def _select(tensors: Mapping[str, Tensor], names: TensorNames):
+def _select(tensors: Mapping[str, Tensor],
+            names: TensorNames) -> Union[Tensor, List[Tensor]]:
     """One tensor for a name, a list for a tuple of names."""
     if isinstance(names, str):
         return tensors[names]
@@ -272,7 +273,7 @@ class Distiller(BaseModule):
 
     @staticmethod
     def _route(key: str, cfg: dict, student_probe: Mapping[str, Tensor],
-               teacher_probe: Mapping[str, Tensor]):
+               teacher_probe: Mapping[str, Tensor]) -> Tuple[LossRoute, dict]:
         """Split a loss entry into its route and the loss's own config."""
         _check_name(key, 'Loss')
         if 'loss' not in key:
@@ -436,8 +437,9 @@ class Distiller(BaseModule):
                 active.append(key)
         return active
 
-    def connect(self, student: Mapping[str, Tensor], teacher: Mapping[str,
-                                                                      Tensor]):
+    def connect(
+        self, student: Mapping[str, Tensor], teacher: Mapping[str, Tensor]
+    ) -> Tuple[Dict[str, Tensor], Dict[str, Tensor]]:
         """Apply the connectors: returns (student, teacher) tensor dicts."""
         teacher = dict(teacher)
         with torch.no_grad():

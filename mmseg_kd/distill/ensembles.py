@@ -65,6 +65,16 @@ class MeanTeacherProbabilities(nn.Module):
         self.tau = float(tau)
 
     def forward(self, logits: Sequence[Tensor]) -> Tensor:
+        """Combine the teachers' logits.
+
+        Args:
+            logits (Sequence[Tensor]): One (B, K, H_i, W_i) logit map per
+                teacher, in the order of ``inputs``.
+
+        Returns:
+            Tensor: (B, K, H, W) ensemble logits at the first teacher's
+            size, in float32.
+        """
         classes = {z.shape[1] for z in logits}
         if len(classes) > 1 or any(z.dim() != 4 for z in logits):
             raise ValueError(

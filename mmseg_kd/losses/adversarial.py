@@ -47,6 +47,16 @@ class Critic(nn.Module):
     """
 
     def forward(self, maps: Tensor, image: Optional[Tensor] = None) -> Tensor:
+        """Score segmentation maps.
+
+        Args:
+            maps (Tensor): (B, K, H, W) maps to score.
+            image (Tensor, optional): The input image, for critics that
+                look at it.
+
+        Returns:
+            Tensor: The critic's scores of ``maps``.
+        """
         raise NotImplementedError
 
     def loss(self,

@@ -1,5 +1,5 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -165,7 +165,7 @@ class CIRKDMemoryLoss(DistillLoss):
         self.pixel_ptr = torch.zeros(num_classes, dtype=torch.long)
         self.region_ptr = torch.zeros(num_classes, dtype=torch.long)
 
-    def _unit_noise(self, *shape) -> Tensor:
+    def _unit_noise(self, *shape: int) -> Tensor:
         return F.normalize(
             torch.randn(shape, generator=self._generator), p=2, dim=-1)
 
@@ -241,7 +241,7 @@ class CIRKDMemoryLoss(DistillLoss):
                     self.pixel_queue[k, ptr:ptr + take] = rows
                     self.pixel_ptr[k] = ptr + take
 
-    def sample_keys(self):
+    def sample_keys(self) -> Tuple[Tensor, Tensor]:
         """(pixel keys (K*n_p, C_t), region keys (K*n_r, C_t))."""
         pix = torch.randperm(
             self.pixel_memory_size,

@@ -1,6 +1,6 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 """DSD pixel-wise similarity distillation (PSD)."""
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch.nn.functional as F
 from mmseg.registry import MODELS
@@ -130,7 +130,10 @@ class DSDPixelSimilarityLoss(DistillLoss):
         self.pairs = pairs
         self.resize = resize
 
-    def check_inputs(self, student, teacher, labels=None) -> None:
+    def check_inputs(self,
+                     student: Union[Tensor, Sequence[Tensor]],
+                     teacher: Union[Tensor, Sequence[Tensor]],
+                     labels: Optional[Tensor] = None) -> None:
         name = 'DSDPixelSimilarityLoss'
         for side, value in (('student', student), ('teacher', teacher)):
             if not isinstance(value, (list, tuple)) or len(value) < 2:
@@ -163,7 +166,8 @@ class DSDPixelSimilarityLoss(DistillLoss):
                 f'teacher {describe_shapes(teacher)}: set resize=True '
                 '(bilinear, to the largest size) or add ResizeConnectors.')
 
-    def compute(self, student, teacher, labels: Optional[Tensor]) -> Tensor:
+    def compute(self, student: Sequence[Tensor], teacher: Sequence[Tensor],
+                labels: Optional[Tensor]) -> Tensor:
         size = None
         if self.resize:
             size = max((tuple(t.shape[2:]) for t in (*student, *teacher)),

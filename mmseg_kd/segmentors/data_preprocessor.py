@@ -83,6 +83,20 @@ class DistillationDataPreprocessor(BaseDataPreprocessor):
         self.teachers = nn.ModuleDict(teachers or {})
 
     def forward(self, data: dict, training: bool = False) -> Dict[str, Any]:
+        """Preprocess a batch for the student (and, in training, for the
+        teachers with their own normalisation).
+
+        Args:
+            data (dict): The batch from the dataloader (``inputs`` and
+                ``data_samples``).
+            training (bool): Whether the batch is for training. Defaults to
+                False.
+
+        Returns:
+            dict: The student preprocessor's output (``inputs`` and
+            ``data_samples``); in training also ``teacher_inputs``, teacher
+            name to its preprocessed (B, C, H, W) inputs.
+        """
         if not training:
             return self.student(data, False)
         data = self.cast_data(data)

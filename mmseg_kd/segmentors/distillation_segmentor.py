@@ -7,7 +7,7 @@ from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.registry import MODELS
-from mmseg.utils import OptSampleList, SampleList
+from mmseg.utils import ForwardResults, OptSampleList, SampleList
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
@@ -355,26 +355,87 @@ class DistillationSegmentor(BaseSegmentor):
 
     # ---------------------------------------------------- student delegation
     def extract_feat(self, inputs: Tensor) -> List[Tensor]:
+        """Extract features with the student (delegates to it).
+
+        Args:
+            inputs (Tensor): (B, C, H, W) input images.
+
+        Returns:
+            list[Tensor]: The student's multi-level features.
+        """
         return self.student_model.extract_feat(inputs)
 
-    def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]):
+    def encode_decode(self, inputs: Tensor,
+                      batch_img_metas: List[dict]) -> Tensor:
+        """Encode images and decode them into segmentation logits with the
+        student (delegates to it).
+
+        Args:
+            inputs (Tensor): (B, C, H, W) input images.
+            batch_img_metas (list[dict]): Meta information of each image.
+
+        Returns:
+            Tensor: The student's segmentation logits at input size.
+        """
         return self.student_model.encode_decode(inputs, batch_img_metas)
 
     def predict(self,
                 inputs: Tensor,
                 data_samples: OptSampleList = None) -> SampleList:
+        """Predict with the student (delegates to it).
+
+        Args:
+            inputs (Tensor): (B, C, H, W) input images.
+            data_samples (list[SegDataSample], optional): The batch's data
+                samples (meta information, ground truth). Defaults to None.
+
+        Returns:
+            list[SegDataSample]: The student's segmentation results.
+        """
         return self.student_model.predict(inputs, data_samples)
 
     def _forward(self,
                  inputs: Tensor,
                  data_samples: OptSampleList = None) -> Tensor:
+        """The student's plain network forward, without post-processing
+        (delegates to it).
+
+        Args:
+            inputs (Tensor): (B, C, H, W) input images.
+            data_samples (list[SegDataSample], optional): The batch's data
+                samples. Defaults to None.
+
+        Returns:
+            Tensor: The student's raw output.
+        """
         return self.student_model._forward(inputs, data_samples)
 
-    def forward(self,
-                inputs: Tensor,
-                data_samples: OptSampleList = None,
-                mode: str = 'tensor',
-                teacher_inputs: Optional[Dict[str, Tensor]] = None):
+    def forward(
+            self,
+            inputs: Tensor,
+            data_samples: OptSampleList = None,
+            mode: str = 'tensor',
+            teacher_inputs: Optional[Dict[str,
+                                          Tensor]] = None) -> ForwardResults:
+        """The entry point of the runner: ``'loss'`` runs the distillation
+        step (:meth:`loss`), ``'predict'`` and ``'tensor'`` delegate to the
+        student (as :meth:`BaseSegmentor.forward` dispatches them).
+
+        Args:
+            inputs (Tensor): (B, C, H, W) student input images.
+            data_samples (list[SegDataSample], optional): The batch's data
+                samples. Defaults to None.
+            mode (str): ``'loss'``, ``'predict'`` or ``'tensor'``. Defaults
+                to ``'tensor'``.
+            teacher_inputs (dict[str, Tensor], optional): Teacher name to
+                its own preprocessed inputs (``'loss'`` mode only), for the
+                teachers whose normalisation differs from the student's.
+
+        Returns:
+            dict[str, Tensor] | list[SegDataSample] | Tensor: The losses in
+            ``'loss'`` mode, the student's predictions in ``'predict'``
+            mode, its raw output in ``'tensor'`` mode.
+        """
         if mode == 'loss':
             return self.loss(inputs, data_samples, teacher_inputs)
         return super().forward(inputs, data_samples, mode)

@@ -104,6 +104,15 @@ class TrainingMonitor:
         self.ignore_index = ignore_index
 
     def wants_gradients(self, iteration: int) -> bool:
+        """Whether gradient cosines are due at ``iteration``.
+
+        Args:
+            iteration (int): The training iteration.
+
+        Returns:
+            bool: True on every ``grad_cosine_interval``-th iteration;
+            always False when the interval is None.
+        """
         return (self.grad_cosine_interval is not None
                 and iteration % self.grad_cosine_interval == 0)
 
@@ -118,7 +127,12 @@ class TrainingMonitor:
                 when gradient cosines are due).
             labels (Tensor, optional): (B, H, W) ground truth.
             iteration (int): The training iteration.
-            params: The student's trainable parameters (for the cosines).
+            params (Iterable[Tensor]): The student's trainable parameters
+                (for the cosines).
+
+        Returns:
+            dict[str, float]: Log key (``kd_ratio/<term>``,
+            ``kd_agreement/<term>``, ...) to its value.
         """
         logs = {f'{FACTOR}/{k}': v for k, v in out.factors.items()}
         logs.update({

@@ -35,7 +35,8 @@ import os.path as osp
 import pickle
 import zipfile
 from collections import Counter
-from typing import Callable, Dict, Iterator, List, Optional, Sequence
+from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
+                    Tuple, Union)
 
 import numpy as np
 import torch
@@ -132,8 +133,9 @@ def _describe(path: str, role: str) -> str:
 
 def load_checkpoint_file(path: str,
                          role: str = 'checkpoint',
-                         map_location='cpu',
-                         mmap: bool = False):
+                         map_location: Union[str, torch.device, Callable,
+                                             Dict[str, str], None] = 'cpu',
+                         mmap: bool = False) -> Any:
     """Read a checkpoint file without running code from it.
 
     Args:
@@ -141,12 +143,13 @@ def load_checkpoint_file(path: str,
             hub cache first).
         role (str): What the file is for (``'teacher'``, ``'student'``,
             ``'resume'``, ...), named in every error.
-        map_location: As for ``torch.load``. Defaults to ``'cpu'``.
+        map_location (str | torch.device | Callable | dict, optional): As
+            for ``torch.load``. Defaults to ``'cpu'``.
         mmap (bool): Map the tensors' storage instead of reading it (cheap
             when only the keys are needed; ignored for legacy files).
 
     Returns:
-        The unpickled object (usually a dict).
+        Any: The unpickled object (usually a dict).
 
     Raises:
         FileNotFoundError: No such file.
@@ -198,7 +201,7 @@ def load_checkpoint_file(path: str,
         ) from None
 
 
-def _import_global(name: str):
+def _import_global(name: str) -> Any:
     """The object a pickle names ``module.qualname`` (for trusted files;
     ``builtins.getattr`` is the real one there)."""
     parts = name.split('.')
@@ -218,7 +221,7 @@ def _first_line(err: BaseException) -> str:
     return text[0] if text else type(err).__name__
 
 
-def _global_name(entry) -> str:
+def _global_name(entry: Union[Callable, Tuple[Callable, str]]) -> str:
     """The pickle name of a :data:`SAFE_GLOBALS` entry."""
     if isinstance(entry, tuple):
         return entry[1]
@@ -238,7 +241,7 @@ def _unsafe_globals(path: str) -> Optional[List[str]]:
     return sorted(n for n in names if n not in ours)
 
 
-def state_dict_of(checkpoint, path: str, role: str) -> Dict[str, object]:
+def state_dict_of(checkpoint: Any, path: str, role: str) -> Dict[str, object]:
     """The model state dict of a loaded checkpoint (its ``state_dict``
     entry or the whole dict), with a ``module.`` prefix left by a
     (Distributed)DataParallel wrapper removed."""
@@ -284,7 +287,9 @@ def _group(keys: List[str], limit: int = 8) -> str:
     return ', '.join(parts[:limit]) + more
 
 
-def compare_state_dicts(own: Dict[str, object], state: Dict[str, object]):
+def compare_state_dicts(
+    own: Dict[str, object], state: Dict[str, object]
+) -> Tuple[List[str], List[str], List[Tuple[str, tuple, tuple]]]:
     """(missing, unexpected, mismatched) keys of ``state`` against
     ``own``; mismatched entries are ``(key, checkpoint shape, model
     shape)``."""
@@ -298,7 +303,9 @@ def compare_state_dicts(own: Dict[str, object], state: Dict[str, object]):
     return missing, unexpected, mismatched
 
 
-def _fix_hints(state, missing, mismatched, role: str) -> List[str]:
+def _fix_hints(state: Dict[str, object], missing: List[str],
+               mismatched: List[Tuple[str, tuple,
+                                      tuple]], role: str) -> List[str]:
     hints = []
     if any(k.startswith(('student.', 'teacher.')) for k in state):
         hints.append('this is a distillation checkpoint: export its student '
@@ -374,7 +381,10 @@ def safe_checkpoint_loading(role: str = 'resume') -> Iterator[None]:
         role (str): Named in errors, e.g. ``'resume'`` or ``'load_from'``.
     """
 
-    def loader(filename, map_location):
+    def loader(
+        filename: str, map_location: Union[str, torch.device, Callable,
+                                           Dict[str, str], None]
+    ) -> Any:
         return load_checkpoint_file(filename, role, map_location)
 
     prefixes = {

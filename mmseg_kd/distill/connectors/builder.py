@@ -15,9 +15,23 @@ def channels_of(x: Tensor) -> int:
 
 
 class ConnectorChain(nn.ModuleList):
-    """Connectors applied one after the other, each seeing the target."""
+    """Connectors applied one after the other, each seeing the target.
+
+    Built by :func:`build_connector`; an empty chain returns its input.
+    """
 
     def forward(self, x: Tensor, target: Optional[Tensor] = None) -> Tensor:
+        """Apply every connector in order.
+
+        Args:
+            x (Tensor): The tensor to transform (the output of the previous
+                connector for all but the first).
+            target (Tensor, optional): The tensor ``x`` is compared with,
+                passed to every connector.
+
+        Returns:
+            Tensor: The output of the last connector.
+        """
         for connector in self:
             x = connector(x, target)
         return x

@@ -1,5 +1,5 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
-from typing import Optional
+from typing import Optional, Union
 
 from mmcv.cnn import ConvModule
 from mmseg.registry import MODELS
@@ -34,7 +34,7 @@ class ChannelConnector(Connector):
                  out_channels: int,
                  norm_cfg: Optional[dict] = dict(type='BN'),
                  act_cfg: Optional[dict] = None,
-                 bias='auto',
+                 bias: Union[bool, str] = 'auto',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
         self.in_channels = in_channels

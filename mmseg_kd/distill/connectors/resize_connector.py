@@ -18,7 +18,9 @@ class ResizeConnector(Connector):
         align_corners (bool): Defaults to False.
     """
 
-    def __init__(self, mode: str = 'bilinear', align_corners: bool = False):
+    def __init__(self,
+                 mode: str = 'bilinear',
+                 align_corners: bool = False) -> None:
         super().__init__()
         self.mode = mode
         self.align_corners = align_corners

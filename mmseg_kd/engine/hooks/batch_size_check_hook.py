@@ -5,6 +5,7 @@ from typing import Optional, Tuple
 
 from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
+from mmengine.runner import Runner
 from mmseg.registry import HOOKS
 
 _NXB = re.compile(r'(?:^|[_-])(\d+)xb(\d+)(?:[_-]|$)')
@@ -27,7 +28,7 @@ class BatchSizeCheckHook(Hook):
     learning rate and any batch-summed loss were set for the named batch.
     ``tools/train.py`` adds it."""
 
-    def before_train(self, runner) -> None:
+    def before_train(self, runner: Runner) -> None:
         named = batch_in_name(runner.cfg.filename)
         if named is None:
             return

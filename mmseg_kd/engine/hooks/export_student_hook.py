@@ -3,6 +3,7 @@ import os.path as osp
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
+from mmengine.runner import Runner
 from mmseg.registry import HOOKS
 
 from ...segmentors import DistillationSegmentor
@@ -34,7 +35,7 @@ class ExportStudentHook(Hook):
         self.filename = filename
         self.config_filename = config_filename
 
-    def after_train(self, runner) -> None:
+    def after_train(self, runner: Runner) -> None:
         model = unwrap(runner.model)
         if not isinstance(model, DistillationSegmentor):
             runner.logger.warning('ExportStudentHook: the model is not a '

@@ -1,5 +1,6 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 from mmengine.hooks import Hook, LoggerHook
+from mmengine.runner import Runner
 from mmseg.registry import HOOKS
 
 
@@ -12,11 +13,11 @@ class LogFirstIterationHook(Hook):
 
     priority = 'BELOW_NORMAL'
 
-    def before_train(self, runner) -> None:
+    def before_train(self, runner: Runner) -> None:
         self._first = runner.iter
 
     def after_train_iter(self,
-                         runner,
+                         runner: Runner,
                          batch_idx: int,
                          data_batch=None,
                          outputs=None) -> None:

@@ -8,6 +8,7 @@ from mmengine.dist import (all_gather_object, get_rank, get_world_size,
                            is_main_process)
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
+from mmengine.runner import Runner
 from mmseg.registry import HOOKS
 
 from ...utils import safe_checkpoint_loading
@@ -55,17 +56,17 @@ class ResumableCheckpointHook(CheckpointHook):
         self._pending_iter: Optional[int] = None
         self._loading = contextlib.ExitStack()
 
-    def before_run(self, runner) -> None:
+    def before_run(self, runner: Runner) -> None:
         super().before_run(runner)
         role = 'resume' if runner.cfg.get('resume') else 'load_from'
         self._loading.enter_context(safe_checkpoint_loading(role))
 
-    def after_run(self, runner) -> None:
+    def after_run(self, runner: Runner) -> None:
         self._loading.close()
         super().after_run(runner)
 
     # ------------------------------------------------------------- restore
-    def before_train(self, runner) -> None:
+    def before_train(self, runner: Runner) -> None:
         """Besides mmengine's set-up: every rank must start from the same
         iteration (a node without the checkpoint would start from scratch
         and deadlock the others later)."""
@@ -80,7 +81,7 @@ class ResumableCheckpointHook(CheckpointHook):
                 'Use a work dir shared by all nodes, or copy the checkpoint '
                 'to each node and pass it explicitly: --resume PATH.')
 
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+    def after_load_checkpoint(self, runner: Runner, checkpoint: dict) -> None:
         super().after_load_checkpoint(runner, checkpoint)
         meta = checkpoint.get('meta') or {}
         states = meta.get(RANDOM_STATES)
@@ -97,7 +98,7 @@ class ResumableCheckpointHook(CheckpointHook):
         self._pending_iter = meta.get('iter')
 
     def before_train_iter(self,
-                          runner,
+                          runner: Runner,
                           batch_idx: int,
                           data_batch=None) -> None:
         """Restore the random state at the first iteration of a resumed
@@ -110,7 +111,7 @@ class ResumableCheckpointHook(CheckpointHook):
         set_random_state(state, host=workers > 0)
 
     # --------------------------------------------------------------- save
-    def _save_checkpoint_with_step(self, runner, step: int,
+    def _save_checkpoint_with_step(self, runner: Runner, step: int,
                                    meta: dict) -> None:
         meta = dict(meta, **{RANDOM_STATES: all_random_states()})
         if not isinstance(self.file_backend, LocalBackend):
