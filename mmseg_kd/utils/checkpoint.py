@@ -193,8 +193,8 @@ def load_checkpoint_file(path: str,
             ' then save its state_dict to a clean file.') from None
     except (RuntimeError, EOFError, ValueError, OSError,
             zipfile.BadZipFile) as err:
-        if isinstance(err, FileNotFoundError):
-            raise
+        if isinstance(err, (FileNotFoundError, torch.OutOfMemoryError)):
+            raise  # a missing file, or a device too small: not the file's
         raise NotACheckpointError(
             f'{_describe(path, role)} is not a checkpoint (truncated, '
             f'corrupted or another kind of file): {_first_line(err)}'

@@ -247,3 +247,16 @@ def test_importing_the_plugin_changes_no_loader():
                          text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     assert 'mmengine' in out.stdout
+
+
+def test_running_out_of_device_memory_is_not_blamed_on_the_file(
+        tmp_path, monkeypatch):
+    path = tmp_path / 'good.pth'
+    torch.save({'state_dict': {'w': torch.ones(2)}}, path)
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError('CUDA out of memory. Tried to allocate')
+
+    monkeypatch.setattr(torch, 'load', out_of_memory)
+    with pytest.raises(torch.OutOfMemoryError):
+        load_checkpoint_file(str(path), 'teacher', map_location='cpu')

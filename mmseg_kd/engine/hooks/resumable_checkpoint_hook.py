@@ -58,7 +58,9 @@ class ResumableCheckpointHook(CheckpointHook):
 
     def before_run(self, runner: Runner) -> None:
         super().before_run(runner)
-        role = 'resume' if runner.cfg.get('resume') else 'load_from'
+        # the runner loads init_cfg (pretrained) weights in the same block
+        role = 'init_cfg or ' + ('resume'
+                                 if runner.cfg.get('resume') else 'load_from')
         self._loading.enter_context(safe_checkpoint_loading(role))
 
     def after_run(self, runner: Runner) -> None:
