@@ -125,7 +125,12 @@ class TensorRecorder:
                     module.register_forward_hook(
                         self._make_post_hook(path, path_specs)))
         # In-place guards come after the recording hooks, so that a module
-        # whose own input is recorded sees the record before running.
+        # whose own input is recorded sees the record before running. The
+        # ``inplace`` attribute is torch's convention (ReLU, Dropout,
+        # Hardswish, ...), not declared by any base class, so it is read
+        # from the module; likewise, a tensor's ``_version`` counter is how
+        # autograd itself detects in-place changes, and ``_store`` and
+        # ``run`` compare it for the same purpose.
         for name, module in model.named_modules():
             if getattr(module, 'inplace',
                        False) is True and not any(True
