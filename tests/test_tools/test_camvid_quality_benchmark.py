@@ -428,3 +428,43 @@ def test_teacher_file_holds_the_weights_alone(bench, tmp_path):
     assert list(saved) == ['state_dict']
     for key, value in model.state_dict().items():
         assert torch.equal(saved['state_dict'][key], value), key
+
+
+def test_next_run_completes_rows_before_more_tuning(bench, monkeypatch):
+    """A method's finals come before the next method's grid; runs held
+    elsewhere or running here are passed over."""
+    monkeypatch.setattr(bench, 'teacher_ready', lambda: True)
+    records = {}
+    methods = ['kd', 'cwd_logits']
+    stages = bench.STAGES
+    first = bench.next_run(stages, methods, records, set())
+    assert first['name'] == 'teacher_teacher_s0'
+
+    def finish(run, val=40.0):
+        records[run['name']] = dict(
+            val_mIoU=val,
+            lr=run.get('lr'),
+            multiple=run.get('multiple'),
+            settings=bench.settings_of(run))
+
+    finish(first)
+    for r in bench.lr_runs():
+        finish(r, 50.0 if r['lr'] == 0.05 else 40.0)
+    # the student alone's finals, then kd's grid
+    assert bench.next_run(stages, methods, records,
+                          set())['name'] == 'final_baseline_s0'
+    busy = {f'final_baseline_s{s}' for s in bench.FINAL_SEEDS}
+    assert bench.next_run(stages, methods, records,
+                          busy)['name'] == 'tune_kd_w0.1_s100'
+    for r in bench.tune_runs(['kd'], records):
+        if r['method'] == 'kd':
+            finish(r)
+    # kd's grid is complete: its finals before cwd_logits' grid
+    assert bench.next_run(stages, methods, records,
+                          busy)['name'] == 'final_kd_s0'
+    busy |= {f'final_kd_s{s}' for s in bench.FINAL_SEEDS}
+    assert bench.next_run(stages, methods, records,
+                          busy)['name'] == 'tune_cwd_logits_w0.1_s100'
+    # one stage only
+    assert bench.next_run(('tune', ), methods, records,
+                          set())['name'] == 'tune_cwd_logits_w0.1_s100'

@@ -19,8 +19,11 @@ config file at the tuning schedule (:data:`TUNE_ITERS`, half the final one)
 with a learning rate or the loss weights of the grid. Those
 ``--cfg-options`` are written into the record.
 
-Stages, in order (``--stage all`` runs them in order; each plans the runs
-that the records so far allow):
+Stages (each plans the runs that the records so far allow; ``run``
+picks a next run whenever one of its ``--jobs`` slots frees, in the order
+teacher, lr, final, tune, so that a method's final runs start as soon as
+its grid is complete and the table's rows complete one by one;
+``--stage S`` restricts it to one stage):
 
 * ``teacher``: the width-32 teacher (seed 0); its final checkpoint is copied
   to the path the protocol names.
@@ -112,6 +115,10 @@ FINAL_SEEDS = (0, 1, 2)
 FINAL_VAL_INTERVAL = 500
 #: the runner's stages, in order (each plans what the records allow)
 STAGES = ('teacher', 'lr', 'tune', 'final')
+#: the order in which ``run`` picks the next run among the stages: the
+#: final runs of every method whose grid is complete come before more
+#: tuning, so that the table's rows complete one by one
+RUN_ORDER = ('teacher', 'lr', 'final', 'tune')
 
 
 # ------------------------------------------------------------------ runs
@@ -617,39 +624,85 @@ def _execute(run: dict, work: str, records_dir: str) -> dict:
     return record
 
 
-def run_all(runs: List[dict], args, records: Dict[str, dict]) -> None:
-    todo = [r for r in runs if not is_done(r, records)]
-    if args.max_runs is not None:
-        todo = todo[:args.max_runs]
-    if not todo:
-        return
-    stale = [r['name'] for r in todo if r['name'] in records]
+def teacher_ready() -> bool:
+    return osp.isfile(osp.join(REPO, TEACHER_CHECKPOINT))
+
+
+def next_run(stages, methods, records: Dict[str, dict],
+             skip) -> Optional[dict]:
+    """The next run to train: the first run not done and not in ``skip``
+    (running here, held by another runner, failed) of the first stage of
+    :data:`RUN_ORDER` that has one. Distillation runs wait for the
+    teacher's checkpoint."""
+    for stage in RUN_ORDER:
+        if stage not in stages:
+            continue
+        for run in stage_runs(stage, methods, records):
+            if run['name'] in skip or is_done(run, records):
+                continue
+            if run['method'] in ('teacher', ) + BASELINES or teacher_ready():
+                return run
+    return None
+
+
+def run_all(stages, args, records: Dict[str, dict]) -> None:
+    """Train runs of ``stages``, ``args.jobs`` at a time, choosing each
+    next run (:func:`next_run`) when a slot frees, from the records so far:
+    a method's final runs start as soon as its grid is complete."""
+    plan = [
+        r for stage in stages for r in stage_runs(stage, args.methods, records)
+    ]
+    stale = [
+        r['name'] for r in plan
+        if r['name'] in records and not is_done(r, records)
+    ]
     if stale and not args.rerun_stale:
         sys.exit(f'Records made with other settings: {stale}. Pass '
                  '--rerun-stale to replace them.')
-    print(f'{len(todo)} run(s), {args.jobs} at a time', flush=True)
+    if not teacher_ready():
+        print(f'Distillation runs wait for the teacher checkpoint '
+              f'{TEACHER_CHECKPOINT}.')
+    skip, started = set(), 0
+
+    def stamp() -> str:
+        return f'[{time.strftime("%H:%M")}]'
+
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        futures = {
-            pool.submit(execute, r, args.work_dir, args.records): r
-            for r in todo
-        }
-        for future in concurrent.futures.as_completed(futures):
-            run = futures[future]
-            try:
-                record = future.result()
-            except RunningElsewhere as err:
-                print(f'[{time.strftime("%H:%M")}] skipped: {err}', flush=True)
-                continue
-            except RuntimeError as err:
-                print(f'[{time.strftime("%H:%M")}] FAILED {err}', flush=True)
-                continue
-            records[run['name']] = record
-            scores = ', '.join(f'{s} {record[s + "_mIoU"]:.2f}'
-                               for s in run['splits'])
-            print(
-                f'[{time.strftime("%H:%M")}] {run["name"]}: {scores} '
-                f'({record["train_seconds"] / 60:.0f} min)',
-                flush=True)
+        running: Dict[concurrent.futures.Future, dict] = {}
+        while True:
+            while len(running) < args.jobs and (args.max_runs is None
+                                                or started < args.max_runs):
+                busy = skip | {r['name'] for r in running.values()}
+                run = next_run(stages, args.methods, records, busy)
+                if run is None:
+                    break
+                running[pool.submit(execute, run, args.work_dir,
+                                    args.records)] = run
+                started += 1
+                print(f'{stamp()} started {run["name"]}', flush=True)
+            if not running:
+                return
+            done, _ = concurrent.futures.wait(
+                running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                run = running.pop(future)
+                try:
+                    record = future.result()
+                except RunningElsewhere as err:
+                    print(f'{stamp()} skipped: {err}', flush=True)
+                    skip.add(run['name'])
+                    continue
+                except RuntimeError as err:
+                    print(f'{stamp()} FAILED {err}', flush=True)
+                    skip.add(run['name'])
+                    continue
+                records[run['name']] = record
+                scores = ', '.join(f'{s} {record[s + "_mIoU"]:.2f}'
+                                   for s in run['splits'])
+                print(
+                    f'{stamp()} {run["name"]}: {scores} '
+                    f'({record["train_seconds"] / 60:.0f} min)',
+                    flush=True)
 
 
 # ----------------------------------------------------------------- table
@@ -977,21 +1030,7 @@ def main(argv=None):
             with open(args.out, 'w') as f:
                 f.write(text)
         return
-    stages = STAGES if args.stage == 'all' else (args.stage, )
-    for stage in stages:
-        runs = stage_runs(stage, args.methods, records)
-        if not osp.isfile(osp.join(REPO, TEACHER_CHECKPOINT)):
-            waiting = [
-                r['name'] for r in runs
-                if r['method'] not in ('teacher', ) + BASELINES
-            ]
-            if waiting:
-                print(f'{len(waiting)} distillation run(s) wait for the '
-                      f'teacher checkpoint {TEACHER_CHECKPOINT}.')
-            runs = [
-                r for r in runs if r['method'] in ('teacher', ) + BASELINES
-            ]
-        run_all(runs, args, records)
+    run_all(STAGES if args.stage == 'all' else (args.stage, ), args, records)
 
 
 if __name__ == '__main__':
