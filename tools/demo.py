@@ -30,7 +30,7 @@ import mmseg_kd  # noqa: F401
 from mmseg_kd.datasets import generate_shapes_dataset
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', 'distillation_configs', 'demo')
-TEACHER = 'teacher_pspnet_r18-w32-d8_600it_shapes-96x96.py'
+TEACHER = 'teacher_pspnet_r18-w32-d8_1200it_shapes-96x96.py'
 STUDENT = 'student-alone_pspnet_r18-w8-d8_600it_shapes-96x96.py'
 DISTILL = ('student-distilled_kd-cwd_pspnet_r18-w32-d8_pspnet_r18-w8-d8_'
            '600it_shapes-96x96.py')

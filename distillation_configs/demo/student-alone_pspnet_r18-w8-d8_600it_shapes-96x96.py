@@ -1,6 +1,11 @@
-# Demo student without distillation: PSPNet, ResNet-18 at width 8; data,
-# schedule (600 iterations) and seed as the teacher's.
-_base_ = ['./teacher_pspnet_r18-w32-d8_600it_shapes-96x96.py']
+# Demo student without distillation: PSPNet, ResNet-18 at width 8, from
+# scratch, 600 iterations; data and seed as the teacher's.
+_base_ = [
+    '../_base_/models/pspnet_r18-d8_shapes.py',
+    '../_base_/datasets/synthetic_shapes.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_demo.py'
+]
+randomness = dict(seed=0)
 model = dict(
     backbone=dict(stem_channels=8, base_channels=8),
     decode_head=dict(in_channels=64, channels=16),

@@ -14,9 +14,9 @@ model = dict(
     type='DistillationSegmentor',
     teacher=dict(
         config='{{fileDirname}}/'
-        'teacher_pspnet_r18-w32-d8_600it_shapes-96x96.py',
+        'teacher_pspnet_r18-w32-d8_1200it_shapes-96x96.py',
         # tools/demo.py points this at the teacher it has just trained
-        checkpoint='work_dirs/demo/teacher/iter_600.pth'),
+        checkpoint='work_dirs/demo/teacher/iter_1200.pth'),
     student=dict(
         config='{{fileDirname}}/'
         'student-alone_pspnet_r18-w8-d8_600it_shapes-96x96.py'),
