@@ -9,6 +9,7 @@ from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from ..utils.distributed import gather_rows
+from ..utils.random_state import CheckpointedGenerator
 from .base import DistillLoss
 from .relation_kl import chunked_relation_kl
 from .utils import check_labels, check_same_spatial, valid_mask
@@ -153,7 +154,7 @@ class CIRKDMemoryLoss(DistillLoss):
             nn.ReLU(inplace=True),
             nn.Conv2d(teacher_channels, teacher_channels, 1, bias=False))
 
-        self._generator = torch.Generator().manual_seed(seed)
+        self.rng = CheckpointedGenerator(seed)
         self.register_buffer(
             'pixel_queue',
             self._unit_noise(num_classes, pixel_memory_size, teacher_channels))
@@ -167,26 +168,18 @@ class CIRKDMemoryLoss(DistillLoss):
 
     def _unit_noise(self, *shape: int) -> Tensor:
         return F.normalize(
-            torch.randn(shape, generator=self._generator), p=2, dim=-1)
+            torch.randn(shape, generator=self.rng.generator), p=2, dim=-1)
 
     # -------------------------------------------------- checkpointed state
     def get_extra_state(self) -> Tensor:
-        """Generator state and write pointers, packed in one uint8 tensor
-        (mmengine broadcasts every state-dict entry as a tensor)."""
-        return torch.cat([
-            self._generator.get_state(),
-            self.pixel_ptr.view(torch.uint8),
-            self.region_ptr.view(torch.uint8)
-        ])
+        """The write pointers, in one tensor (mmengine broadcasts every
+        state-dict entry as a tensor; the generator is ``rng``'s)."""
+        return torch.cat([self.pixel_ptr, self.region_ptr])
 
     def set_extra_state(self, state: Tensor) -> None:
         state = state.cpu()
-        ptr_bytes = 8 * self.num_classes
-        rng = state[:-2 * ptr_bytes]
-        self._generator.set_state(rng.clone())
-        self.pixel_ptr = state[-2 * ptr_bytes:-ptr_bytes].clone().view(
-            torch.long)
-        self.region_ptr = state[-ptr_bytes:].clone().view(torch.long)
+        self.pixel_ptr = state[:self.num_classes].clone()
+        self.region_ptr = state[self.num_classes:].clone()
 
     # --------------------------------------------------------------- queues
     @torch.no_grad()
@@ -228,7 +221,7 @@ class CIRKDMemoryLoss(DistillLoss):
             by_class = torch.split(positions[order], counts[present].tolist())
             for k, members in zip(present.tolist(), by_class):
                 n_k = members.numel()
-                perm = torch.randperm(n_k, generator=self._generator)
+                perm = torch.randperm(n_k, generator=self.rng.generator)
                 take = min(n_k, self.pixels_per_class)
                 chosen = perm[:take] if self.enqueue_mode == 'reference' \
                     else members[perm[:take]]
@@ -245,10 +238,10 @@ class CIRKDMemoryLoss(DistillLoss):
         """(pixel keys (K*n_p, C_t), region keys (K*n_r, C_t))."""
         pix = torch.randperm(
             self.pixel_memory_size,
-            generator=self._generator)[:self.num_pixel_keys]
+            generator=self.rng.generator)[:self.num_pixel_keys]
         reg = torch.randperm(
             self.region_memory_size,
-            generator=self._generator)[:self.num_region_keys]
+            generator=self.rng.generator)[:self.num_region_keys]
         dev = self.pixel_queue.device
         return (self.pixel_queue[:, pix.to(dev)].flatten(0, 1),
                 self.region_queue[:, reg.to(dev)].flatten(0, 1))

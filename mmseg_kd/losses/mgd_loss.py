@@ -5,6 +5,7 @@ import torch
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
+from ..utils.random_state import CheckpointedGenerator
 from .base import DistillLoss
 from .utils import check_same_spatial
 
@@ -70,7 +71,7 @@ class MGDLoss(DistillLoss):
     on the logits (tau 4, weight 3).
 
     The mask is drawn on the CPU from the loss's own generator, seeded by
-    ``seed`` and checkpointed (``get_extra_state``), so a run and its resume
+    ``seed`` and checkpointed (``mask_rng``), so a run and its resume
     draw the same masks. Every rank draws from the same seed; the masks
     then differ between ranks only by their images.
 
@@ -104,18 +105,12 @@ class MGDLoss(DistillLoss):
             nn.Conv2d(teacher_channels, teacher_channels, 3, padding=1),
             nn.ReLU(inplace=True),
             nn.Conv2d(teacher_channels, teacher_channels, 3, padding=1))
-        self._generator = torch.Generator().manual_seed(seed)
-
-    def get_extra_state(self) -> Tensor:
-        return self._generator.get_state()
-
-    def set_extra_state(self, state: Tensor) -> None:
-        self._generator.set_state(state.cpu().clone())
+        self.mask_rng = CheckpointedGenerator(seed)
 
     def draw_mask(self, batch: int, height: int, width: int) -> Tensor:
         """The next (B, 1, h, w) mask of the loss's generator (CPU)."""
         return random_spatial_mask(batch, height, width, self.mask_ratio,
-                                   self._generator)
+                                   self.mask_rng.generator)
 
     def check_inputs(self,
                      student: Tensor,

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from ..utils.random_state import CheckpointedGenerator
 from .adversarial import AdversarialDistillLoss, Critic, CriticNetwork
 from .utils import check_same_shape
 
@@ -88,13 +89,7 @@ class SKDCritic(Critic):
         self.gan_type = gan_type
         self.d_loss_weight = d_loss_weight
         self.gp_weight = gp_weight
-        self._generator = torch.Generator().manual_seed(seed)
-
-    def get_extra_state(self) -> Tensor:
-        return self._generator.get_state()
-
-    def set_extra_state(self, state: Tensor) -> None:
-        self._generator.set_state(state.cpu().clone())
+        self.penalty_rng = CheckpointedGenerator(seed)
 
     def forward(self, maps: Tensor, image: Optional[Tensor] = None) -> Tensor:
         return self.net(maps, image)
@@ -114,8 +109,11 @@ class SKDCritic(Critic):
                 self.gan_type))
             if self.gp_weight > 0:
                 alpha = torch.rand(
-                    student.shape[0], 1, 1, 1,
-                    generator=self._generator).to(student.device)
+                    student.shape[0],
+                    1,
+                    1,
+                    1,
+                    generator=self.penalty_rng.generator).to(student.device)
                 s, t, score = self.net.penalty_inputs(student, teacher, image)
                 terms['gp'] = self.d_loss_weight * self.gp_weight * \
                     gradient_penalty(score, s, t, alpha)

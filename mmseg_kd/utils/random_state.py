@@ -7,6 +7,7 @@ from typing import Dict, List
 import numpy as np
 import torch
 from mmengine.dist import all_gather_object, get_world_size
+from torch import Tensor, nn
 
 
 def random_state() -> Dict[str, object]:
@@ -39,3 +40,25 @@ def all_random_states() -> List[Dict[str, object]]:
     if get_world_size() == 1:
         return [random_state()]
     return all_gather_object(random_state())
+
+
+class CheckpointedGenerator(nn.Module):
+    """A torch CPU generator of a module's own, as a submodule whose state
+    is part of the parent's state dict (``<name>._extra_state``): seeded at
+    construction, saved with every checkpoint and restored on load, so a
+    resumed run draws what the uninterrupted one would have, whatever else
+    consumed torch's global generator meanwhile.
+
+    Args:
+        seed (int): The seed. Defaults to 0.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        super().__init__()
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def get_extra_state(self) -> Tensor:
+        return self.generator.get_state()
+
+    def set_extra_state(self, state: Tensor) -> None:
+        self.generator.set_state(state.cpu().clone())

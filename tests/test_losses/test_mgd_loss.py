@@ -49,7 +49,7 @@ def reference_mgd(loss, s, t, uniforms):
 def next_uniforms(loss, shape):
     """The uniforms the loss will draw next, from a copy of its state."""
     gen = torch.Generator()
-    gen.set_state(loss.get_extra_state())
+    gen.set_state(loss.mask_rng.generator.get_state())
     return torch.rand(shape, generator=gen).double().numpy()
 
 

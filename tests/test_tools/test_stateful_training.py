@@ -100,8 +100,8 @@ def test_resume_continues_discriminator_queues_exactly(tmp_path):
     mem_ref = reference.model.distiller.losses.loss_mem
     mem_res = resumed.model.distiller.losses.loss_mem
     assert torch.equal(mem_ref.pixel_ptr, mem_res.pixel_ptr)
-    assert torch.equal(mem_ref._generator.get_state(),
-                       mem_res._generator.get_state())
+    assert torch.equal(mem_ref.rng.generator.get_state(),
+                       mem_res.rng.generator.get_state())
     for name in ('student', 'discriminator'):
         a = reference.optim_wrapper[name].state_dict()['state']
         b = resumed.optim_wrapper[name].state_dict()['state']
