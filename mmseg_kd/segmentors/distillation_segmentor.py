@@ -531,10 +531,16 @@ class DistillationSegmentor(BaseSegmentor):
             step = self.distill_step(batch['inputs'], batch['data_samples'],
                                      batch.get('teacher_inputs'), iteration)
         total, log_vars = self.parse_losses(step.losses)
+        # every term of the sum (task and distillation), as parse_losses
+        # summed them
+        summed = {
+            k: v
+            for k, v in log_vars.items() if 'loss' in k and k != 'loss'
+        }
         log_vars.update(
             self.monitor.scalars(step.distill, step.task_total, step.labels,
                                  iteration, self._student_params()))
-        if self.nonfinite_guard(step.distill.terms, iteration):
+        if self.nonfinite_guard(summed, iteration):
             student_ow.zero_grad()
             log_vars['skipped_step'] = torch.ones((), device=total.device)
             return log_vars

@@ -9,7 +9,9 @@ from torch import Tensor
 
 
 class NonFiniteGuard:
-    """What a training step does when a distillation term is NaN or Inf.
+    """What a training step does when a loss term (the student's own or a
+    distillation term) is NaN or Inf: an update with it would write NaN
+    into the weights.
 
     Args:
         mode (str): ``'raise'`` (stop with the terms named and the usual
@@ -27,10 +29,19 @@ class NonFiniteGuard:
         self._skipped_in_a_row = 0
 
     def __call__(self, terms: Dict[str, Tensor], iteration: int) -> bool:
-        """The non-finite guard: True when this step's update must be
-        skipped (``nonfinite='skip'``); raises otherwise, or when too many
-        steps in a row were skipped. One device sync for all terms; under
-        DDP every rank takes the same decision."""
+        """The non-finite guard.
+
+        Args:
+            terms (dict): The step's loss terms by name (task and
+                distillation; what is summed into the update).
+            iteration (int): The training iteration, for the message.
+
+        Returns:
+            bool: True when this step's update must be skipped
+            (``nonfinite='skip'``). Raises otherwise, or when too many steps
+            in a row were skipped. One device sync for all terms; under DDP
+            every rank takes the same decision.
+        """
         if not terms:
             return False
         values = torch.stack([v.detach().float() for v in terms.values()])
@@ -44,12 +55,12 @@ class NonFiniteGuard:
         floats = {k: float(v.detach()) for k, v in terms.items()}
         bad = [k for k, v in floats.items() if not math.isfinite(v)]
         if bad:
-            msg = (f'Distillation term(s) {bad} became non-finite at '
+            msg = (f'Loss term(s) {bad} became non-finite at '
                    f'iteration {iteration} (values: ' +
                    ', '.join(f'{k}={floats[k]}' for k in bad) + ').')
         else:
-            msg = ('A distillation term became non-finite on another rank '
-                   f'at iteration {iteration}.')
+            msg = ('A loss term became non-finite on another rank at '
+                   f'iteration {iteration}.')
         fix = (' Usual causes: a learning rate or loss_weight too high, '
                'fp16 overflow (try bf16, or teacher precision fp32), or a '
                'feature loss on unnormalised features.')

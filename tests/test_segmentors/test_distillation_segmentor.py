@@ -375,6 +375,36 @@ def test_nonfinite_guard_names_term_and_iteration(fresh_message_hub):
         if not k.endswith('num_batches_tracked') and 'running' not in k)
 
 
+def test_nonfinite_task_loss_is_guarded_too(fresh_message_hub, monkeypatch):
+    """A NaN in the student's own loss would write NaN into its weights
+    as surely as a NaN distillation term."""
+    model = MODELS.build(distill_model(nonfinite='skip'))
+    head = model.student.decode_head
+    head_loss = head.loss_by_feat
+
+    def nan_loss(*args, **kwargs):
+        losses = head_loss(*args, **kwargs)
+        losses['loss_ce'] = losses['loss_ce'] * float('nan')
+        return losses
+
+    monkeypatch.setattr(head, 'loss_by_feat', nan_loss)
+    optim = sgd(model)
+    before = snapshot(model.student)
+    fresh_message_hub.update_info('iter', 0)
+    log = model.train_step(fake_batch(), optim)
+    assert log['skipped_step'] == 1
+    after = model.student.state_dict()
+    assert all(
+        torch.equal(before[k], after[k]) for k in before
+        if not k.endswith('num_batches_tracked') and 'running' not in k)
+    model = MODELS.build(distill_model())
+    monkeypatch.setattr(
+        model.student.decode_head, 'loss_by_feat', lambda *a, **k: dict(
+            loss_ce=torch.tensor(float('inf'), requires_grad=True)))
+    with pytest.raises(FloatingPointError, match=r"\['decode.loss_ce'\]"):
+        model.train_step(fake_batch(), sgd(model))
+
+
 def test_student_checkpoint_is_loaded_and_survives_init_weights(tmp_path):
     student_cfg = tiny_segmentor(width=8)
     trained = build_mmseg(student_cfg)
