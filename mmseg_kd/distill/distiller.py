@@ -455,16 +455,15 @@ class Distiller(BaseModule):
                                   teacher[self.connector_targets[name]])
         return student, teacher
 
-    def forward(
-        self,
-        student: Mapping[str, Tensor],
-        teacher: Mapping[str, Tensor],
-        labels: Optional[Tensor] = None,
-        iteration: int = 0,
-        critics: Optional[Mapping[str, nn.Module]] = None,
-        task_loss: Optional[Tensor] = None,
-        grad_norm: Optional[Callable[[Tensor],
-                                     float]] = None) -> DistillOutput:
+    def forward(self,
+                student: Mapping[str, Tensor],
+                teacher: Mapping[str, Tensor],
+                labels: Optional[Tensor] = None,
+                iteration: int = 0,
+                critics: Optional[Mapping[str, nn.Module]] = None,
+                task_loss: Optional[Tensor] = None,
+                grad_norm: Optional[Callable[[Tensor], float]] = None,
+                calibrate: bool = True) -> DistillOutput:
         """Compute every loss term of one step.
 
         Args:
@@ -481,6 +480,10 @@ class Distiller(BaseModule):
                 while a Calibrated weight is being set.
             grad_norm (callable, optional): Tensor -> its gradient norm on
                 the student's parameters, for ``on='grad'`` calibration.
+            calibrate (bool): Whether Calibrated weights still being set
+                learn from this step (training, the probe). False for an
+                evaluation: weights are read as they are, one not set yet
+                counting 0. Defaults to True.
 
         Returns:
             DistillOutput: The terms and what was computed on the way.
@@ -515,7 +518,8 @@ class Distiller(BaseModule):
                     _select(teacher, route.teacher).detach(),
                     None if image is None else image.detach())
             if route.calibration:
-                weight = self._calibrate(key, value, task_loss, grad_norm)
+                weight = self._calibrated_weight(key, value, task_loss,
+                                                 grad_norm, calibrate)
                 value = ({
                     k: v * weight
                     for k, v in value.items()
@@ -529,14 +533,15 @@ class Distiller(BaseModule):
         return DistillOutput(terms, factors, weights, adversarial, student,
                              teacher)
 
-    def _calibrate(self, key: str, value, task_loss: Optional[Tensor],
-                   grad_norm) -> float:
-        """The calibrated weight of term ``key``, updated from this step
-        while it has seen fewer than its ``steps`` (then fixed)."""
+    def _calibrated_weight(self, key: str, value, task_loss: Optional[Tensor],
+                           grad_norm, calibrate: bool) -> float:
+        """The calibrated weight of term ``key``, with ``calibrate`` updated
+        from this step while it has seen fewer than its ``steps`` (then
+        fixed)."""
         cal = self.routes[key].calibration
         i = self.calibrated.index(key)
         seen = int(self.calibration_steps[i])
-        if seen < cal.steps:
+        if calibrate and seen < cal.steps:
             if task_loss is None:
                 raise ValueError(
                     f'Loss {key!r} has a Calibrated weight that is not set '

@@ -445,7 +445,8 @@ class DistillationSegmentor(BaseSegmentor):
                      inputs: Tensor,
                      data_samples: SampleList,
                      teacher_inputs: Optional[Dict[str, Tensor]] = None,
-                     iteration: int = 0) -> DistillStep:
+                     iteration: int = 0,
+                     calibrate: bool = True) -> DistillStep:
         """The forward of the training path: teacher, student and
         distiller, with the critics frozen.
 
@@ -455,6 +456,9 @@ class DistillationSegmentor(BaseSegmentor):
             teacher_inputs (dict, optional): Teacher name to the images made
                 by its own preprocessor (teachers not named use ``inputs``).
             iteration (int): The training iteration (0-based).
+            calibrate (bool): Whether Calibrated weights still being set
+                learn from this step (False in evaluation). Defaults to
+                True.
 
         Returns:
             DistillStep: Everything the step computed.
@@ -472,7 +476,8 @@ class DistillationSegmentor(BaseSegmentor):
             if torch.is_grad_enabled() else None
         with frozen(critics):
             out = self.distiller(student_records, teacher_records, labels,
-                                 iteration, critics, task_total, grad_norm)
+                                 iteration, critics, task_total, grad_norm,
+                                 calibrate)
         return DistillStep(task_losses, out, student_records, teacher_records,
                            task_total, labels)
 
@@ -492,6 +497,8 @@ class DistillationSegmentor(BaseSegmentor):
         monitor scalars and critic updates are part of the step. A plain
         DDP wrapper would call this method instead and silently skip them,
         so with gradients enabled it refuses, naming the wrapper to use.
+        Calibrated weights are read, never set, here (one not set yet
+        counts 0).
         """
         if torch.is_grad_enabled():
             raise RuntimeError(
@@ -503,8 +510,12 @@ class DistillationSegmentor(BaseSegmentor):
                 "'MMSeparateDistributedDataParallel') (the distillation "
                 'runtime base does), or call loss() under '
                 'torch.no_grad() to evaluate the terms.')
-        return self.distill_step(inputs, data_samples, teacher_inputs,
-                                 current_iteration()).losses
+        return self.distill_step(
+            inputs,
+            data_samples,
+            teacher_inputs,
+            current_iteration(),
+            calibrate=False).losses
 
     def train_step(
         self, data: Union[dict, tuple, list],

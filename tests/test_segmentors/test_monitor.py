@@ -130,3 +130,34 @@ def test_gradient_diagnostics_of_adversarial_and_memory_terms(
         assert log[f'kd_grad_ratio/{term}'] > 0, term
     assert any(not torch.equal(a, b)
                for a, b in zip(d_before, model.discriminator.parameters()))
+
+
+def test_evaluating_the_loss_never_sets_a_calibrated_weight(fresh_message_hub):
+    """loss() under no_grad (evaluation) reads Calibrated weights and never
+    sets them: an evaluation batch must not become part of the weight, nor
+    run the calibration's collective on some ranks only."""
+    losses = dict(
+        loss_cal=dict(
+            type='KDLoss',
+            student='logits',
+            teacher='logits',
+            loss_weight=dict(type='Calibrated', ratio=0.5)))
+    model = MODELS.build(distill_model(losses=losses))
+    batch = model.data_preprocessor(fake_batch(), True)
+    with torch.no_grad():
+        terms = model.loss(batch['inputs'], batch['data_samples'])
+    assert float(terms['loss_cal']) == 0.0  # not set yet: counts 0
+    assert int(model.distiller.calibration_steps[0]) == 0
+    from mmengine.optim import OptimWrapper
+    optim = OptimWrapper(
+        torch.optim.SGD([p for p in model.parameters() if p.requires_grad],
+                        lr=0.0))
+    fresh_message_hub.update_info('iter', 0)
+    log = model.train_step(fake_batch(), optim)
+    assert int(model.distiller.calibration_steps[0]) == 1
+    assert log['kd_ratio/loss_cal'] == pytest.approx(0.5, rel=1e-4)
+    weight = float(model.distiller.calibrated_weights[0])
+    with torch.no_grad():
+        again = model.loss(batch['inputs'], batch['data_samples'])
+    assert float(model.distiller.calibrated_weights[0]) == weight
+    assert float(again['loss_cal']) > 0
