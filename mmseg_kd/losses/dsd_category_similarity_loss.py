@@ -8,7 +8,7 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from .base import DistillLoss
-from .utils import check_same_shape, describe_shapes
+from .utils import check_maps, check_same_shape, describe_shapes
 
 
 def category_similarity(logits: Tensor,
@@ -72,9 +72,10 @@ class DSDCategorySimilarityLoss(DistillLoss):
                      student: Tensor,
                      teacher: Tensor,
                      labels: Optional[Tensor] = None) -> None:
-        if not isinstance(student, Tensor) or student.dim() != 4:
+        if not isinstance(student, Tensor):
             raise ValueError('DSDCategorySimilarityLoss expects (B, K, h, w) '
                              f'logits, got {describe_shapes(student)}.')
+        check_maps(student, teacher, 'DSDCategorySimilarityLoss', 'logits')
         check_same_shape(student, teacher, 'DSDCategorySimilarityLoss',
                          'logits')
 

@@ -5,8 +5,8 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from .base import DistillLoss
-from .utils import (check_labels, check_same_shape, kl_divergence, masked_mean,
-                    valid_mask, z_score)
+from .utils import (check_labels, check_maps, check_same_shape, kl_divergence,
+                    masked_mean, valid_mask, z_score)
 
 
 def pixel_kd(student_logits: Tensor,
@@ -80,6 +80,7 @@ class KDLoss(DistillLoss):
                      student: Tensor,
                      teacher: Tensor,
                      labels: Optional[Tensor] = None) -> None:
+        check_maps(student, teacher, 'KDLoss', 'logits')
         check_same_shape(student, teacher, 'KDLoss', 'logits')
         check_labels(labels, student, 'KDLoss')
 

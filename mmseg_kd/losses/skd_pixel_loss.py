@@ -6,7 +6,7 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from .base import DistillLoss
-from .utils import check_same_shape, kl_divergence
+from .utils import check_maps, check_same_shape, kl_divergence
 
 _FORMS = ('cross_entropy', 'kl')
 _REDUCTIONS = ('batch_sum', 'pixel_mean')
@@ -95,9 +95,7 @@ class SKDPixelWiseLoss(DistillLoss):
                      student: Tensor,
                      teacher: Tensor,
                      labels: Optional[Tensor] = None) -> None:
-        if student.dim() < 2:
-            raise ValueError('SKDPixelWiseLoss expects (B, K, h, w) logits, '
-                             f'got shape {tuple(student.shape)}.')
+        check_maps(student, teacher, 'SKDPixelWiseLoss', 'logits')
         check_same_shape(student, teacher, 'SKDPixelWiseLoss', 'logits')
 
     def compute(self, student: Tensor, teacher: Tensor,

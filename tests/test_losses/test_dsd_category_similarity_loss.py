@@ -99,7 +99,7 @@ def test_csd_gradient_precision_and_errors():
     with pytest.raises(ValueError, match='ResizeConnector'):
         DSDCategorySimilarityLoss()(torch.randn(1, 3, 4, 4),
                                     torch.randn(1, 3, 8, 8))
-    with pytest.raises(ValueError, match='B, K, h, w'):
+    with pytest.raises(ValueError, match='B, K, H, W'):
         DSDCategorySimilarityLoss()(torch.randn(2, 16, 3),
                                     torch.randn(2, 16, 3))
 

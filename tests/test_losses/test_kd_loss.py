@@ -86,6 +86,9 @@ def test_kd_shape_errors_name_the_fix():
         KDLoss()(torch.randn(1, 5, 4, 4), torch.randn(1, 5, 8, 8))
     with pytest.raises(ValueError, match='reduction'):
         KDLoss(reduction='sum')
+    # (B, N, K) tokens: the softmax would run over the tokens, not classes
+    with pytest.raises(ValueError, match='TokensToMap'):
+        KDLoss()(torch.randn(2, 16, 5), torch.randn(2, 16, 5))
 
 
 # ---------------------------------------------- logit standardisation option

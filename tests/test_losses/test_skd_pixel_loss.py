@@ -110,4 +110,6 @@ def test_skd_pixel_errors_name_the_fix():
         SKDPixelWiseLoss(form='mse')
     with pytest.raises(ValueError, match='tau'):
         SKDPixelWiseLoss(tau=0.0)
+    with pytest.raises(ValueError, match='TokensToMap'):
+        SKDPixelWiseLoss()(torch.randn(2, 16, 5), torch.randn(2, 16, 5))
     assert 'batch_sum' in repr(SKDPixelWiseLoss())
