@@ -1,6 +1,6 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 from .adversarial import AdversarialDistillLoss, Critic, CriticNetwork
-from .at_loss import ATLoss, attention_map, attention_transfer
+from .at_loss import ATLoss, attention_transfer
 from .base import DistillLoss
 from .cgd_loss import (CGDLoss, channel_group_divergence,
                        channel_group_log_softmax, channel_group_softmax)
@@ -28,6 +28,7 @@ from .skd_adversarial_loss import (SKDAdversarialLoss, SKDCritic, critic_loss,
 from .skd_pairwise_loss import (SKDPairWiseLoss, graph_pool, graph_pool_kernel,
                                 pairwise_similarity_distillation)
 from .skd_pixel_loss import SKDPixelWiseLoss, skd_pixel_wise
+from .utils import attention_map
 
 __all__ = [
     'DistillLoss', 'AdversarialDistillLoss', 'Critic', 'CriticNetwork',

@@ -1,18 +1,11 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 from typing import Optional
 
-import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
 from .base import DistillLoss
-from .utils import check_same_spatial, spatial_attention
-
-
-def attention_map(features: Tensor) -> Tensor:
-    """(B, C, h, w) features -> (B, h*w) attention vectors: the channel mean
-    of the squared features, flattened and L2-normalised per image."""
-    return F.normalize(spatial_attention(features).flatten(1), p=2, dim=1)
+from .utils import attention_map, check_same_spatial
 
 
 def attention_transfer(student: Tensor, teacher: Tensor) -> Tensor:

@@ -7,7 +7,7 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from .base import DistillLoss
-from .utils import describe_shapes, spatial_attention
+from .utils import describe_shapes, spatial_attention, unit_attention
 
 _PAIRS = ('adjacent', 'all')
 
@@ -54,7 +54,7 @@ def residual_attention_maps(
                 size=tuple(size),
                 mode='bilinear',
                 align_corners=False)[:, 0]
-        maps.append(F.normalize(att.flatten(1), p=2, dim=1))
+        maps.append(unit_attention(att))
     return [
         F.normalize(maps[m] - maps[n], p=2, dim=1)
         for n, m in stage_pairs(len(maps), pairs)

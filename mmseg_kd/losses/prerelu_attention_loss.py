@@ -5,9 +5,8 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .at_loss import attention_map
 from .base import DistillLoss
-from .utils import check_same_spatial, spatial_attention
+from .utils import attention_map, check_same_spatial, spatial_attention
 
 _NORMALIZE = ('h_axis', 'flatten')
 

@@ -130,6 +130,19 @@ def spatial_attention(features: Tensor) -> Tensor:
     return features.pow(2).mean(dim=1)
 
 
+def unit_attention(attention: Tensor) -> Tensor:
+    """(B, h, w) attention maps -> (B, h*w) vectors, L2-normalised per
+    image."""
+    return F.normalize(attention.flatten(1), p=2, dim=1)
+
+
+def attention_map(features: Tensor) -> Tensor:
+    """(B, C, h, w) features -> (B, h*w) attention vectors of attention
+    transfer: the :func:`spatial_attention` map, flattened and L2-normalised
+    per image."""
+    return unit_attention(spatial_attention(features))
+
+
 def check_maps(student: Tensor,
                teacher: Tensor,
                loss: str,

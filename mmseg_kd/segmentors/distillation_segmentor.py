@@ -211,13 +211,13 @@ class DistillationSegmentor(BaseSegmentor):
         self.student_cfg = student_cfg.to_dict()
         self.student = revert_unusable_sync_bn(
             MODELS.build(student_cfg), 'student')
-        # a student checkpoint (e.g. a model trained alone) is loaded now,
-        # strictly, and again after init_weights(), which would otherwise
-        # overwrite it with the student's own initialisation
-        self._student_checkpoint = student_opts['checkpoint']
-        if self._student_checkpoint:
+        #: the student's own checkpoint (e.g. a model trained alone), or
+        #: None: loaded now, strictly, and again after init_weights(), which
+        #: would otherwise overwrite it with the student's initialisation
+        self.student_checkpoint: Optional[str] = student_opts['checkpoint']
+        if self.student_checkpoint:
             load_checkpoint_strict(
-                self.student, self._student_checkpoint, role='student')
+                self.student, self.student_checkpoint, role='student')
         frozen_teachers, preprocessors = {}, {}
         for name, entry in teachers.items():
             frozen_teachers[name], preprocessors[name] = self._build_teacher(
@@ -348,10 +348,10 @@ class DistillationSegmentor(BaseSegmentor):
             parts.append(unwrap(self.discriminator))
         for part in parts:  # each an mmengine BaseModule
             part.init_weights()
-        if self._student_checkpoint:
+        if self.student_checkpoint:
             load_checkpoint_strict(
-                self.student_model, self._student_checkpoint, role='student')
-        self._is_init = True
+                self.student_model, self.student_checkpoint, role='student')
+        self.is_init = True
 
     # ---------------------------------------------------- student delegation
     def extract_feat(self, inputs: Tensor) -> List[Tensor]:
@@ -408,7 +408,7 @@ class DistillationSegmentor(BaseSegmentor):
         Returns:
             Tensor: The student's raw output.
         """
-        return self.student_model._forward(inputs, data_samples)
+        return self.student_model(inputs, data_samples, mode='tensor')
 
     def forward(
             self,

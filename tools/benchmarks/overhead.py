@@ -197,7 +197,7 @@ def main():
     def teacher_forward():
         with torch.no_grad():
             data = teacher.data_preprocessor(batch, True)
-            teacher._forward(data['inputs'])
+            teacher(data['inputs'], mode='tensor')
 
     second = revert_unusable_sync_bn(
         MODELS.build(model_cfg(SECOND_TEACHER, size)),
@@ -206,7 +206,7 @@ def main():
     def second_forward():
         with torch.no_grad():
             data = second.data_preprocessor(batch, True)
-            second._forward(data['inputs'])
+            second(data['inputs'], mode='tensor')
 
     candidates = {
         'student step S': student_step,
