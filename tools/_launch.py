@@ -1,5 +1,5 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
-"""Shared set-up of tools/train.py and tools/test.py."""
+"""Shared set-up of the command-line tools (train, test, export)."""
 import os
 
 import torch

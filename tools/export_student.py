@@ -12,6 +12,7 @@ checkpoint is read weights-only (see docs/training_at_scale.md).
 import argparse
 import os.path as osp
 
+from _launch import add_trust_argument
 from mmengine.config import Config
 
 from mmseg_kd.engine.export import dump_student_config, export_student
@@ -26,14 +27,7 @@ def main():
     parser.add_argument('--config', help='the distillation config')
     parser.add_argument(
         '--config-out', help='where to write the student-only config')
-    parser.add_argument(
-        '--trust-checkpoint',
-        action='append',
-        default=[],
-        metavar='PATH',
-        help='a checkpoint you made yourself that needs more than a '
-        'weights-only load; it may then call exactly the globals it names '
-        '(repeatable; see docs/training_at_scale.md)')
+    add_trust_argument(parser)
     args = parser.parse_args()
     trust_checkpoints(args.trust_checkpoint)
     try:

@@ -7,14 +7,8 @@ import torch
 from torch import Tensor
 
 from ..distill.distiller import DistillOutput, resize_labels
-
-#: the log keys (TensorBoard groups them by prefix)
-RATIO = 'kd_ratio'
-AGREEMENT = 'kd_agreement'
-COSINE = 'kd_cosine'
-GRAD_RATIO = 'kd_grad_ratio'
-WEIGHT = 'kd_weight'
-FACTOR = 'kd_factor'
+from ..utils.log_keys import (AGREEMENT, COSINE, FACTOR, GRAD_RATIO, RATIO,
+                              WEIGHT)
 
 
 def pixel_agreement(student: Tensor,

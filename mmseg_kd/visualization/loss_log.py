@@ -15,6 +15,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..utils.log_keys import DIAGNOSTIC_PREFIXES
+
 # --------------------------------------------------------------------------
 # loss curves from mmengine's logs (scalars.json, <timestamp>.log)
 # --------------------------------------------------------------------------
@@ -141,9 +143,8 @@ def loss_kind(key: str) -> str:
     return 'distill'
 
 
-#: prefixes of the distillation diagnostics (TrainingMonitor)
-DIAGNOSTICS = ('kd_ratio/', 'kd_agreement/', 'kd_cosine/', 'kd_grad_ratio/',
-               'kd_weight/', 'kd_factor/')
+#: prefixes of the distillation diagnostics (the training monitor's)
+DIAGNOSTICS = DIAGNOSTIC_PREFIXES
 
 
 def is_diagnostic(key: str) -> bool:
