@@ -99,8 +99,7 @@ def main(argv=None) -> int:
             'random' if args.input_size else 'auto')
         report = probe.run_probe(cfg, data, args.input_size, args.iter,
                                  args.device)
-        report.ratio = args.ratio
-        print(probe.format_report(report))
+        print(probe.format_report(report, args.ratio))
     except Exception as err:  # noqa: BLE001 - shown cleanly, see --debug
         if args.debug:
             raise

@@ -20,6 +20,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 from mmengine.config import Config
 from mmengine.logging import MMLogger
+from mmseg.models import SegDataPreProcessor
+from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
@@ -111,8 +113,6 @@ class ProbeReport:
     losses: List[LossRow]
     teacher: str
     notes: List[str] = field(default_factory=list)
-    #: with ``--ratio``: print the weights that give this ratio
-    ratio: Optional[float] = None
 
     def weights_for_ratio(self, ratio: float) -> Dict[str, float]:
         """Term name -> the weight that makes it ``ratio`` times the task
@@ -215,8 +215,9 @@ def _pretrained_off(cfg: Config) -> str:
     return ' '.join(options) or 'model.student.overrides.pretrained=None'
 
 
-def _decode_head(model: nn.Module) -> nn.Module:
-    head = getattr(model, 'decode_head', None)
+def _decode_head(model: EncoderDecoder) -> nn.Module:
+    """The (last) decode head of an mmseg segmentor (a cascade's last)."""
+    head = model.decode_head
     return head[-1] if isinstance(head, nn.ModuleList) else head
 
 
@@ -243,11 +244,18 @@ def random_batch(size: Sequence[int],
     return dict(inputs=inputs, data_samples=samples)
 
 
-def _set_preprocessor_size(model: nn.Module, size: Sequence[int]) -> None:
-    """Make the preprocessors pad to ``size`` (not to the config's crop)."""
+def pad_to_probe_size(model: nn.Module, size: Sequence[int]) -> None:
+    """Make the model's mmseg preprocessors (student and teachers) that pad
+    to a fixed size (the config's crop) pad to ``size`` instead, so that a
+    random batch of that size is probed at that size.
+
+    Args:
+        model (nn.Module): A built DistillationSegmentor.
+        size (Sequence[int]): (H, W).
+    """
     pre = model.data_preprocessor
     for part in [pre.student, *pre.teachers.values()]:
-        if part is not None and getattr(part, 'size', None) is not None:
+        if isinstance(part, SegDataPreProcessor) and part.size is not None:
             part.size = tuple(size)
 
 
@@ -262,12 +270,13 @@ def make_batch(cfg: Config,
     Args:
         cfg (Config): The distillation config.
         model (nn.Module): Its built model (for the random batch's classes
-            and size).
+            and size; not changed).
         data (str): ``'data'``: the first batch of ``cfg.train_dataloader``
             (errors propagate); ``'random'``: random images and labels;
             ``'auto'``: the dataloader, falling back to random on error.
-        input_size (Sequence[int], optional): (H, W) of the random batch; the
-            preprocessors then pad to it. Default: the student
+        input_size (Sequence[int], optional): (H, W) of the random batch
+            (to probe it at that size rather than padded to the training
+            crop, see :func:`pad_to_probe_size`). Default: the student
             preprocessor's ``size`` (the training crop), else
             ``distill.probe_size``, else 128x128.
         batch_size (int): Images in a random batch. Defaults to 2.
@@ -289,13 +298,13 @@ def make_batch(cfg: Config,
                 raise
             note = f'; train_dataloader unavailable ({error_message(err)})'
     if input_size is not None:
-        _set_preprocessor_size(model, input_size)
         size = tuple(input_size)
     else:
-        size = getattr(model.data_preprocessor.student, 'size', None) or tuple(
-            cfg.model.distill.get('probe_size', (128, 128)))
-    head = _decode_head(model.student_model)
-    num_classes = int(getattr(head, 'num_classes', 2) or 2)
+        student_pre = model.data_preprocessor.student
+        crop = student_pre.size if isinstance(student_pre,
+                                              SegDataPreProcessor) else None
+        size = crop or tuple(cfg.model.distill.get('probe_size', (128, 128)))
+    num_classes = _decode_head(model.student_model).num_classes
     batch = random_batch(size, batch_size, num_classes, seed)
     return batch, (f'random batch of {batch_size} images at '
                    f'{size[0]}x{size[1]}{note}')
@@ -363,7 +372,8 @@ def _as_float(value: Any) -> float:
 def probe(model: nn.Module,
           batch: dict,
           iteration: int = 0,
-          source: str = 'given batch') -> ProbeReport:
+          source: str = 'given batch',
+          checkpoint_note: Optional[str] = None) -> ProbeReport:
     """Run one batch through the training path of a DistillationSegmentor
     (:meth:`~DistillationSegmentor.distill_step`, without gradient) and
     tabulate what it returns.
@@ -374,6 +384,8 @@ def probe(model: nn.Module,
         iteration (int): The iteration the loss terms are evaluated at (for
             weight schedules). Defaults to 0.
         source (str): Where the batch comes from, for the report.
+        checkpoint_note (str, optional): Where the teachers' weights come
+            from, put before the teacher description.
 
     Returns:
         ProbeReport: Tensors, loss terms and the student's task losses.
@@ -472,7 +484,8 @@ def probe(model: nn.Module,
         task_losses=task,
         task_total=task_total,
         losses=loss_rows,
-        teacher=teacher_desc)
+        teacher=teacher_desc
+        if checkpoint_note is None else f'{checkpoint_note}; {teacher_desc}')
 
 
 def _names(names) -> str:
@@ -490,23 +503,27 @@ def run_probe(cfg: Config,
     Args:
         cfg (Config): A distillation config.
         data (str): ``'auto'``, ``'data'`` or ``'random'``.
-        input_size (Sequence[int], optional): Size of a random batch.
+        input_size (Sequence[int], optional): (H, W) of a random batch
+            (``data='random'``), probed at that size.
         iteration (int): Iteration for the weight schedules.
         device (str): Where to run.
 
     Returns:
-        ProbeReport: The report, with the teacher checkpoint in its notes.
+        ProbeReport: The report, with the teacher checkpoints in its
+        teacher description.
     """
+    if input_size is not None and data != 'random':
+        raise ValueError('input_size is the size of a random batch: pass '
+                         f"data='random' with it (got data={data!r}).")
     model = build_model(cfg, device)
+    if input_size is not None:
+        pad_to_probe_size(model, input_size)
     batch, source = make_batch(cfg, model, data, input_size)
-    report = probe(model, batch, iteration, source)
-    checkpoints = [
+    checkpoints = '; '.join(
         (f'{name}: ' if name else '') +
         (f'checkpoint {c}' if c else 'NO checkpoint (random weights)')
-        for name, c in teacher_checkpoints(cfg).items()
-    ]
-    report.teacher = '; '.join(checkpoints) + '; ' + report.teacher
-    return report
+        for name, c in teacher_checkpoints(cfg).items())
+    return probe(model, batch, iteration, source, checkpoints)
 
 
 # ----------------------------------------------------------- list modules
@@ -621,8 +638,17 @@ def _fmt_value(x: Optional[float]) -> str:
     return f'{x:.4g}'
 
 
-def format_report(report: ProbeReport) -> str:
-    """The report as text tables."""
+def format_report(report: ProbeReport, ratio: Optional[float] = None) -> str:
+    """The report as text tables.
+
+    Args:
+        report (ProbeReport): What :func:`probe` found.
+        ratio (float, optional): Also list, for every term, the weight that
+            makes it ``ratio`` times the task loss on the probed batch.
+
+    Returns:
+        str: The text.
+    """
     out = [
         f'Input: {_fmt_shape(report.input_shape)} ({report.source})',
         f'Teacher: {report.teacher}', '',
@@ -667,12 +693,12 @@ def format_report(report: ProbeReport) -> str:
         ] for term in report.losses]))
     out.append('(value = loss_weight x schedule x unweighted, as logged in '
                'training)')
-    if report.ratio is not None:
-        weights = report.weights_for_ratio(report.ratio)
+    if ratio is not None:
+        weights = report.weights_for_ratio(ratio)
         out += [
-            '', f'Weights that make each term {report.ratio:g} x the '
+            '', f'Weights that make each term {ratio:g} x the '
             "task loss on this batch (loss_weight=dict(type='Calibrated',"
-            f' ratio={report.ratio:g})):',
+            f' ratio={ratio:g})):',
             _table(['term', 'loss_weight'],
                    [[k, f'{v:.4g}'] for k, v in weights.items()])
         ]

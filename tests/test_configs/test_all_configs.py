@@ -176,6 +176,7 @@ def _check_probe(cfg, model):
     import copy
 
     from mmseg_kd.apis import probe as probe_lib
+    probe_lib.pad_to_probe_size(model, PROBE)
     batch, _ = probe_lib.make_batch(cfg, model, 'random', PROBE)
     state = copy.deepcopy(model.state_dict())
     torch.manual_seed(0)

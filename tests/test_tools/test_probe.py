@@ -161,6 +161,25 @@ def test_probe_iteration_and_text(probed):
     assert 'x0.75' in text
 
 
+def test_probe_weights_for_a_ratio(probed):
+    """--ratio R: for every term, the weight that makes it R x the task
+    loss: R * task / (value / weight), e.g. FitNet's 10 x 0.5 schedule."""
+    _, _, report = probed
+    weights = report.weights_for_ratio(0.5)
+    assert set(weights) == {'loss_kd', 'loss_fitnet', 'loss_at'}
+    for row in report.losses:
+        unweighted = row.value / (row.loss_weight * (row.factor or 1.0))
+        assert weights[row.name] == pytest.approx(
+            0.5 * report.task_total / unweighted, rel=1e-6)
+        # that weight times the unweighted value is half the task loss
+        assert weights[row.name] * unweighted == pytest.approx(
+            0.5 * report.task_total, rel=1e-6)
+    text = probe_lib.format_report(report, ratio=0.5)
+    assert 'Weights that make each term 0.5 x the task loss' in text
+    assert f"{weights['loss_at']:.4g}" in text
+    assert 'Weights that make' not in probe_lib.format_report(report)
+
+
 def test_run_probe_random_batch_and_checkpoint(tmp_path):
     cfg = tiny_cfg()
     ckpt = tmp_path / 'teacher.pth'
@@ -178,6 +197,8 @@ def test_run_probe_random_batch_and_checkpoint(tmp_path):
     # no dataloader in this config: 'data' fails, 'auto' falls back
     with pytest.raises(KeyError, match='no train_dataloader'):
         probe_lib.run_probe(config, data='data')
+    with pytest.raises(ValueError, match="data='random'"):
+        probe_lib.run_probe(config, data='data', input_size=(48, 64))
 
 
 def test_tool_lists_modules_and_reports(tmp_path, capsys):

@@ -73,7 +73,7 @@ class DistillationOptimWrapperConstructor:
     def _container(model: nn.Module, names) -> nn.Module:
         container = nn.Module()
         for name in names:
-            part = getattr(model, name, None)
+            part = getattr(model, name)  # a DistillationSegmentor part
             if part is not None and any(True for _ in part.parameters()):
                 container.add_module(name, unwrap(part))
         return container
