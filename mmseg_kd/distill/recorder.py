@@ -1,8 +1,10 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 """Recording intermediate tensors of a model by module path, with forward
-hooks that are inert outside a recording and keep no reference across steps."""
+hooks that exist only during a recording and keep no reference across
+steps."""
 import difflib
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Tuple
 
 from mmengine.logging import print_log
@@ -65,11 +67,23 @@ def _select(value: Any, spec: TensorSpec, owner: str, what: str) -> Tensor:
     return value
 
 
+@dataclass
+class _Recording:
+    """The state of one :meth:`TensorRecorder.run`: how often each module
+    path ran, the tensors recorded, their in-place version counters at
+    record time and, for tensors not verified yet, copies."""
+    calls: Dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    records: Dict[str, Tensor] = field(default_factory=dict)
+    versions: Dict[str, int] = field(default_factory=dict)
+    backups: Dict[str, Tensor] = field(default_factory=dict)
+
+
 class TensorRecorder:
     """Records named tensors of ``model`` while :meth:`run` executes a forward.
 
-    Hooks are registered once and do nothing unless a recording is active.
-    Records are released by :meth:`run`, so nothing is held between steps.
+    The hooks exist only during :meth:`run`, which registers them for its
+    own recording and removes them before returning the records: nothing is
+    held between steps, and a forward outside :meth:`run` is untouched.
 
     In-place safety: a recorded tensor must keep the value it had at its
     module. Two mechanisms guarantee it at minimal memory cost:
@@ -102,51 +116,54 @@ class TensorRecorder:
             name: TensorSpec.parse(name, spec)
             for name, spec in specs.items()
         }
-        self._by_path: Dict[str, List[TensorSpec]] = defaultdict(list)
+        by_path: Dict[str, List[TensorSpec]] = defaultdict(list)
         for spec in self.specs.values():
-            self._by_path[spec.path].append(spec)
-
-        self.active = False
-        self._calls: Dict[str, int] = defaultdict(int)
-        self._records: Dict[str, Tensor] = {}
-        self._versions: Dict[str, int] = {}
-        self._backups: Dict[str, Tensor] = {}
-        self._verified: set = set()
-        self._copy_always: set = set()
-        self._handles = []
-
-        for path, path_specs in self._by_path.items():
-            module = resolve_module(model, path, owner)
-            self._handles.append(
-                module.register_forward_pre_hook(
-                    self._make_pre_hook(path, path_specs)))
-            if any(s.side == 'output' for s in path_specs):
-                self._handles.append(
-                    module.register_forward_hook(
-                        self._make_post_hook(path, path_specs)))
-        # In-place guards come after the recording hooks, so that a module
+            by_path[spec.path].append(spec)
+        # (module, path, its specs), resolved now so that a wrong path
+        # fails at build time
+        self._targets = [(resolve_module(model, path, owner), path, specs)
+                         for path, specs in by_path.items()]
+        # In-place guards run after the recording hooks, so that a module
         # whose own input is recorded sees the record before running. The
         # ``inplace`` attribute is torch's convention (ReLU, Dropout,
         # Hardswish, ...), not declared by any base class, so it is read
         # from the module; likewise, a tensor's ``_version`` counter is how
         # autograd itself detects in-place changes, and ``_store`` and
-        # ``run`` compare it for the same purpose.
-        for name, module in model.named_modules():
-            if getattr(module, 'inplace',
-                       False) is True and not any(True
-                                                  for _ in module.children()):
-                self._handles.append(
-                    module.register_forward_pre_hook(
-                        self._make_inplace_guard(name)))
+        # ``_collect`` compare it for the same purpose.
+        self._inplace_modules = [
+            (name, module) for name, module in model.named_modules()
+            if getattr(module, 'inplace', False) is True and not any(
+                True for _ in module.children())
+        ]
+        # learned across runs: tensors whose records were found unchanged
+        # (no copy needed) or changed in place (always copied)
+        self._verified: set = set()
+        self._copy_always: set = set()
 
     # ----------------------------------------------------------------- hooks
-    def _make_pre_hook(self, path: str, specs: List[TensorSpec]):
+    def _register(self, rec: _Recording) -> List[Any]:
+        """Register the hooks of one recording; returns their handles."""
+        handles = []
+        for module, path, specs in self._targets:
+            handles.append(
+                module.register_forward_pre_hook(
+                    self._make_pre_hook(rec, path, specs)))
+            if any(s.side == 'output' for s in specs):
+                handles.append(
+                    module.register_forward_hook(
+                        self._make_post_hook(rec, path, specs)))
+        for name, module in self._inplace_modules:
+            handles.append(
+                module.register_forward_pre_hook(
+                    self._make_inplace_guard(rec, name)))
+        return handles
+
+    def _make_pre_hook(self, rec: _Recording, path: str,
+                       specs: List[TensorSpec]):
 
         def hook(module, args):
-            if not self.active:
-                return
-            call = self._calls[path]
-            self._calls[path] = call + 1
+            call = rec.calls[path]
+            rec.calls[path] = call + 1
             for spec in specs:
                 if spec.side == 'input' and spec.call == call:
                     if not args:
@@ -161,35 +178,34 @@ class TensorRecorder:
                             f'{self.owner} tensor {spec.name!r}: positional '
                             f'input {index} of {path} is '
                             f'{type(value).__name__}, not a tensor.')
-                    self._store(spec.name, value)
-            self._maybe_stop()
+                    self._store(rec, spec.name, value)
+            self._maybe_stop(rec)
 
         return hook
 
-    def _make_post_hook(self, path: str, specs: List[TensorSpec]):
+    def _make_post_hook(self, rec: _Recording, path: str,
+                        specs: List[TensorSpec]):
 
         def hook(module, args, output):
-            if not self.active:
-                return
-            call = self._calls[path] - 1
+            call = rec.calls[path] - 1
             for spec in specs:
                 if spec.side == 'output' and spec.call == call:
-                    self._store(spec.name,
+                    self._store(rec, spec.name,
                                 _select(output, spec, self.owner, 'output'))
-            self._maybe_stop()
+            self._maybe_stop(rec)
 
         return hook
 
-    def _make_inplace_guard(self, module_name: str):
+    def _make_inplace_guard(self, rec: _Recording, module_name: str):
 
         def hook(module, args):
-            if not self.active or not self._records:
+            if not rec.records:
                 return
             for arg in args:
                 if not isinstance(arg, Tensor):
                     continue
-                for name, rec in self._records.items():
-                    if arg is rec:
+                for name, recorded in rec.records.items():
+                    if arg is recorded:
                         module.inplace = False
                         print_log(
                             f'[mmseg_kd] {self.owner}: {module_name} '
@@ -201,53 +217,48 @@ class TensorRecorder:
 
         return hook
 
-    def _store(self, name: str, value: Tensor) -> None:
+    def _store(self, rec: _Recording, name: str, value: Tensor) -> None:
         if name in self._copy_always:
-            self._records[name] = value.clone()
+            rec.records[name] = value.clone()
             return
-        self._records[name] = value
-        self._versions[name] = value._version
+        rec.records[name] = value
+        rec.versions[name] = value._version
         if name not in self._verified:
-            self._backups[name] = value.clone()
+            rec.backups[name] = value.clone()
 
-    def _maybe_stop(self) -> None:
-        if self.stop_when_complete and len(self._records) == len(self.specs):
+    def _maybe_stop(self, rec: _Recording) -> None:
+        if self.stop_when_complete and len(rec.records) == len(self.specs):
             raise RecordingComplete
 
     # ------------------------------------------------------------ recording
     def run(self, forward: Callable[[], Any]) -> Tuple[Any, Dict[str, Tensor]]:
         """Run ``forward()`` while recording.
 
+        Args:
+            forward (callable): Runs the model's forward (no arguments).
+
         Returns:
             tuple: ``forward``'s return value (None when the forward was
             stopped early) and a dict of the recorded tensors.
         """
-        self._calls.clear()
-        self._records = {}
-        self._versions.clear()
-        self._backups.clear()
-        self.active = True
+        rec = _Recording()
+        handles = self._register(rec)
         output = None
         try:
-            try:
-                output = forward()
-            except RecordingComplete:
-                pass
-            self.active = False
-            records = self._collect()
+            output = forward()
+        except RecordingComplete:
+            pass
         finally:
-            self.active = False
-            self._records = {}
-            self._versions.clear()
-            self._backups.clear()
-        return output, records
+            for handle in handles:
+                handle.remove()
+        return output, self._collect(rec)
 
-    def _collect(self) -> Dict[str, Tensor]:
-        missing = [s for n, s in self.specs.items() if n not in self._records]
+    def _collect(self, rec: _Recording) -> Dict[str, Tensor]:
+        missing = [s for n, s in self.specs.items() if n not in rec.records]
         if missing:
             lines = []
             for spec in missing:
-                ran = self._calls.get(spec.path, 0)
+                ran = rec.calls.get(spec.path, 0)
                 why = ('did not run in this forward' if ran == 0 else
                        f'ran {ran} time(s), but call={spec.call} was asked')
                 lines.append(f'  {spec.name!r} at {spec.describe()}: the '
@@ -259,15 +270,15 @@ class TensorRecorder:
                 'them with their shapes); for the teacher, only the backbone,'
                 ' neck, decode head and auxiliary heads are run.')
         records = {}
-        for name, value in self._records.items():
+        for name, value in rec.records.items():
             if name in self._copy_always:
                 records[name] = value
                 continue
-            changed = value._version != self._versions[name]
-            if name in self._backups:
+            changed = value._version != rec.versions[name]
+            if name in rec.backups:
                 if changed:
                     self._copy_always.add(name)
-                    records[name] = self._backups[name]
+                    records[name] = rec.backups[name]
                     print_log(
                         f'[mmseg_kd] {self.owner} tensor {name!r} '
                         f'({self.specs[name].describe()}) is modified in '
@@ -287,9 +298,3 @@ class TensorRecorder:
             else:
                 records[name] = value
         return records
-
-    def remove(self) -> None:
-        """Remove every hook this recorder registered."""
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []

@@ -166,27 +166,43 @@ def test_index_errors(net):
         rec.run(lambda: net(torch.randn(1, 3, 4, 4)))
 
 
-def test_inert_outside_recording_and_holds_no_references(net):
-    rec = TensorRecorder(net, dict(s='shared'))
-    net(torch.randn(1, 3, 4, 4))
-    assert not rec._records and not rec._calls
+def hook_count(module):
+    return sum(
+        len(m._forward_pre_hooks) + len(m._forward_hooks)
+        for m in module.modules())
+
+
+def test_hooks_exist_only_during_a_recording_and_hold_nothing(net):
+    before = hook_count(net)
+    rec = TensorRecorder(net, dict(s='shared', o=dict(path='act')))
+    assert hook_count(net) == before  # a plain forward is untouched
+    seen = []
+    net.tail.register_forward_pre_hook(
+        lambda m, a: seen.append(hook_count(net)))
     with torch.no_grad():  # (a graph would keep its inputs alive itself)
         _, got = rec.run(lambda: net(torch.randn(1, 3, 4, 4)))
+    assert seen and seen[0] > before + 1  # registered while it ran
+    assert hook_count(net) == before + 1  # only the test's own hook left
     ref = weakref.ref(got['s'])
     del got
     gc.collect()
     assert ref() is None, 'the recorder kept a recorded tensor alive'
-    assert not rec._records and not rec._backups
+
+
+def test_hooks_are_removed_when_the_forward_fails(net):
+    before = hook_count(net)
+    rec = TensorRecorder(net, dict(s='shared'))
+
+    def failing():
+        net(torch.randn(1, 3, 4, 4))
+        raise ValueError('boom')
+
+    with pytest.raises(ValueError, match='boom'):
+        rec.run(failing)
+    assert hook_count(net) == before
 
 
 def test_stop_when_complete_skips_the_rest(net):
     rec = TensorRecorder(net, dict(s='shared'), stop_when_complete=True)
     out, got = rec.run(lambda: net(torch.randn(1, 3, 4, 4)))
     assert out is None and 's' in got and not net.tail_ran
-
-
-def test_remove_hooks(net):
-    rec = TensorRecorder(net, dict(s='shared'))
-    rec.remove()
-    assert not net.shared._forward_pre_hooks
-    assert not net.act._forward_pre_hooks
