@@ -57,7 +57,13 @@ class TensorSide:
 
 @dataclass
 class TensorRow:
-    """A recorded tensor name with its student and/or teacher side."""
+    """A recorded tensor name with its student and/or teacher side.
+
+    Attributes:
+        name (str): The tensor's name in the config.
+        student (TensorSide, optional): The student's side.
+        teacher (TensorSide, optional): The teacher's side.
+    """
     name: str
     student: Optional[TensorSide] = None
     teacher: Optional[TensorSide] = None
@@ -103,7 +109,20 @@ class LossRow:
 
 @dataclass
 class ProbeReport:
-    """What :func:`probe` finds on one batch."""
+    """What :func:`probe` finds on one batch.
+
+    Attributes:
+        input_shape (tuple): (B, C, H, W) of the student's preprocessed
+            inputs.
+        source (str): Where the batch comes from.
+        iteration (int): The iteration the terms were evaluated at.
+        tensors (list[TensorRow]): Every recorded tensor, both sides.
+        task_losses (dict): The student's own loss terms by name.
+        task_total (float): Their sum.
+        losses (list[LossRow]): Every distillation term.
+        teacher (str): The teachers: checkpoints, classes, parameters.
+        notes (list[str]): Remarks printed under the tables.
+    """
     input_shape: Shape
     source: str
     iteration: int
@@ -127,7 +146,14 @@ class ProbeReport:
 
 @dataclass
 class ModuleRow:
-    """A module of a model: its path, class and output shape(s)."""
+    """A module of a model: its path, class and output shape(s).
+
+    Attributes:
+        path (str): The module path (what a tensor spec names).
+        cls (str): The module's class name.
+        output (str, optional): Its output shape(s) on the listed batch;
+            None when it did not run.
+    """
     path: str
     cls: str
     output: Optional[str] = None

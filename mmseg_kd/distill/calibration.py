@@ -2,7 +2,7 @@
 """Loss weights that set themselves: ``loss_weight=dict(type='Calibrated',
 ratio=r)``."""
 import math
-from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.dist import all_reduce, get_world_size
@@ -26,7 +26,8 @@ class Calibration(NamedTuple):
     steps: int = 1
 
 
-def parse_loss_weight(value, term: str) -> Tuple[float, Optional[Calibration]]:
+def parse_loss_weight(value: Union[float, dict],
+                      term: str) -> Tuple[float, Optional[Calibration]]:
     """A loss entry's ``loss_weight``: a number, or
     ``dict(type='Calibrated', ratio=r, on='value'|'grad', steps=N)``.
 

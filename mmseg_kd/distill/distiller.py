@@ -3,8 +3,8 @@
 import keyword
 import logging
 import math
-from typing import (Callable, Dict, List, Mapping, NamedTuple, Optional, Tuple,
-                    Type, Union)
+from typing import (Callable, Collection, Dict, List, Mapping, NamedTuple,
+                    Optional, Sequence, Tuple, Type, Union)
 
 import torch
 import torch.nn.functional as F
@@ -26,17 +26,26 @@ TensorNames = Union[str, Tuple[str, ...]]
 
 
 class LossRoute(NamedTuple):
-    """Which tensors a loss term reads and how its weight varies."""
+    """Which tensors a loss term reads and how its weight varies.
+
+    Attributes:
+        student (str | tuple[str]): The student tensor name(s).
+        teacher (str | tuple[str]): The teacher tensor name(s).
+        schedule (WeightSchedule, optional): Its weight schedule.
+        extras (dict): Extra keyword inputs of the loss to student tensor
+            names.
+        tuned_images_per_gpu (int, optional): Images per GPU the weight was
+            tuned for (batch-summed losses only).
+        on_batch_change (str): ``'warn'`` or ``'rescale'`` when the images
+            per GPU differ from it.
+        calibration (Calibration, optional): A weight that sets itself.
+    """
     student: TensorNames
     teacher: TensorNames
     schedule: Optional[WeightSchedule]
-    #: extra keyword inputs of the loss (``extra_inputs``) to student tensor
     extras: Dict[str, str]
-    #: images per GPU the weight was tuned for (batch-summed losses only)
     tuned_images_per_gpu: Optional[int] = None
-    #: ``'warn'`` or ``'rescale'`` when the images per GPU differ from it
     on_batch_change: str = 'warn'
-    #: a weight that sets itself (``loss_weight=dict(type='Calibrated')``)
     calibration: Optional[Calibration] = None
 
     def names(self, side: str) -> Tuple[str, ...]:
@@ -77,7 +86,7 @@ def _select(tensors: Mapping[str, Tensor],
     return [tensors[n] for n in names]
 
 
-def resize_labels(labels: Tensor, size) -> Tensor:
+def resize_labels(labels: Tensor, size: Sequence[int]) -> Tensor:
     """Nearest-resize (B, H, W) labels to ``size`` (h, w); ignore values
     (e.g. 255) are kept as they are."""
     if tuple(labels.shape[-2:]) == tuple(size):
@@ -348,8 +357,9 @@ class Distiller(BaseModule):
             for key, loss in self.adversarial_losses.items()
         }
 
-    def logit_terms(self, student_logits,
-                    teacher_logits) -> Dict[str, Tuple[str, str]]:
+    def logit_terms(
+            self, student_logits: Collection[str],
+            teacher_logits: Collection[str]) -> Dict[str, Tuple[str, str]]:
         """Term name to its (student, teacher) tensor, for the terms that
         compare logits: one student tensor of ``student_logits`` and one
         teacher tensor of ``teacher_logits`` (or a teacher ensemble), of the

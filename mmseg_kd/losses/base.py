@@ -1,5 +1,5 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
-from typing import Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -80,7 +80,7 @@ class DistillLoss(nn.Module):
                 teacher: LossInput,
                 labels: Optional[Tensor] = None,
                 iteration: int = 0,
-                **extras: Tensor):
+                **extras: Tensor) -> Union[Tensor, Dict[str, Tensor]]:
         """Args:
             student (Tensor | list): Student tensor(s).
             teacher (Tensor | list): Teacher tensor(s) (detached here).

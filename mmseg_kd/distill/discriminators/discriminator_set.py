@@ -7,7 +7,14 @@ from torch import Tensor, nn
 
 class AdversarialInputs(NamedTuple):
     """What a critic is trained on after the student step: the detached
-    maps of that step (and the image, for critics that see it)."""
+    maps of that step (and the image, for critics that see it).
+
+    Attributes:
+        student (Tensor): The student's maps, detached.
+        teacher (Tensor): The teacher's maps.
+        image (Tensor, optional): The student's input images, for critics
+            conditioned on them.
+    """
     student: Tensor
     teacher: Tensor
     image: Optional[Tensor] = None
