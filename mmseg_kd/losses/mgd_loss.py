@@ -2,6 +2,7 @@
 from typing import Optional
 
 import torch
+from mmengine.dist import get_rank, get_world_size
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
@@ -72,8 +73,10 @@ class MGDLoss(DistillLoss):
 
     The mask is drawn on the CPU from the loss's own generator, seeded by
     ``seed`` and checkpointed (``mask_rng``), so a run and its resume
-    draw the same masks. Every rank draws from the same seed; the masks
-    then differ between ranks only by their images.
+    draw the same masks. Under DDP every rank draws the masks of all ranks
+    (world size x B) and keeps its own slice: the masks differ between
+    ranks, as for B images on one GPU, while the generator's state stays
+    the same on every rank (the checkpoint holds rank 0's).
 
     Args:
         student_channels (int): C_s (filled from the probed tensor).
@@ -108,9 +111,12 @@ class MGDLoss(DistillLoss):
         self.mask_rng = CheckpointedGenerator(seed)
 
     def draw_mask(self, batch: int, height: int, width: int) -> Tensor:
-        """The next (B, 1, h, w) mask of the loss's generator (CPU)."""
-        return random_spatial_mask(batch, height, width, self.mask_ratio,
-                                   self.mask_rng.generator)
+        """This rank's next (B, 1, h, w) mask from the loss's generator
+        (CPU): slice ``rank`` of the masks of all ranks."""
+        world, rank = get_world_size(), get_rank()
+        masks = random_spatial_mask(world * batch, height, width,
+                                    self.mask_ratio, self.mask_rng.generator)
+        return masks[rank * batch:(rank + 1) * batch]
 
     def check_inputs(self,
                      student: Tensor,

@@ -88,6 +88,25 @@ def test_mgd_mask_ratio_seed_and_shape():
     assert MGDLoss(2, 2, mask_ratio=0.0).draw_mask(1, 9, 9).min() == 1.0
 
 
+def test_mgd_masks_differ_between_ranks(monkeypatch):
+    """Under DDP each rank keeps its slice of the masks of all ranks: rank r
+    of 2 gets images r*B..(r+1)*B-1 of a 2B draw, and every rank's
+    generator ends in the same state (the checkpoint holds rank 0's)."""
+    import mmseg_kd.losses.mgd_loss as mgd_module
+    single = MGDLoss(2, 2, seed=3).draw_mask(4, 6, 6)  # 2 ranks x B=2
+    masks, states = [], []
+    for rank in (0, 1):
+        monkeypatch.setattr(mgd_module, 'get_world_size', lambda: 2)
+        monkeypatch.setattr(mgd_module, 'get_rank', lambda r=rank: r)
+        loss = MGDLoss(2, 2, seed=3)
+        masks.append(loss.draw_mask(2, 6, 6))
+        states.append(loss.mask_rng.generator.get_state())
+    assert torch.equal(masks[0], single[:2])
+    assert torch.equal(masks[1], single[2:])
+    assert not torch.equal(masks[0], masks[1])
+    assert torch.equal(states[0], states[1])
+
+
 def test_mgd_state_round_trips_through_state_dict():
     gen = torch.Generator().manual_seed(2)
     s = torch.randn(2, 3, 4, 4, generator=gen)
