@@ -153,9 +153,10 @@ class TensorRecorder:
                     module.register_forward_hook(
                         self._make_post_hook(rec, path, specs)))
         for name, module in self._inplace_modules:
-            handles.append(
-                module.register_forward_pre_hook(
-                    self._make_inplace_guard(rec, name)))
+            if module.inplace:  # (a guard turns it off once, for good)
+                handles.append(
+                    module.register_forward_pre_hook(
+                        self._make_inplace_guard(rec, name)))
         return handles
 
     def _make_pre_hook(self, rec: _Recording, path: str,

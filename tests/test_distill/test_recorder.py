@@ -202,6 +202,20 @@ def test_hooks_are_removed_when_the_forward_fails(net):
     assert hook_count(net) == before
 
 
+def test_inplace_consumer_is_turned_off_and_reported_once(net, monkeypatch):
+    import mmseg_kd.distill.recorder as recorder_module
+    messages = []
+    monkeypatch.setattr(recorder_module, 'print_log',
+                        lambda msg, **kwargs: messages.append(msg))
+    rec = TensorRecorder(net, dict(pre=dict(path='bn')))
+    for _ in range(3):
+        with torch.no_grad():
+            _, got = rec.run(lambda: net(torch.randn(1, 3, 4, 4)))
+        assert (got['pre'] < 0).any()
+    assert not net.act.inplace
+    assert len([m for m in messages if 'consumes recorded' in m]) == 1
+
+
 def test_stop_when_complete_skips_the_rest(net):
     rec = TensorRecorder(net, dict(s='shared'), stop_when_complete=True)
     out, got = rec.run(lambda: net(torch.randn(1, 3, 4, 4)))
