@@ -1,9 +1,11 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 """Shared set-up of the command-line tools (train, test, export)."""
+import argparse
 import os
 
 import torch
 import torch.distributed as dist
+from mmengine.config import DictAction
 
 
 def setup_cpu_distributed(cfg, launcher: str) -> None:
@@ -40,6 +42,23 @@ def add_trust_argument(parser) -> None:
         '(repeatable; see docs/training_at_scale.md)')
 
 
-def local_rank_to_env(local_rank: int) -> None:
+def parse_launch_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Add the options train and test share (``--cfg-options``,
+    ``--launcher``, ``--trust-checkpoint``, ``--local-rank``), parse, and
+    put the local rank where torch.distributed reads it."""
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value (xxx=yyy format)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    add_trust_argument(parser)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(local_rank)
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args

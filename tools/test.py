@@ -12,9 +12,8 @@ the export next to student_final.pth.
 import argparse
 import os.path as osp
 
-from _launch import (add_trust_argument, local_rank_to_env,
-                     setup_cpu_distributed)
-from mmengine.config import Config, DictAction
+from _launch import parse_launch_args, setup_cpu_distributed
+from mmengine.config import Config
 from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -33,21 +32,7 @@ def parse_args():
     parser.add_argument(
         '--out', type=str, help='dir to save the predicted label maps')
     parser.add_argument('--show-dir', help='dir to save painted predictions')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value (xxx=yyy format)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    add_trust_argument(parser)
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    local_rank_to_env(args.local_rank)
-    return args
+    return parse_launch_args(parser)
 
 
 def check_checkpoint_matches(cfg, checkpoint: str, model) -> None:

@@ -18,9 +18,8 @@ import logging
 import os.path as osp
 
 import torch
-from _launch import (add_trust_argument, local_rank_to_env,
-                     setup_cpu_distributed)
-from mmengine.config import Config, DictAction
+from _launch import parse_launch_args, setup_cpu_distributed
+from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -42,21 +41,7 @@ def parse_args():
         'latest checkpoint in the work dir')
     parser.add_argument(
         '--amp', action='store_true', help='mixed precision training')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value (xxx=yyy format)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    add_trust_argument(parser)
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    local_rank_to_env(args.local_rank)
-    return args
+    return parse_launch_args(parser)
 
 
 def main():
