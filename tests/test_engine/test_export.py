@@ -47,7 +47,10 @@ def test_export_reads_any_checkpoint_layout_and_refuses_a_non_dict(tmp_path):
                            weights_only=True)['state_dict']) == ['backbone.w']
     wrapped = tmp_path / 'wrapped.pth'
     torch.save(dict(state_dict=state, meta=None), wrapped)
-    export_student(str(wrapped), str(tmp_path / 'b.pth'))
+    out = export_student(str(wrapped), str(tmp_path / 'b.pth'))
+    exported = torch.load(out, weights_only=True)['state_dict']
+    assert list(exported) == ['backbone.w']
+    assert torch.equal(exported['backbone.w'], torch.ones(1))
     listed = tmp_path / 'list.pth'
     torch.save([torch.ones(1)], listed)
     with pytest.raises(NotACheckpointError, match='holds no state dict'):

@@ -166,7 +166,11 @@ def test_pre_relu_record_of_conv_module():
     _, s = model.student_recorder.run(lambda: model.student._forward(inputs))
     assert (s['pre'] < 0).any()
     assert torch.allclose(torch.relu(s['pre']), s['post'])
-    model.train_step(fake_batch(), sgd(model))  # and it trains
+    before = snapshot(model.student)
+    log = model.train_step(fake_batch(), sgd(model))  # and it trains
+    assert torch.isfinite(log['loss_pre']) and float(log['loss_pre']) > 0
+    after = model.student.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
 
 
 def test_logit_class_mismatch_fails_at_build():
@@ -330,7 +334,9 @@ def test_teacher_precision():
             teacher=dict(model=tiny_segmentor(width=16), precision='bf16')))
     out = model.teacher(torch.randn(1, 3, 64, 64))['logits']
     assert out.dtype == torch.bfloat16
-    model.train_step(fake_batch(), sgd(model))  # losses run in fp32
+    log = model.train_step(fake_batch(), sgd(model))
+    assert log['loss_kd'].dtype == torch.float32  # losses run in fp32
+    assert torch.isfinite(log['loss_kd']) and float(log['loss_kd']) > 0
     with pytest.raises(ValueError, match='precision'):
         MODELS.build(
             distill_model(
@@ -471,11 +477,19 @@ def test_loading_a_distillation_checkpoint_is_strict():
         load_state_dict(model, extra)
     # a checkpoint without teacher weights loads (the teacher has its own)
     no_teacher = {
-        k: v
+        k: v + 1.0 if v.is_floating_point() else v
         for k, v in state.items() if not k.startswith('teacher.')
     }
+    teacher_before = snapshot(model.teacher)
     load_state_dict(model, no_teacher)
+    loaded = model.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in no_teacher.items())
+    assert all(
+        torch.equal(model.teacher.state_dict()[k], v)
+        for k, v in teacher_before.items())
     model.load_state_dict(state)  # torch's own loader takes it too
+    assert torch.equal(model.state_dict()['student.decode_head.conv_seg.bias'],
+                       state['student.decode_head.conv_seg.bias'])
 
 
 def test_loss_with_gradients_refuses_a_wrapper_that_bypasses_train_step():

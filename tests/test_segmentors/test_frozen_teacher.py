@@ -20,8 +20,14 @@ def test_frozen_whatever_train_asks():
     x = torch.randn(1, 3, 64, 64, requires_grad=True)
     out = t(x)['logits']
     assert not out.requires_grad and out.shape == (1, 11, 8, 8)
+    with torch.no_grad():  # stands for weights loaded from a checkpoint
+        for p in t.parameters():
+            p.fill_(0.5)
+    before = {k: v.clone() for k, v in t.state_dict().items()}
     t.init_weights()  # never re-initialised
-    assert list(t.state_dict())[0].startswith('model.')
+    after = t.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert list(after)[0].startswith('model.')
 
 
 def test_stops_once_every_tensor_is_recorded():
