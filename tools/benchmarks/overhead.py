@@ -90,8 +90,38 @@ METHODS = {
     'cirkd':
     'cirkd/cirkd_deeplabv3_r101-d8_deeplabv3_r18-d8_8xb2-40k_'
     'camvid-360x360.py',
+    'prerelu_pixel_pair':
+    'prerelu_kd/prerelu_pixel-pair_deeplabv3plus_r101-d8_deeplabv3plus_'
+    'r18-d8_4xb2-40k_camvid-360x360.py',
+    'dsd':
+    'dsd/dsd_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_camvid-360x360.py',
+    'mgd':
+    'mgd/mgd_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_camvid-360x360.py',
+    'kd_logit_standardization':
+    'kd/kd-ls_pspnet_r101-d8_pspnet_r18-d8_4xb2-40k_camvid-360x360.py',
 }
-LOGIT_METHODS = ('kd', 'cwd_logits', 'dist', 'cgd')
+#: module paths of a config written for another decoder, to their PSPNet
+#: counterparts: the pre-ReLU method's DeepLabV3+ decoder conv becomes the
+#: PSP head's last conv (before its ReLU), so that its row is timed on the
+#: same pair as the others
+ON_PSPNET = {
+    'decode_head.sep_bottleneck.1.pointwise_conv.bn':
+    'decode_head.bottleneck.bn'
+}
+LOGIT_METHODS = ('kd', 'cwd_logits', 'dist', 'cgd', 'kd_logit_standardization')
+
+
+def method_distill(method: str) -> dict:
+    """The ``distill`` section of ``method``'s shipped CamVid config, its
+    tensors moved to the PSPNet pair (:data:`ON_PSPNET`)."""
+    distill = Config.fromfile(osp.join(CONFIGS, METHODS[method])).model.distill
+    distill = distill.to_dict()
+    for side in ('student_tensors', 'teacher_tensors'):
+        distill[side] = {
+            n: ON_PSPNET.get(spec, spec) if isinstance(spec, str) else spec
+            for n, spec in distill[side].items()
+        }
+    return distill
 
 
 def model_cfg(path: str, size) -> dict:
@@ -109,21 +139,27 @@ def all_methods(methods) -> Config:
     optim = None
     for m in methods:
         cfg = Config.fromfile(osp.join(CONFIGS, METHODS[m]))
-        d = cfg.model.distill.to_dict()
-        rename = {n: f'{m}_{n}' for n in d['student_tensors']}
+        d = method_distill(m)
+
+        def rename(names, m=m):
+            """A tensor name (or a list of them) prefixed with the
+            method."""
+            return f'{m}_{names}' if isinstance(
+                names, str) else [f'{m}_{n}' for n in names]
+
         for side in ('student_tensors', 'teacher_tensors'):
             for n, spec in d[side].items():
-                distill[side][rename[n]] = spec
+                distill[side][rename(n)] = spec
         for n, c in d.get('connectors', {}).items():
-            distill['connectors'][rename[n]] = c
+            distill['connectors'][rename(n)] = c
         for key, loss in d['losses'].items():
             loss = dict(
                 loss,
-                student=rename[loss['student']],
-                teacher=rename[loss['teacher']])
+                student=rename(loss['student']),
+                teacher=rename(loss['teacher']))
             for extra in ('image', ):
                 if extra in loss:
-                    loss[extra] = rename[loss[extra]]
+                    loss[extra] = rename(loss[extra])
             distill['losses'][f'{key}_{m}'] = loss
         if 'student' in cfg.optim_wrapper:
             optim = cfg.optim_wrapper.to_dict()
@@ -234,8 +270,7 @@ def main():
         candidates[name] = lambda: model.train_step(batch, ow)
 
     for m in args.methods:
-        method = Config.fromfile(osp.join(CONFIGS, METHODS[m]))
-        build(m, method.model.distill.to_dict(), None)
+        build(m, method_distill(m), None)
     logits = dict(logits='decode_head.conv_seg')
     kd = dict(type='KDLoss', student='logits', teacher='logits')
     # the monitor: ratios and agreement every step; gradient cosines every
