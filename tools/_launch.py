@@ -2,10 +2,11 @@
 """Shared set-up of the command-line tools (train, test, export)."""
 import argparse
 import os
+import os.path as osp
 
 import torch
 import torch.distributed as dist
-from mmengine.config import DictAction
+from mmengine.config import Config, DictAction
 
 
 def setup_cpu_distributed(cfg, launcher: str) -> None:
@@ -40,6 +41,22 @@ def add_trust_argument(parser) -> None:
         help='a checkpoint you made yourself that needs more than a '
         'weights-only load; it may then call exactly the globals it names '
         '(repeatable; see docs/training_at_scale.md)')
+
+
+def load_launch_config(args: argparse.Namespace) -> Config:
+    """The config of ``args.config`` with the launcher, the
+    ``--cfg-options`` overrides and the work dir (``--work-dir``, else the
+    config's, else ``work_dirs/<config name>``) applied."""
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    return cfg
 
 
 def parse_launch_args(parser: argparse.ArgumentParser) -> argparse.Namespace:

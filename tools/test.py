@@ -10,10 +10,9 @@ is not run) or a plain mmseg config, e.g. the student_config.py written by
 the export next to student_final.pth.
 """
 import argparse
-import os.path as osp
 
-from _launch import parse_launch_args, setup_cpu_distributed
-from mmengine.config import Config
+from _launch import (load_launch_config, parse_launch_args,
+                     setup_cpu_distributed)
 from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -65,15 +64,7 @@ def check_checkpoint_matches(cfg, checkpoint: str, model) -> None:
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_launch_config(args)
     cfg.load_from = args.checkpoint
     trust_checkpoints(args.trust_checkpoint)
     if cfg.model.get('type') == 'DistillationSegmentor':

@@ -15,11 +15,10 @@ WORK_DIR/student_config.py are written at the end of training.
 """
 import argparse
 import logging
-import os.path as osp
 
 import torch
-from _launch import parse_launch_args, setup_cpu_distributed
-from mmengine.config import Config
+from _launch import (load_launch_config, parse_launch_args,
+                     setup_cpu_distributed)
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -46,16 +45,7 @@ def parse_args():
 
 def main():
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_launch_config(args)
 
     if args.amp and not torch.cuda.is_available():
         raise SystemExit(
