@@ -108,12 +108,9 @@ class SKDCritic(Critic):
                 self.net(student, image), self.net(teacher, image),
                 self.gan_type))
             if self.gp_weight > 0:
-                alpha = torch.rand(
-                    student.shape[0],
-                    1,
-                    1,
-                    1,
-                    generator=self.penalty_rng.generator).to(student.device)
+                alpha = torch.rand((student.shape[0], 1, 1, 1),
+                                   generator=self.penalty_rng.generator)
+                alpha = alpha.to(student.device)
                 s, t, score = self.net.penalty_inputs(student, teacher, image)
                 terms['gp'] = self.d_loss_weight * self.gp_weight * \
                     gradient_penalty(score, s, t, alpha)

@@ -15,7 +15,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..utils.log_keys import DIAGNOSTIC_PREFIXES
+# prefixes of the distillation diagnostics (the training monitor's)
+from ..utils.log_keys import DIAGNOSTIC_PREFIXES as DIAGNOSTICS
 
 # --------------------------------------------------------------------------
 # loss curves from mmengine's logs (scalars.json, <timestamp>.log)
@@ -141,10 +142,6 @@ def loss_kind(key: str) -> str:
     if '.' in key:
         return 'task'
     return 'distill'
-
-
-#: prefixes of the distillation diagnostics (the training monitor's)
-DIAGNOSTICS = DIAGNOSTIC_PREFIXES
 
 
 def is_diagnostic(key: str) -> bool:
