@@ -82,7 +82,29 @@ def test_weight_grid_scales_every_term(bench):
         'model.distill.losses.loss_skd_pixel.loss_weight': 3.0,
         'model.distill.losses.loss_skd_pair.loss_weight': 0.15
     }
-    assert 1.0 in bench.WEIGHT_GRID and 0.05 in bench.LR_GRID
+    assert 1.0 in bench.FULL_WEIGHT_GRID and 0.05 in bench.LR_GRID
+
+
+def _tuned(run, val, grad=1.0):
+    """A tuning run's record: ``val`` mIoU and, over its first 1000
+    iterations, a gradient ratio of ``grad`` x its multiple (linear in the
+    weight) and a value ratio half of that."""
+    m = run.get('multiple') or 1.0
+    return dict(
+        method=run['method'],
+        stage=run['stage'],
+        val_mIoU=val,
+        multiple=run.get('multiple'),
+        lr=run.get('lr'),
+        train_curves={
+            'kd_grad_ratio/loss_a': {
+                '1000': grad * m,
+                '2000': 9.0
+            },
+            'kd_ratio/loss_a': {
+                '1000': grad * m / 2
+            }
+        })
 
 
 def test_stages_best_choice_and_final_runs(bench):
@@ -102,8 +124,7 @@ def test_stages_best_choice_and_final_runs(bench):
     assert {r['method']
             for r in bench.final_runs(['kd'], records)} == {'baseline'}
     for r in tune:
-        records[r['name']] = dict(
-            val_mIoU=30.0 + r.get('multiple', 0), multiple=r.get('multiple'))
+        records[r['name']] = _tuned(r, 30.0 + r.get('multiple', 0))
     finals = bench.final_runs(['kd'], records)
     base = [r for r in finals if r['method'] == 'baseline']
     kd = [r for r in finals if r['method'] == 'kd']
@@ -134,8 +155,9 @@ def test_the_chosen_lr_is_shared_by_every_pspnet_row(bench):
     assert holistic['optim_wrapper.student.optimizer.lr'] == 0.1
     assert 'optim_wrapper.optimizer.lr' not in holistic
     assert not any('lr' in k for k in by_method['espnet_skd_pixel_pair'])
-    for r in tune:
-        records[r['name']] = dict(val_mIoU=1.0, multiple=r.get('multiple'))
+    for _ in range(2):  # the published runs decide the second points
+        for r in bench.tune_runs(methods, records):
+            records[r['name']] = _tuned(r, 1.0)
     finals = {
         (r['method'], r['seed']): r
         for r in bench.final_runs(methods, records)
@@ -247,11 +269,9 @@ def test_espnet_rows_have_their_own_student(bench):
     records = {}
     for r in bench.lr_runs():
         records[r['name']] = dict(val_mIoU=1.0, lr=r.get('lr'))
-    for r in bench.tune_runs(['espnet_skd_pixel_pair'], {}):
-        records[r['name']] = dict(
-            val_mIoU=r.get('multiple') or 0,
-            multiple=r.get('multiple'),
-            lr=r.get('lr'))
+    for _ in range(3):  # kd's grid, then the ESPNet row's two points
+        for r in bench.tune_runs(['kd', 'espnet_skd_pixel_pair'], records):
+            records[r['name']] = _tuned(r, r.get('multiple') or 0)
     finals = bench.final_runs(['espnet_skd_pixel_pair'], records)
     methods = {r['method'] for r in finals}
     assert methods == {'baseline', 'espnet_baseline', 'espnet_skd_pixel_pair'}
@@ -346,36 +366,81 @@ def test_a_run_is_trained_by_one_runner_at_a_time(bench, tmp_path):
             assert int(f.read()) == os.getpid()
 
 
+def _lr_chosen(bench):
+    """Records of the learning-rate runs, 0.05 the best."""
+    return {
+        r['name']:
+        dict(val_mIoU=50.0 if r['lr'] == 0.05 else 40.0, lr=r['lr'])
+        for r in bench.lr_runs()
+    }
+
+
+def _finish_tuning(bench, methods, records, val, grad):
+    """Record every tuning run the plan allows until none is left: ``val``
+    (method, multiple) -> val mIoU, ``grad`` method -> gradient ratio at
+    the published weights."""
+    while True:
+        todo = [
+            r for r in bench.tune_runs(methods, records)
+            if r['stage'] == 'tune' and r['name'] not in records
+        ]
+        if not todo:
+            return
+        for r in todo:
+            records[r['name']] = _tuned(r, val(r['method'], r['multiple']),
+                                        grad[r['method']])
+
+
+def test_second_grid_point_is_the_calibrated_multiple(bench):
+    """KD is tuned over the full grid; every other method over its
+    published weights and the multiple that gives its gradient the
+    strength KD has at its tuned weights, rounded to 1-3 steps, never 1."""
+    assert bench.calibrated_multiple(1.0, 0.25) == 0.3
+    assert bench.calibrated_multiple(1.0, 0.05) == 0.03  # nearer in log
+    assert bench.calibrated_multiple(2.0, 2.4) == 3.0  # 1.2: the neighbour
+    assert bench.calibrated_multiple(1.0, 0.8) == 0.3
+    assert bench.calibrated_multiple(1.0, 1e6) == 100.0  # the scale's end
+    records = _lr_chosen(bench)
+    # nothing but the published run until KD's grid and it are done
+    assert [
+        r['multiple'] for r in bench.tune_runs(['dist'], records)
+        if r['stage'] == 'tune'
+    ] == [1.0]
+    assert bench.weight_grid('dist', records) is None
+    _finish_tuning(bench, ['kd', 'dist'], records, lambda method, m: 50.0 +
+                   (m == 0.3), dict(kd=2.0, dist=0.2))
+    # kd tuned at 0.3: strength 0.6; dist's published strength 0.2 -> x3
+    assert bench.reference_strength(records) == pytest.approx(0.6)
+    assert bench.weight_grid('dist', records) == (1.0, 3.0)
+    assert bench.tuned_multiple('kd', records) == 0.3
+    assert bench.tuned_multiple('dist', records) == 1.0  # tied: published
+    # a record without the gradient diagnostic is an error naming the fix
+    records['tune_dist_w1_s100']['train_curves'] = {}
+    with pytest.raises(ValueError, match='kd_grad_ratio'):
+        bench.weight_grid('dist', records)
+
+
 def test_calibration_table_from_the_tuning_records(bench):
     """The ratios come from the first window of the tuning runs' curves;
-    the last column is the multiple the median tuned ratio would give."""
-    records = {}
-    for method, base, best in (('kd', 0.5, 0.3), ('dist', 0.1, 3.0)):
-        for m in bench.WEIGHT_GRID:
-            records[bench.run_name('tune', method, bench.TUNE_SEED,
-                                   f'w{m:g}')] = dict(
-                                       method=method,
-                                       stage='tune',
-                                       multiple=m,
-                                       val_mIoU=50.0 + (m == best),
-                                       train_curves={
-                                           'kd_ratio/loss_a': {
-                                               '1000': base * m,
-                                               '2000': 9.0
-                                           },
-                                           'kd_grad_ratio/loss_a': {
-                                               '1000': 2 * base * m
-                                           }
-                                       })
+    the last columns are the multiples that KD's tuned ratios give."""
+    assert 'no complete grid' in bench.calibration_table(['kd'], {})
+    records = _lr_chosen(bench)
+    tuned = dict(kd=0.3, dist=3.0)
+    _finish_tuning(bench, ['kd', 'dist'], records, lambda method, m: 50.0 +
+                   (m == tuned[method]), dict(kd=1.0, dist=0.1))
     text = bench.calibration_table(['kd', 'dist', 'cwd_logits'], records)
-    # tuned ratios: kd 0.5 * 0.3 = 0.15, dist 0.1 * 3 = 0.3; median 0.225
-    assert 'r = 0.225' in text
+    # kd tuned at 0.3: value ratio 0.15, gradient strength 0.3
+    assert 'r = 0.15, gradient strength g = 0.3.' in text
     kd = next(line for line in text.splitlines() if line.startswith('| kd'))
-    assert '| x0.3 |' in kd and '0.5 -> 0.15' in kd
+    assert '| 0.1, 0.3, 1, 3 | x0.3 |' in kd and '0.5 -> 0.15' in kd
     assert 'loss_a 1 |' in kd and 'loss_a 0.3 |' in kd  # grad ratios
-    assert kd.endswith('| x0.45 |')  # 0.225 / 0.5
+    assert kd.endswith('| x0.3 | x0.3 |')
+    dist = next(line for line in text.splitlines()
+                if line.startswith('| dist'))
+    # dist's published strength 0.1 -> x3 exactly; its grid is (1, 3)
+    assert '| 1, 3 | x3 | 51.00 / 50.00 |' in dist
+    assert dist.endswith('| x3 | x3 |')
     assert 'cwd_logits' not in text  # its tuning is not complete
-    assert 'No method' in bench.calibration_table(['kd'], {})
 
 
 def test_settings_do_not_depend_on_where_camvid_is(bench, monkeypatch):
@@ -443,10 +508,7 @@ def test_next_run_completes_rows_before_more_tuning(bench, monkeypatch):
 
     def finish(run, val=40.0):
         records[run['name']] = dict(
-            val_mIoU=val,
-            lr=run.get('lr'),
-            multiple=run.get('multiple'),
-            settings=bench.settings_of(run))
+            _tuned(run, val), settings=bench.settings_of(run))
 
     finish(first)
     for r in bench.lr_runs():
@@ -464,8 +526,16 @@ def test_next_run_completes_rows_before_more_tuning(bench, monkeypatch):
     assert bench.next_run(stages, methods, records,
                           busy)['name'] == 'final_kd_s0'
     busy |= {f'final_kd_s{s}' for s in bench.FINAL_SEEDS}
-    assert bench.next_run(stages, methods, records,
-                          busy)['name'] == 'tune_cwd_logits_w0.1_s100'
+    published = bench.next_run(stages, methods, records, busy)
+    assert published['name'] == 'tune_cwd_logits_w1_s100'
     # one stage only
     assert bench.next_run(('tune', ), methods, records,
-                          set())['name'] == 'tune_cwd_logits_w0.1_s100'
+                          set())['name'] == 'tune_cwd_logits_w1_s100'
+    # its second point waits for the published run, then is planned
+    busy.add(published['name'])
+    waiting = bench.next_run(stages, methods, records, busy)
+    assert waiting['stage'] == 'check'  # nothing of cwd_logits to run
+    finish(published)
+    # kd's tuned strength 0.1 (all tied: the first), cwd_logits' 1.0
+    assert bench.next_run(stages, methods, records,
+                          busy)['name'] == 'tune_cwd_logits_w0.1_s100'

@@ -31,8 +31,11 @@ its grid is complete and the table's rows complete one by one;
   (8000 iterations), seed 100, evaluated on the **val** split only; the best
   one is shared by every PSPNet row (tuning and final runs).
 * ``tune``: at the tuning schedule and the shared learning rate, every
-  method at a few multiples of its published loss weights (the published
-  value is always in the grid), seed 100, val only; and the student alone
+  method at multiples of its published loss weights, seed 100, val only:
+  the reference method (KD) at 0.1, 0.3, 1 and 3; every other method at 1
+  (published) and at the multiple that gives its terms the reference's
+  tuned gradient strength, measured in its published run
+  (:func:`weight_grid`); and the student alone
   trained twice as long as the final runs (``check``), as evidence that
   the final schedule has converged.
 * ``final``: the student alone at the chosen learning rate and every method
@@ -57,6 +60,7 @@ import contextlib
 import glob
 import hashlib
 import json
+import math
 import os
 import os.path as osp
 import re
@@ -64,7 +68,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 CONFIGS = osp.join('distillation_configs', 'benchmarks', 'camvid_cpu')
@@ -101,8 +105,14 @@ FIXED_BASELINES = {
     'espnet_baseline': osp.join(CONFIGS, 'espnet_baseline.py'),
 }
 BASELINES = ('baseline', ) + tuple(FIXED_BASELINES)
-#: multiples of the published loss weights tried on val (1 = published)
-WEIGHT_GRID = (0.1, 0.3, 1.0, 3.0)
+#: the method tuned over the full grid (:data:`FULL_WEIGHT_GRID`); its
+#: tuned strength sets every other method's second grid point
+REFERENCE_METHOD = 'kd'
+#: multiples of the published loss weights tried on val for the reference
+#: method (1 = published)
+FULL_WEIGHT_GRID = (0.1, 0.3, 1.0, 3.0)
+#: the values a calibrated multiple is rounded to (a 1-3 log scale)
+MULTIPLE_SCALE = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 #: learning rates tried on val for the student alone
 LR_GRID = (0.02, 0.05, 0.1)
 TUNE_SEED = 100
@@ -146,6 +156,89 @@ def weight_options(config: str, multiple: float) -> Dict[str, float]:
         f'model.distill.losses.{k}.loss_weight': round(v * multiple, 10)
         for k, v in published_weights(config).items()
     }
+
+
+def early_ratios(record: dict, prefix: str) -> Dict[str, float]:
+    """Term -> the mean of ``<prefix>/<term>`` over the first window of a
+    record's training curves (what a Calibrated weight is set from: the
+    start of training)."""
+    out = {}
+    for key, windows in record.get('train_curves', {}).items():
+        if key.startswith(prefix + '/') and windows:
+            first = min(windows, key=int)
+            out[key[len(prefix) + 1:]] = windows[first]
+    return out
+
+
+def gradient_strength(record: dict) -> float:
+    """The sum over a run's distillation terms of their gradient norm on the
+    student over the task loss's (``kd_grad_ratio``), over its first 1000
+    iterations: how hard the terms pull, whatever their scale."""
+    ratios = early_ratios(record, 'kd_grad_ratio')
+    if not ratios or sum(ratios.values()) <= 0:
+        raise ValueError(
+            f'Record of {record.get("method")} (multiple '
+            f'{record.get("multiple")}) has no kd_grad_ratio curve: rerun '
+            'it with the protocol, whose DistillationMonitorHook logs it.')
+    return sum(ratios.values())
+
+
+def reference_strength(records: Dict[str, dict]) -> Optional[float]:
+    """The :func:`gradient_strength` of :data:`REFERENCE_METHOD` at its
+    tuned multiple; None until its full grid is complete."""
+    grid = [
+        records.get(run_name('tune', REFERENCE_METHOD, TUNE_SEED, f'w{m:g}'))
+        for m in FULL_WEIGHT_GRID
+    ]
+    m = best(grid, 'multiple')
+    if m is None:
+        return None
+    return gradient_strength(grid[FULL_WEIGHT_GRID.index(m)])
+
+
+def calibrated_multiple(published: float, target: float) -> float:
+    """The multiple of the published weights that brings a gradient
+    strength of ``published`` to ``target`` (strength is linear in the
+    weight), rounded to :data:`MULTIPLE_SCALE`; where that is 1, the
+    neighbour on the side of the exact value, so that the grid always has
+    two points."""
+    exact = target / published
+    rounded = min(MULTIPLE_SCALE, key=lambda v: abs(math.log(v / exact)))
+    if rounded == 1.0:
+        return 3.0 if exact >= 1.0 else 0.3
+    return rounded
+
+
+def weight_grid(method: str,
+                records: Dict[str, dict]) -> Optional[Tuple[float, ...]]:
+    """The multiples of its published weights that ``method`` is tuned
+    over: :data:`FULL_WEIGHT_GRID` for :data:`REFERENCE_METHOD`; for every
+    other method the published weights and the multiple that gives the
+    reference's tuned gradient strength (:func:`calibrated_multiple`,
+    measured in the method's published run). None while that is unknown:
+    only the published run can be planned."""
+    if method == REFERENCE_METHOD:
+        return FULL_WEIGHT_GRID
+    published = records.get(run_name('tune', method, TUNE_SEED, 'w1'))
+    target = reference_strength(records)
+    if published is None or target is None:
+        return None
+    return tuple(
+        sorted(
+            {1.0,
+             calibrated_multiple(gradient_strength(published), target)}))
+
+
+def tuned_multiple(method: str, records: Dict[str, dict]) -> Optional[float]:
+    """The multiple of ``method``'s grid with the best val mIoU; None
+    until its grid is complete."""
+    grid = weight_grid(method, records)
+    if grid is None:
+        return None
+    return best([
+        records.get(run_name('tune', method, TUNE_SEED, f'w{m:g}'))
+        for m in grid
+    ], 'multiple')
 
 
 def teacher_run() -> dict:
@@ -240,7 +333,8 @@ def shares_the_lr(method: str) -> bool:
 
 
 def tune_runs(methods, records: Dict[str, dict]) -> List[dict]:
-    """Every method at every multiple of :data:`WEIGHT_GRID`, at the
+    """Every method at every multiple of its :func:`weight_grid` (the
+    published weights alone while the rest waits for them), at the
     :data:`TUNE_ITERS` schedule and the chosen learning rate (a row whose
     student shares it waits for :func:`chosen_lr`); then the convergence
     check (at twice the final schedule)."""
@@ -251,7 +345,7 @@ def tune_runs(methods, records: Dict[str, dict]) -> List[dict]:
             continue
         config = osp.join(CONFIGS, METHODS[method])
         shared = lr_options(config, lr) if shares_the_lr(method) else {}
-        for m in WEIGHT_GRID:
+        for m in weight_grid(method, records) or (1.0, ):
             runs.append(
                 dict(
                     name=run_name('tune', method, TUNE_SEED, f'w{m:g}'),
@@ -310,10 +404,7 @@ def final_runs(methods, records: Dict[str, dict]) -> List[dict]:
             runs += [final_run(name, s, config, {}) for s in FINAL_SEEDS]
     for method in methods:
         config = osp.join(CONFIGS, METHODS[method])
-        m = best([
-            records.get(run_name('tune', method, TUNE_SEED, f'w{v:g}'))
-            for v in WEIGHT_GRID
-        ], 'multiple')
+        m = tuned_multiple(method, records)
         if m is None:
             continue
         shared = lr_options(config, lr) if shares_the_lr(method) else {}
@@ -780,46 +871,41 @@ def tuning_table(records: Dict[str, dict]) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def early_ratios(record: dict, prefix: str) -> Dict[str, float]:
-    """Term -> the mean of ``<prefix>/<term>`` over the first window of a
-    record's training curves (what a Calibrated weight is set from: the
-    start of training)."""
-    out = {}
-    for key, windows in record.get('train_curves', {}).items():
-        if key.startswith(prefix + '/') and windows:
-            first = min(windows, key=int)
-            out[key[len(prefix) + 1:]] = windows[first]
-    return out
+def value_ratio(record: dict) -> float:
+    """The sum of a run's distillation terms over the task loss
+    (``kd_ratio``) over its first 1000 iterations."""
+    return sum(early_ratios(record, 'kd_ratio').values())
 
 
 def calibration_table(methods, records: Dict[str, dict]) -> str:
-    """Would calibrated weights reach the tuned ones? For every method with
-    a complete tuning, measured in its tuning runs over their first 1000
-    iterations: the sum of its terms over the task loss (``kd_ratio``, what
-    ``Calibrated(ratio=r)`` fixes) and each term's gradient norm over the
-    task loss's (``kd_grad_ratio``, what ``Calibrated(on='grad')`` fixes),
-    at the published and at the tuned weights. If the tuned ratios agree
-    across methods, one r reproduces the tuning without a grid: the last
-    column is the multiple of the published weights that the median tuned
-    value ratio r would have given each method (1.0 = the published
-    weights; compare with the tuned multiple)."""
+    """Do calibrated weights reach the tuned ones? For every method with a
+    complete grid, measured in its tuning runs over their first 1000
+    iterations: the sum of its terms over the task loss (``kd_ratio``,
+    what ``Calibrated(ratio=r)`` fixes) and each term's gradient norm on
+    the student over the task loss's (``kd_grad_ratio``, what
+    ``Calibrated(on='grad')`` fixes), at the published and at the tuned
+    weights; and the multiples of the published weights that calibrating
+    to :data:`REFERENCE_METHOD`'s tuned value ratio or gradient strength
+    gives (unrounded). Every other method's second grid point is the
+    gradient one, rounded (:func:`weight_grid`), so its row says whether
+    that calibrated weight beat the published one on val."""
     rows = []
     for method in methods:
-        grid = [
-            records.get(run_name('tune', method, TUNE_SEED, f'w{v:g}'))
-            for v in WEIGHT_GRID
-        ]
-        m = best(grid, 'multiple')
+        m = tuned_multiple(method, records)
         if m is None:
             continue
-        tuned = grid[WEIGHT_GRID.index(m)]
-        published = grid[WEIGHT_GRID.index(1.0)]
-        rows.append((method, m, tuned, published,
-                     sum(early_ratios(tuned, 'kd_ratio').values()),
-                     sum(early_ratios(published, 'kd_ratio').values())))
-    if not rows:
-        return 'No method has a complete tuning yet.\n'
-    median = statistics.median(r[4] for r in rows)
+
+        def tune(multiple):
+            return records[run_name('tune', method, TUNE_SEED,
+                                    f'w{multiple:g}')]
+
+        rows.append((method, weight_grid(method,
+                                         records), m, tune(m), tune(1.0)))
+    reference = [r for r in rows if r[0] == REFERENCE_METHOD]
+    if not reference:
+        return 'The reference method has no complete grid yet.\n'
+    target_value = value_ratio(reference[0][3])
+    target_grad = gradient_strength(reference[0][3])
 
     def grads(record):
         return ', '.join(
@@ -827,18 +913,22 @@ def calibration_table(methods, records: Dict[str, dict]) -> str:
             for k, v in sorted(early_ratios(record, 'kd_grad_ratio').items()))
 
     lines = [
-        f'Median tuned value ratio r = {median:.3g}.\n',
-        '| method | tuned (x published) | val mIoU tuned / published | '
-        'terms / task loss, published -> tuned | gradient ratios, published '
-        '| gradient ratios, tuned | Calibrated(r) would give |',
-        '|---|---|---|---|---|---|---|'
+        f'Reference: {REFERENCE_METHOD} at its tuned weights, terms / task '
+        f'loss r = {target_value:.3g}, gradient strength '
+        f'g = {target_grad:.3g}.\n',
+        '| method | grid (x published) | tuned | val mIoU tuned / published '
+        '| terms / task loss, published -> tuned | gradient ratios, '
+        'published | gradient ratios, tuned | calibrated to r | '
+        'calibrated to g |', '|---|---|---|---|---|---|---|---|---|'
     ]
-    for method, m, tuned, published, r_tuned, r_published in rows:
-        guess = (f'x{median / r_published:.2g}' if r_published > 0 else 'n/a')
-        lines.append(f'| {method} | x{m:g} | {tuned["val_mIoU"]:.2f} / '
-                     f'{published["val_mIoU"]:.2f} | {r_published:.3g} -> '
-                     f'{r_tuned:.3g} | {grads(published)} | {grads(tuned)} | '
-                     f'{guess} |')
+    for method, grid, m, tuned, published in rows:
+        lines.append(
+            f'| {method} | ' + ', '.join(f'{v:g}' for v in grid) +
+            f' | x{m:g} | {tuned["val_mIoU"]:.2f} / '
+            f'{published["val_mIoU"]:.2f} | {value_ratio(published):.3g} -> '
+            f'{value_ratio(tuned):.3g} | {grads(published)} | {grads(tuned)} '
+            f'| x{target_value / value_ratio(published):.2g} | '
+            f'x{target_grad / gradient_strength(published):.2g} |')
     return '\n'.join(lines) + '\n'
 
 
