@@ -241,6 +241,15 @@ def test_table_mean_std_and_gap(bench):
         rec('fitnet', 0, 50.0, multiple=1.0),
         'k':
         rec('fitnet', 1, 50.2, multiple=1.0),
+        # below the student alone: the table says so
+        'l':
+        rec('cgd', 0, 39.0, multiple=0.3),
+        'm':
+        rec('cgd', 1, 40.0, multiple=0.3),
+        'n':
+        rec('cgd', 2, 41.0, multiple=0.3),
+        'o':
+        rec('dist', 0, 39.0, multiple=0.3),
         'teacher_teacher_s0':
         dict(
             method='teacher',
@@ -258,8 +267,11 @@ def test_table_mean_std_and_gap(bench):
     assert '46.00 +- 1.00' in rows['kd'] and '+5.00 (> 2 std)' in rows['kd']
     assert 'x0.3' in rows['kd'] and '45.00, 46.00, 47.00' in rows['kd']
     assert '+0.67' in rows['at'] and '> 2 std' not in rows['at']
+    assert 'falls short' not in rows['at']
     fitnet = rows['fitnet (2 of 3 seeds)']
     assert '+9.10' in fitnet and '> 2 std' not in fitnet
+    assert '-1.00 (falls short)' in rows['cgd']
+    assert 'falls short' not in rows['dist (1 of 3 seeds)']  # not judged
     assert 'test mIoU 55.00' in text
 
 
