@@ -2,10 +2,12 @@
 """tools/benchmarks/camvid_quality.py: its rows are the protocol's config
 files, it schedules tune before final, picks the best val setting, reuses a
 record only for the same settings, and its table computes what it says."""
+import argparse
 import importlib.util
 import json
 import os
 import os.path as osp
+import time
 
 import pytest
 import torch
@@ -551,3 +553,102 @@ def test_next_run_completes_rows_before_more_tuning(bench, monkeypatch):
     # kd's tuned strength 0.1 (all tied: the first), cwd_logits' 1.0
     assert bench.next_run(stages, methods, records,
                           busy)['name'] == 'tune_cwd_logits_w0.1_s100'
+
+
+def test_expected_time_from_the_records(bench):
+    """A run's expected time comes from the seconds per iteration of
+    finished, uninterrupted runs: its own method's, else its kind's."""
+
+    def done(method, stage, seconds, iters, resumed=()):
+        return dict(
+            method=method,
+            stage=stage,
+            train_seconds=seconds,
+            resumed_at=list(resumed),
+            train_curves={
+                'loss': {
+                    str(i): 1.0
+                    for i in range(1000, iters + 1, 1000)
+                }
+            })
+
+    records = {
+        'a': done('kd', 'tune', 2400, 8000),  # 0.3 s/it
+        'b': done('kd', 'tune', 100, 8000, resumed=[6000]),  # a part only
+        'c': done('baseline', 'final', 1600, 16000),  # 0.1 s/it
+        'd': done('espnet_baseline', 'final', 4800, 16000),  # 0.3 s/it
+    }
+    extra = bench.EVALUATION_SECONDS
+
+    def run(method, iters=None):
+        options = {} if iters is None else {'train_cfg.max_iters': iters}
+        return dict(method=method, options=options)
+
+    assert bench.iterations_of(records['a']) == 8000
+    assert bench.expected_seconds(
+        run('kd'), records) == pytest.approx(0.3 * 16000 + extra)
+    # no record of its own: the distillation runs of the PSPNet student
+    assert bench.expected_seconds(run('cwd_logits', 8000),
+                                  records) == pytest.approx(2400 + extra)
+    assert bench.expected_seconds(run('baseline', 32000),
+                                  records) == pytest.approx(3200 + extra)
+    # the ESPNet row has no distillation run of its student to go by
+    assert bench.expected_seconds(run('espnet_skd_pixel_pair'),
+                                  records) is None
+
+
+def test_stop_by_starts_only_runs_that_can_finish(bench, tmp_path, monkeypatch,
+                                                  capsys):
+    """With --stop-by, a run whose expected time exceeds what is left is
+    not started (and one without an estimate neither); the others are."""
+    monkeypatch.setattr(bench, 'teacher_ready', lambda: True)
+    records = {}
+    for r in bench.lr_runs():
+        records[r['name']] = dict(
+            _lr_chosen(bench)[r['name']],
+            method='baseline',
+            stage='tune',
+            settings=bench.settings_of(r))
+    # one finished run to estimate from: the student alone at 0.1 s/it
+    first = bench.final_runs([], records)[0]
+    records[first['name']] = dict(
+        method='baseline',
+        stage='final',
+        train_seconds=1600,
+        resumed_at=[],
+        settings=bench.settings_of(first),
+        train_curves={'loss': {
+            '16000': 1.0
+        }})
+    started = []
+
+    def execute(run, work, records_dir):
+        started.append(run['name'])
+        return dict(
+            method=run['method'],
+            stage=run['stage'],
+            val_mIoU=1.0,
+            test_mIoU=1.0,
+            train_seconds=1.0,
+            settings=bench.settings_of(run))
+
+    monkeypatch.setattr(bench, 'execute', execute)
+    args = argparse.Namespace(
+        methods=['kd'],
+        jobs=1,
+        max_runs=None,
+        rerun_stale=False,
+        work_dir=str(tmp_path),
+        records=str(tmp_path),
+        stop_by=time.time() + 0.1 * 16000 + bench.EVALUATION_SECONDS + 60)
+    bench.run_all(('final', 'tune'), args, records)
+    # each start is judged when its slot frees: both other finals fit
+    assert started == ['final_baseline_s1', 'final_baseline_s2']
+    out = capsys.readouterr().out
+    assert 'not starting tune_kd_w0.1_s100: no finished run' in out
+    # the check run needs 32000 iterations at 0.1 s: more than is left
+    assert 'not starting check_baseline_32000it_s0: needs ~58 min' in out
+    with pytest.raises(argparse.ArgumentTypeError, match='HH:MM'):
+        bench.parse_deadline('25:00', 0.0)
+    assert 0 < bench.parse_deadline('00:00', time.time()) - time.time() \
+        <= 24 * 3600

@@ -3,7 +3,7 @@
 
     python tools/benchmarks/camvid_quality.py plan
     python tools/benchmarks/camvid_quality.py run [--stage S] [--jobs 2]
-        [--methods kd ...] [--max-runs N]
+        [--methods kd ...] [--max-runs N] [--stop-by HH:MM]
     python tools/benchmarks/camvid_quality.py table [--out FILE]
     python tools/benchmarks/camvid_quality.py calibration [--out FILE]
     python tools/benchmarks/camvid_quality.py plot [--plot-dir DIR]
@@ -719,6 +719,66 @@ def teacher_ready() -> bool:
     return osp.isfile(osp.join(REPO, TEACHER_CHECKPOINT))
 
 
+#: the schedule of a run that does not shorten it (the protocol's)
+PROTOCOL_ITERS = 16000
+#: added to a run's expected training time: its evaluation with
+#: ``tools/test.py`` and the start-up, with some margin (seconds)
+EVALUATION_SECONDS = 300
+
+
+def iterations_of(record: dict) -> int:
+    """The iterations a finished run trained (its last curve window)."""
+    windows = [
+        int(k) for c in record.get('train_curves', {}).values() for k in c
+    ]
+    return max(windows, default=0)
+
+
+def student_of(method: str) -> str:
+    """The student alone a row trains (itself for a student alone)."""
+    if method in BASELINES or method == 'teacher':
+        return method
+    return STUDENT_OF.get(method, 'baseline')
+
+
+def expected_seconds(run: dict, records: Dict[str, dict]) -> Optional[float]:
+    """How long ``run`` should take, from the seconds per iteration of the
+    finished, uninterrupted runs of the same method, else of the same kind
+    (student alone or distillation, same student); None without any.
+    Runs that overlapped other work on the machine make it pessimistic."""
+
+    def rate(match) -> Optional[float]:
+        rates = [
+            r['train_seconds'] / iterations_of(r) for r in records.values()
+            if match(r) and not r.get('resumed_at') and iterations_of(r)
+            and r.get('train_seconds')
+        ]
+        return statistics.median(rates) if rates else None
+
+    method = run['method']
+    per_iteration = rate(lambda r: r.get('method') == method) or rate(
+        lambda r: student_of(r.get('method', '')) == student_of(method) and
+        (r['method'] in BASELINES) == (method in BASELINES))
+    if per_iteration is None:
+        return None
+    iters = run['options'].get('train_cfg.max_iters', PROTOCOL_ITERS)
+    return per_iteration * iters + EVALUATION_SECONDS
+
+
+def parse_deadline(text: str, now: float) -> float:
+    """``HH:MM`` (local time, the next such time from ``now``) as epoch
+    seconds: when the machine will be gone, so that no run is started
+    that cannot finish by then (its work dir would be lost with it)."""
+    match = re.fullmatch(r'(\d{1,2}):(\d{2})', text)
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise argparse.ArgumentTypeError(
+            f'--stop-by {text!r}: give a local time as HH:MM, e.g. 14:55')
+    t = time.localtime(now)
+    target = time.mktime((t.tm_year, t.tm_mon, t.tm_mday, int(match[1]),
+                          int(match[2]), 0, 0, 0, -1))
+    return target if target > now else target + 24 * 3600
+
+
 def next_run(stages, methods, records: Dict[str, dict],
              skip) -> Optional[dict]:
     """The next run to train: the first run not done and not in ``skip``
@@ -753,7 +813,7 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
     if not teacher_ready():
         print(f'Distillation runs wait for the teacher checkpoint '
               f'{TEACHER_CHECKPOINT}.')
-    skip, started = set(), 0
+    skip, no_time, started = set(), set(), 0
 
     def stamp() -> str:
         return f'[{time.strftime("%H:%M")}]'
@@ -763,10 +823,22 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
         while True:
             while len(running) < args.jobs and (args.max_runs is None
                                                 or started < args.max_runs):
-                busy = skip | {r['name'] for r in running.values()}
+                busy = skip | no_time | {r['name'] for r in running.values()}
                 run = next_run(stages, args.methods, records, busy)
                 if run is None:
                     break
+                if args.stop_by is not None:
+                    need = expected_seconds(run, records)
+                    left = args.stop_by - time.time()
+                    if need is None or need > left:
+                        no_time.add(run['name'])
+                        print(
+                            f'{stamp()} not starting {run["name"]}: ' +
+                            ('no finished run to estimate its time from'
+                             if need is None else f'needs ~{need / 60:.0f} '
+                             f'min, {left / 60:.0f} left before --stop-by'),
+                            flush=True)
+                        continue
                 running[pool.submit(execute, run, args.work_dir,
                                     args.records)] = run
                 started += 1
@@ -1076,6 +1148,11 @@ def main(argv=None):
         '--methods', nargs='+', choices=list(METHODS), default=list(METHODS))
     parser.add_argument('--jobs', type=int, default=1)
     parser.add_argument('--max-runs', type=int)
+    parser.add_argument(
+        '--stop-by',
+        type=lambda text: parse_deadline(text, time.time()),
+        help='run: HH:MM (local time) by which the machine goes away; no '
+        'run is started that its measured rate says cannot finish by then')
     parser.add_argument('--rerun-stale', action='store_true')
     parser.add_argument('--records', default=RECORDS)
     parser.add_argument(
