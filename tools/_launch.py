@@ -43,6 +43,15 @@ def add_trust_argument(parser) -> None:
         '(repeatable; see docs/training_at_scale.md)')
 
 
+def add_cfg_options_argument(parser) -> None:
+    """``--cfg-options key=value ...`` (mmengine's ``DictAction``)."""
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value (xxx=yyy format)')
+
+
 def load_launch_config(args: argparse.Namespace) -> Config:
     """The config of ``args.config`` with the launcher, the
     ``--cfg-options`` overrides and the work dir (``--work-dir``, else the
@@ -63,11 +72,7 @@ def parse_launch_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
     """Add the options train and test share (``--cfg-options``,
     ``--launcher``, ``--trust-checkpoint``, ``--local-rank``), parse, and
     put the local rank where torch.distributed reads it."""
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value (xxx=yyy format)')
+    add_cfg_options_argument(parser)
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],

@@ -31,7 +31,7 @@ if __name__ == '__main__' and '--debug' not in sys.argv:
     warnings.filterwarnings('ignore', category=DeprecationWarning)
 
 import torch
-from mmengine.config import DictAction
+from _launch import add_cfg_options_argument
 
 import mmseg_kd  # noqa: F401  (registers everything)
 from mmseg_kd.apis import probe
@@ -42,11 +42,7 @@ def parse_args(argv=None):
         description='Probe a distillation config: tensors, shapes, '
         'connectors and initial loss values.')
     parser.add_argument('config', help='distillation config file')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value (xxx=yyy format)')
+    add_cfg_options_argument(parser)
     parser.add_argument(
         '--list-modules',
         metavar='SIDE',

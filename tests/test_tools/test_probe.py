@@ -63,6 +63,11 @@ def write_config(path, model: dict) -> str:
 
 
 def load_tool():
+    """tools/probe.py as a module, with tools/ importable as when it runs
+    as a script (it imports the tools' shared ``_launch``)."""
+    tools = osp.dirname(TOOL)
+    if tools not in sys.path:
+        sys.path.insert(0, tools)
     spec = importlib.util.spec_from_file_location('probe_tool', TOOL)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
