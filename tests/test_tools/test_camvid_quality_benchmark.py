@@ -652,3 +652,64 @@ def test_stop_by_starts_only_runs_that_can_finish(bench, tmp_path, monkeypatch,
         bench.parse_deadline('25:00', 0.0)
     assert 0 < bench.parse_deadline('00:00', time.time()) - time.time() \
         <= 24 * 3600
+
+
+def test_diagnostics_table_spans_every_term_curve(bench):
+    """One row per term of every tuning and final run: first -> last
+    (min .. max) of each diagnostic over the record's windows; a term
+    without a diagnostic (a feature term has no agreement) leaves it
+    blank, and runs of other stages or methods are left out."""
+    curves = {
+        'kd_ratio/loss_kd': {
+            '2000': 0.5,
+            '1000': 1.0,
+            '3000': 0.25
+        },
+        'kd_cosine/loss_kd': {
+            '1000': -0.2,
+            '2000': 0.4
+        },
+        'kd_agreement/loss_kd': {
+            '1000': 70.0,
+            '2000': 80.0
+        },
+        'kd_grad_ratio/loss_fit': {
+            '1000': 2.0
+        },
+        'decode.loss_ce': {
+            '1000': 1.0
+        },
+    }
+    records = {
+        'a':
+        dict(
+            method='kd',
+            stage='tune',
+            multiple=3.0,
+            seed=100,
+            val_mIoU=50.0,
+            train_curves=curves),
+        'b':
+        dict(method='kd', stage='final', seed=1, val_mIoU=51.0),
+        'c':
+        dict(method='baseline', stage='final', seed=0, val_mIoU=1.0),
+        'd':
+        dict(
+            method='at',
+            stage='tune',
+            multiple=1.0,
+            seed=100,
+            val_mIoU=2.0,
+            train_curves=curves),
+    }
+    text = bench.diagnostics_table(['kd'], records)
+    rows = [line for line in text.splitlines()[2:]]
+    assert len(rows) == 2  # kd's two terms; no curves in its final
+    kd = next(r for r in rows if '| loss_kd |' in r)
+    assert kd.startswith('| kd | tune x3 | loss_kd | 1 -> 0.25 (0.25 .. 1) |')
+    assert '| -0.2 -> 0.4 (-0.2 .. 0.4) | 70 -> 80 (70 .. 80) | 50.00 |' in kd
+    fit = next(r for r in rows if '| loss_fit |' in r)
+    assert fit == ('| kd | tune x3 | loss_fit |  | 2 -> 2 (2 .. 2) |  |  '
+                   '| 50.00 |')
+    assert '| at |' not in bench.diagnostics_table(['kd', 'cwd_logits'],
+                                                   records)

@@ -6,6 +6,7 @@
         [--methods kd ...] [--max-runs N] [--stop-by HH:MM]
     python tools/benchmarks/camvid_quality.py table [--out FILE]
     python tools/benchmarks/camvid_quality.py calibration [--out FILE]
+    python tools/benchmarks/camvid_quality.py diagnostics [--out FILE]
     python tools/benchmarks/camvid_quality.py plot [--plot-dir DIR]
 
 Every run is a config file of ``distillation_configs/benchmarks/camvid_cpu/``
@@ -950,6 +951,61 @@ def tuning_table(records: Dict[str, dict]) -> str:
     return '\n'.join(lines) + '\n'
 
 
+#: the distillation diagnostics a record's curves hold, as the table names
+#: them: (curve prefix, column heading)
+DIAGNOSTICS = (('kd_ratio', 'term / task loss'),
+               ('kd_grad_ratio', 'gradient norm / task loss\'s'),
+               ('kd_cosine', 'cosine with the task gradient'),
+               ('kd_agreement', 'agreement with the teacher (%)'))
+
+
+def curve_span(windows: Dict[str, float]) -> str:
+    """A curve over training as ``first -> last (min .. max)``."""
+    values = [windows[k] for k in sorted(windows, key=int)]
+    return (f'{values[0]:.3g} -> {values[-1]:.3g} '
+            f'({min(values):.3g} .. {max(values):.3g})')
+
+
+def diagnostics_table(methods, records: Dict[str, dict]) -> str:
+    """The measured evidence of what every distillation term did in every
+    tuning and final run: per term, over the 1000-iteration windows of its
+    record, its value and gradient norm relative to the task loss's, the
+    cosine of its gradient with the task gradient on the student (negative:
+    it fights the task) and, for logit terms, the student's agreement with
+    the teacher."""
+    lines = [
+        '| method | run | term | ' + ' | '.join(h for _, h in DIAGNOSTICS) +
+        ' | val mIoU |', '|---|---|---|' + '---|' * (len(DIAGNOSTICS) + 1)
+    ]
+    runs = [
+        r for r in records.values()
+        if r.get('method') in methods and r['stage'] in ('tune', 'final')
+    ]
+
+    def order(r):
+        return (list(METHODS).index(r['method']), r['stage']
+                != 'tune', r.get('multiple') or 0, r['seed'])
+
+    for r in sorted(runs, key=order):
+        run = (f'tune x{r["multiple"]:g}'
+               if r['stage'] == 'tune' else f'final s{r["seed"]}')
+        curves = r.get('train_curves', {})
+        terms = sorted({
+            key.split('/', 1)[1]
+            for key in curves
+            for prefix, _ in DIAGNOSTICS if key.startswith(prefix + '/')
+        })
+        for term in terms:
+            cells = [
+                curve_span(curves[f'{prefix}/{term}'])
+                if curves.get(f'{prefix}/{term}') else ''
+                for prefix, _ in DIAGNOSTICS
+            ]
+            lines.append(f'| {r["method"]} | {run} | {term} | ' +
+                         ' | '.join(cells) + f' | {r["val_mIoU"]:.2f} |')
+    return '\n'.join(lines) + '\n'
+
+
 def value_ratio(record: dict) -> float:
     """The sum of a run's distillation terms over the task loss
     (``kd_ratio``) over its first 1000 iterations."""
@@ -1142,7 +1198,8 @@ def planned(methods, records) -> List[dict]:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        'command', choices=('plan', 'run', 'table', 'calibration', 'plot'))
+        'command',
+        choices=('plan', 'run', 'table', 'calibration', 'diagnostics', 'plot'))
     parser.add_argument('--stage', default='all', choices=STAGES + ('all', ))
     parser.add_argument(
         '--methods', nargs='+', choices=list(METHODS), default=list(METHODS))
@@ -1179,6 +1236,16 @@ def main(argv=None):
         return
     if args.command == 'calibration':
         text = calibration_table(args.methods, records)
+    if args.command == 'diagnostics':
+        text = ('# CamVid distillation diagnostics (CPU protocol)\n\n'
+                'Written by `python tools/benchmarks/camvid_quality.py '
+                'diagnostics --out docs/benchmarks/camvid_diagnostics.md` '
+                'from the records in `docs/benchmarks/camvid/records/`; '
+                'each diagnostic over the 1000-iteration windows of a run, '
+                'as `first -> last (min .. max)`; what each measures: '
+                '`docs/benchmarks.md`.\n\n' +
+                diagnostics_table(args.methods, records))
+    if args.command in ('calibration', 'diagnostics'):
         print(text)
         if args.out:
             with open(args.out, 'w') as f:
