@@ -1,5 +1,5 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
-"""Shared set-up of the command-line tools (train, test, export)."""
+"""Shared set-up of the command-line tools (train, test, export, probe)."""
 import argparse
 import os
 import os.path as osp

@@ -87,10 +87,10 @@ def test_weight_grid_scales_every_term(bench):
     assert 1.0 in bench.FULL_WEIGHT_GRID and 0.05 in bench.LR_GRID
 
 
-def _tuned(run, val, grad=1.0):
+def _tuned(run, val, grad=1.0, value=0.5):
     """A tuning run's record: ``val`` mIoU and, over its first 1000
     iterations, a gradient ratio of ``grad`` x its multiple (linear in the
-    weight) and a value ratio half of that."""
+    weight) and a value ratio ``value`` times that."""
     m = run.get('multiple') or 1.0
     return dict(
         method=run['method'],
@@ -104,7 +104,7 @@ def _tuned(run, val, grad=1.0):
                 '2000': 9.0
             },
             'kd_ratio/loss_a': {
-                '1000': grad * m / 2
+                '1000': grad * m * value
             }
         })
 
@@ -389,10 +389,11 @@ def _lr_chosen(bench):
     }
 
 
-def _finish_tuning(bench, methods, records, val, grad):
+def _finish_tuning(bench, methods, records, val, grad, value=None):
     """Record every tuning run the plan allows until none is left: ``val``
     (method, multiple) -> val mIoU, ``grad`` method -> gradient ratio at
-    the published weights."""
+    the published weights, ``value`` method -> value over gradient ratio
+    (default 0.5)."""
     while True:
         todo = [
             r for r in bench.tune_runs(methods, records)
@@ -402,7 +403,8 @@ def _finish_tuning(bench, methods, records, val, grad):
             return
         for r in todo:
             records[r['name']] = _tuned(r, val(r['method'], r['multiple']),
-                                        grad[r['method']])
+                                        grad[r['method']],
+                                        (value or {}).get(r['method'], 0.5))
 
 
 def test_second_grid_point_is_the_calibrated_multiple(bench):
@@ -413,7 +415,8 @@ def test_second_grid_point_is_the_calibrated_multiple(bench):
     assert bench.calibrated_multiple(1.0, 0.05) == 0.03  # nearer in log
     assert bench.calibrated_multiple(2.0, 2.4) == 3.0  # 1.2: the neighbour
     assert bench.calibrated_multiple(1.0, 0.8) == 0.3
-    assert bench.calibrated_multiple(1.0, 1e6) == 100.0  # the scale's end
+    assert bench.calibrated_multiple(1.0, 1e6) == 100.0  # the scale's ends
+    assert bench.calibrated_multiple(1.0, 1e-6) == 0.01
     records = _lr_chosen(bench)
     # nothing but the published run until KD's grid and it are done
     assert [
@@ -428,10 +431,20 @@ def test_second_grid_point_is_the_calibrated_multiple(bench):
     assert bench.weight_grid('dist', records) == (1.0, 3.0)
     assert bench.tuned_multiple('kd', records) == 0.3
     assert bench.tuned_multiple('dist', records) == 1.0  # tied: published
-    # a record without the gradient diagnostic is an error naming the fix
+    # a tie below 1 goes to the published weights too
+    _finish_tuning(bench, ['cgd'], records, lambda method, m: 50.0,
+                   dict(cgd=20.0))
+    assert bench.weight_grid('cgd', records) == (0.03, 1.0)
+    assert bench.tuned_multiple('cgd', records) == 1.0
+    # a record without the gradient diagnostic: a warning naming the fix,
+    # and the method's grid stays unknown (nothing else is held up)
     records['tune_dist_w1_s100']['train_curves'] = {}
-    with pytest.raises(ValueError, match='kd_grad_ratio'):
-        bench.weight_grid('dist', records)
+    with pytest.warns(UserWarning, match='delete it and rerun'):
+        assert bench.weight_grid('dist', records) is None
+    with pytest.warns(UserWarning):
+        names = [r['name'] for r in bench.tune_runs(['dist', 'cgd'], records)]
+    assert 'tune_dist_w3_s100' not in names  # its second point: unknown
+    assert 'tune_cgd_w0.03_s100' in names
 
 
 def test_calibration_table_from_the_tuning_records(bench):
@@ -440,8 +453,11 @@ def test_calibration_table_from_the_tuning_records(bench):
     assert 'no complete grid' in bench.calibration_table(['kd'], {})
     records = _lr_chosen(bench)
     tuned = dict(kd=0.3, dist=3.0)
-    _finish_tuning(bench, ['kd', 'dist'], records, lambda method, m: 50.0 +
-                   (m == tuned[method]), dict(kd=1.0, dist=0.1))
+    _finish_tuning(bench, ['kd', 'dist'], records,
+                   lambda method, m: 50.0 + (m == tuned[method]),
+                   dict(kd=1.0, dist=0.1), dict(dist=5.0))
+    text = bench.calibration_table(['dist', 'cwd_logits'], records)
+    assert '| kd |' not in text  # the reference is found all the same
     text = bench.calibration_table(['kd', 'dist', 'cwd_logits'], records)
     # kd tuned at 0.3: value ratio 0.15, gradient strength 0.3
     assert 'r = 0.15, gradient strength g = 0.3.' in text
@@ -451,9 +467,10 @@ def test_calibration_table_from_the_tuning_records(bench):
     assert kd.endswith('| x0.3 | x0.3 |')
     dist = next(line for line in text.splitlines()
                 if line.startswith('| dist'))
-    # dist's published strength 0.1 -> x3 exactly; its grid is (1, 3)
-    assert '| 1, 3 | x3 | 51.00 / 50.00 |' in dist
-    assert dist.endswith('| x3 | x3 |')
+    # dist's published strength 0.1 -> x3 exactly; its grid is (1, 3);
+    # its value ratio at x1 is 0.5: r = 0.15 would give x0.3
+    assert '| 1, 3 | x3 | 51.00 / 50.00 | 0.5 -> 1.5 |' in dist
+    assert dist.endswith('| x0.3 | x3 |')
     assert 'cwd_logits' not in text  # its tuning is not complete
 
 
@@ -550,9 +567,10 @@ def test_next_run_completes_rows_before_more_tuning(bench, monkeypatch):
     waiting = bench.next_run(stages, methods, records, busy)
     assert waiting['stage'] == 'check'  # nothing of cwd_logits to run
     finish(published)
-    # kd's tuned strength 0.1 (all tied: the first), cwd_logits' 1.0
+    # kd all tied: its published weight, strength 1.0, as cwd_logits' at
+    # x1; the second point is then the neighbour on the scale
     assert bench.next_run(stages, methods, records,
-                          busy)['name'] == 'tune_cwd_logits_w0.1_s100'
+                          busy)['name'] == 'tune_cwd_logits_w3_s100'
 
 
 def test_expected_time_from_the_records(bench):
@@ -582,7 +600,10 @@ def test_expected_time_from_the_records(bench):
 
     def run(method, iters=None):
         options = {} if iters is None else {'train_cfg.max_iters': iters}
-        return dict(method=method, options=options)
+        config = (
+            bench.BASELINE_CONFIG if method == 'baseline' else osp.join(
+                bench.CONFIGS, bench.METHODS[method]))
+        return dict(method=method, options=options, config=config)
 
     assert bench.iterations_of(records['a']) == 8000
     assert bench.expected_seconds(
@@ -592,7 +613,12 @@ def test_expected_time_from_the_records(bench):
                                   records) == pytest.approx(2400 + extra)
     assert bench.expected_seconds(run('baseline', 32000),
                                   records) == pytest.approx(3200 + extra)
-    # the ESPNet row has no distillation run of its student to go by
+    # the ESPNet row has no distillation run of its student to go by: its
+    # student alone's rate plus what the teacher adds to the PSPNet's
+    assert bench.expected_seconds(
+        run('espnet_skd_pixel_pair'),
+        records) == pytest.approx((0.3 + 0.3 - 0.1) * 16000 + extra)
+    del records['c']
     assert bench.expected_seconds(run('espnet_skd_pixel_pair'),
                                   records) is None
 
@@ -648,10 +674,21 @@ def test_stop_by_starts_only_runs_that_can_finish(bench, tmp_path, monkeypatch,
     assert 'not starting tune_kd_w0.1_s100: no finished run' in out
     # the check run needs 32000 iterations at 0.1 s: more than is left
     assert 'not starting check_baseline_32000it_s0: needs ~58 min' in out
-    with pytest.raises(argparse.ArgumentTypeError, match='HH:MM'):
-        bench.parse_deadline('25:00', 0.0)
-    assert 0 < bench.parse_deadline('00:00', time.time()) - time.time() \
-        <= 24 * 3600
+
+
+def test_stop_by_is_the_next_such_time(bench):
+    """Later today, or tomorrow when it passed more than 12 hours ago; a
+    time just passed is refused (a late start, not tomorrow's deadline)."""
+    t = time.localtime()
+    evening = time.mktime(
+        (t.tm_year, t.tm_mon, t.tm_mday, 23, 30, 0, 0, 0, -1))
+    assert bench.parse_deadline('23:45', evening) - evening == 15 * 60
+    assert bench.parse_deadline('00:30', evening) - evening == 60 * 60
+    with pytest.raises(argparse.ArgumentTypeError, match='min ago'):
+        bench.parse_deadline('23:00', evening)
+    for bad in ('25:00', '12:60', '1230', 'noon'):
+        with pytest.raises(argparse.ArgumentTypeError, match='HH:MM'):
+            bench.parse_deadline(bad, evening)
 
 
 def test_diagnostics_table_spans_every_term_curve(bench):
@@ -693,6 +730,13 @@ def test_diagnostics_table_spans_every_term_curve(bench):
         dict(method='kd', stage='final', seed=1, val_mIoU=51.0),
         'c':
         dict(method='baseline', stage='final', seed=0, val_mIoU=1.0),
+        'e':
+        dict(
+            method='kd',
+            stage='check',
+            seed=0,
+            val_mIoU=3.0,
+            train_curves=curves),
         'd':
         dict(
             method='at',

@@ -69,6 +69,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 from typing import Dict, List, Optional, Tuple
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
@@ -172,29 +173,37 @@ def early_ratios(record: dict, prefix: str) -> Dict[str, float]:
 
 
 def gradient_strength(record: dict) -> float:
-    """The sum over a run's distillation terms of their gradient norm on the
-    student over the task loss's (``kd_grad_ratio``), over its first 1000
-    iterations: how hard the terms pull, whatever their scale."""
+    """How hard a run's distillation terms pull, whatever their scale: the
+    sum over its terms of each term's gradient norm on the student over the
+    task loss's (``kd_grad_ratio``; not the ratio of the summed gradient),
+    in its first curve window (the samples at iterations 500 and 1000).
+
+    Raises:
+        ValueError: the record has no such curve (a run made without the
+            protocol's ``model.distill.monitor.grad_cosine_interval``).
+    """
     ratios = early_ratios(record, 'kd_grad_ratio')
     if not ratios or sum(ratios.values()) <= 0:
         raise ValueError(
-            f'Record of {record.get("method")} (multiple '
-            f'{record.get("multiple")}) has no kd_grad_ratio curve: rerun '
-            'it with the protocol, whose DistillationMonitorHook logs it.')
+            f'The record of {record.get("method")} at x'
+            f'{record.get("multiple")} has no kd_grad_ratio curve: delete '
+            'it and rerun the run (the protocol\'s '
+            'model.distill.monitor.grad_cosine_interval logs the curve).')
     return sum(ratios.values())
+
+
+def tune_name(method: str, multiple: float) -> str:
+    """The name of ``method``'s tuning run at ``multiple``."""
+    return run_name('tune', method, TUNE_SEED, f'w{multiple:g}')
 
 
 def reference_strength(records: Dict[str, dict]) -> Optional[float]:
     """The :func:`gradient_strength` of :data:`REFERENCE_METHOD` at its
     tuned multiple; None until its full grid is complete."""
-    grid = [
-        records.get(run_name('tune', REFERENCE_METHOD, TUNE_SEED, f'w{m:g}'))
-        for m in FULL_WEIGHT_GRID
-    ]
-    m = best(grid, 'multiple')
+    m = tuned_multiple(REFERENCE_METHOD, records)
     if m is None:
         return None
-    return gradient_strength(grid[FULL_WEIGHT_GRID.index(m)])
+    return gradient_strength(records[tune_name(REFERENCE_METHOD, m)])
 
 
 def calibrated_multiple(published: float, target: float) -> float:
@@ -216,30 +225,35 @@ def weight_grid(method: str,
     over: :data:`FULL_WEIGHT_GRID` for :data:`REFERENCE_METHOD`; for every
     other method the published weights and the multiple that gives the
     reference's tuned gradient strength (:func:`calibrated_multiple`,
-    measured in the method's published run). None while that is unknown:
-    only the published run can be planned."""
+    measured in the method's published run). None while that is unknown
+    (only the published run can be planned), with a warning naming the fix
+    where a record lacks the gradient curve it needs."""
     if method == REFERENCE_METHOD:
         return FULL_WEIGHT_GRID
-    published = records.get(run_name('tune', method, TUNE_SEED, 'w1'))
-    target = reference_strength(records)
-    if published is None or target is None:
+    published = records.get(tune_name(method, 1.0))
+    if published is None:
         return None
-    return tuple(
-        sorted(
-            {1.0,
-             calibrated_multiple(gradient_strength(published), target)}))
+    try:
+        target = reference_strength(records)
+        if target is None:
+            return None
+        c = calibrated_multiple(gradient_strength(published), target)
+    except ValueError as err:
+        warnings.warn(f'{method}\'s grid is unknown: {err}')
+        return None
+    return tuple(sorted({1.0, c}))
 
 
 def tuned_multiple(method: str, records: Dict[str, dict]) -> Optional[float]:
-    """The multiple of ``method``'s grid with the best val mIoU; None
-    until its grid is complete."""
+    """The multiple of ``method``'s grid with the best val mIoU (a tie goes
+    to the published weights, then to the smaller multiple); None until its
+    grid is complete."""
     grid = weight_grid(method, records)
     if grid is None:
         return None
-    return best([
-        records.get(run_name('tune', method, TUNE_SEED, f'w{m:g}'))
-        for m in grid
-    ], 'multiple')
+    published_first = sorted(grid, key=lambda m: m != 1.0)
+    return best([records.get(tune_name(method, m)) for m in published_first],
+                'multiple')
 
 
 def teacher_run() -> dict:
@@ -720,8 +734,6 @@ def teacher_ready() -> bool:
     return osp.isfile(osp.join(REPO, TEACHER_CHECKPOINT))
 
 
-#: the schedule of a run that does not shorten it (the protocol's)
-PROTOCOL_ITERS = 16000
 #: added to a run's expected training time: its evaluation with
 #: ``tools/test.py`` and the start-up, with some margin (seconds)
 EVALUATION_SECONDS = 300
@@ -742,42 +754,80 @@ def student_of(method: str) -> str:
     return STUDENT_OF.get(method, 'baseline')
 
 
+def is_distillation(method: str) -> bool:
+    """Whether a row trains a student with a teacher."""
+    return method not in BASELINES and method != 'teacher'
+
+
+def planned_iterations(run: dict) -> int:
+    """The iterations ``run`` will train: its ``--cfg-options``' or its
+    config's."""
+    if 'train_cfg.max_iters' in run['options']:
+        return run['options']['train_cfg.max_iters']
+    from mmengine.config import Config
+    return Config.fromfile(osp.join(REPO, run['config'])).train_cfg.max_iters
+
+
 def expected_seconds(run: dict, records: Dict[str, dict]) -> Optional[float]:
-    """How long ``run`` should take, from the seconds per iteration of the
-    finished, uninterrupted runs of the same method, else of the same kind
-    (student alone or distillation, same student); None without any.
-    Runs that overlapped other work on the machine make it pessimistic."""
+    """How long ``run`` should take, from the seconds per iteration of
+    finished, uninterrupted runs: of the same method; else of the same kind
+    (student alone or distillation) with the same student; else, for a
+    distillation row whose student has none, its student alone's rate plus
+    what a teacher added to the PSPNet student's. None without any. Runs
+    that overlapped other work on the machine make it pessimistic; it
+    adds :data:`EVALUATION_SECONDS`."""
 
     def rate(match) -> Optional[float]:
         rates = [
             r['train_seconds'] / iterations_of(r) for r in records.values()
-            if match(r) and not r.get('resumed_at') and iterations_of(r)
-            and r.get('train_seconds')
+            if match(r.get('method', '')) and not r.get('resumed_at')
+            and iterations_of(r) and r.get('train_seconds')
         ]
         return statistics.median(rates) if rates else None
 
     method = run['method']
-    per_iteration = rate(lambda r: r.get('method') == method) or rate(
-        lambda r: student_of(r.get('method', '')) == student_of(method) and
-        (r['method'] in BASELINES) == (method in BASELINES))
+    per_iteration = rate(lambda m: m == method) or rate(
+        lambda m: student_of(m) == student_of(method) and is_distillation(
+            m) == is_distillation(method))
+    if per_iteration is None and is_distillation(method):
+        alone = rate(lambda m: m == student_of(method))
+        with_teacher = rate(
+            lambda m: is_distillation(m) and student_of(m) == 'baseline')
+        pspnet_alone = rate(lambda m: m == 'baseline')
+        if None not in (alone, with_teacher, pspnet_alone):
+            per_iteration = alone + with_teacher - pspnet_alone
     if per_iteration is None:
         return None
-    iters = run['options'].get('train_cfg.max_iters', PROTOCOL_ITERS)
-    return per_iteration * iters + EVALUATION_SECONDS
+    return per_iteration * planned_iterations(run) + EVALUATION_SECONDS
 
 
 def parse_deadline(text: str, now: float) -> float:
-    """``HH:MM`` (local time, the next such time from ``now``) as epoch
-    seconds: when the machine will be gone, so that no run is started
-    that cannot finish by then (its work dir would be lost with it)."""
+    """``HH:MM`` (local time) as epoch seconds: the next such time after
+    ``now``, when the machine will be gone, so that no run is started that
+    cannot finish by then (its work dir would be lost with it).
+
+    Raises:
+        argparse.ArgumentTypeError: not a time of day, or one that passed
+            less than 12 hours ago (a late start, not tomorrow's deadline).
+    """
     match = re.fullmatch(r'(\d{1,2}):(\d{2})', text)
     if not match or int(match[1]) > 23 or int(match[2]) > 59:
         raise argparse.ArgumentTypeError(
             f'--stop-by {text!r}: give a local time as HH:MM, e.g. 14:55')
     t = time.localtime(now)
-    target = time.mktime((t.tm_year, t.tm_mon, t.tm_mday, int(match[1]),
-                          int(match[2]), 0, 0, 0, -1))
-    return target if target > now else target + 24 * 3600
+
+    def on(day: int) -> float:
+        return time.mktime((t.tm_year, t.tm_mon, day, int(match[1]),
+                            int(match[2]), 0, 0, 0, -1))
+
+    today = on(t.tm_mday)
+    if today > now:
+        return today
+    if now - today < 12 * 3600:
+        raise argparse.ArgumentTypeError(
+            f'--stop-by {text}: that was {(now - today) / 60:.0f} min ago; '
+            'give a time still to come')
+    return on(t.tm_mday + 1)
 
 
 def next_run(stages, methods, records: Dict[str, dict],
@@ -814,7 +864,10 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
     if not teacher_ready():
         print(f'Distillation runs wait for the teacher checkpoint '
               f'{TEACHER_CHECKPOINT}.')
-    skip, no_time, started = set(), set(), 0
+    skip, cannot_finish, started = set(), set(), 0
+    if args.stop_by is not None:
+        print('Starting no run that cannot finish by '
+              f'{time.strftime("%a %H:%M", time.localtime(args.stop_by))}.')
 
     def stamp() -> str:
         return f'[{time.strftime("%H:%M")}]'
@@ -824,15 +877,27 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
         while True:
             while len(running) < args.jobs and (args.max_runs is None
                                                 or started < args.max_runs):
-                busy = skip | no_time | {r['name'] for r in running.values()}
+                busy = skip | cannot_finish | {
+                    r['name']
+                    for r in running.values()
+                }
                 run = next_run(stages, args.methods, records, busy)
                 if run is None:
                     break
+                if run['name'] in records and not args.rerun_stale:
+                    # planned after the start (a grid point, a final) with
+                    # a record of other settings: never overwritten silently
+                    skip.add(run['name'])
+                    print(
+                        f'{stamp()} not starting {run["name"]}: its record '
+                        'has other settings (--rerun-stale replaces it)',
+                        flush=True)
+                    continue
                 if args.stop_by is not None:
                     need = expected_seconds(run, records)
                     left = args.stop_by - time.time()
                     if need is None or need > left:
-                        no_time.add(run['name'])
+                        cannot_finish.add(run['name'])
                         print(
                             f'{stamp()} not starting {run["name"]}: ' +
                             ('no finished run to estimate its time from'
@@ -877,8 +942,10 @@ def summary(values: List[float]):
 
 
 def verdict(diff: float, std: float) -> str:
-    """The issue's targets for a complete row: below the student alone
-    (falls short), or above it by more than twice the larger std."""
+    """The mark of a complete row's gap ``diff`` to the student alone, given
+    the larger ``std`` of the two rows: ``' (falls short)'`` below it,
+    ``' (> 2 std)'`` above it by more than twice ``std`` (the issue's
+    target for the best method), else ``''``."""
     if diff < 0:
         return ' (falls short)'
     return ' (> 2 std)' if diff > 2 * std else ''
@@ -987,8 +1054,8 @@ def diagnostics_table(methods, records: Dict[str, dict]) -> str:
                 != 'tune', r.get('multiple') or 0, r['seed'])
 
     for r in sorted(runs, key=order):
-        run = (f'tune x{r["multiple"]:g}'
-               if r['stage'] == 'tune' else f'final s{r["seed"]}')
+        label = (f'tune x{r["multiple"]:g}'
+                 if r['stage'] == 'tune' else f'final s{r["seed"]}')
         curves = r.get('train_curves', {})
         terms = sorted({
             key.split('/', 1)[1]
@@ -1001,9 +1068,21 @@ def diagnostics_table(methods, records: Dict[str, dict]) -> str:
                 if curves.get(f'{prefix}/{term}') else ''
                 for prefix, _ in DIAGNOSTICS
             ]
-            lines.append(f'| {r["method"]} | {run} | {term} | ' +
+            lines.append(f'| {r["method"]} | {label} | {term} | ' +
                          ' | '.join(cells) + f' | {r["val_mIoU"]:.2f} |')
     return '\n'.join(lines) + '\n'
+
+
+def diagnostics_document(methods, records: Dict[str, dict]) -> str:
+    """docs/benchmarks/camvid_diagnostics.md: :func:`diagnostics_table`
+    under a heading that says how it was made."""
+    return ('# CamVid distillation diagnostics (CPU protocol)\n\n'
+            'Written by `python tools/benchmarks/camvid_quality.py '
+            'diagnostics --out docs/benchmarks/camvid_diagnostics.md` from '
+            'the records in `docs/benchmarks/camvid/records/`; each '
+            'diagnostic over the 1000-iteration windows of a run, as '
+            '`first -> last (min .. max)`; what each measures: '
+            '`docs/benchmarks.md`.\n\n' + diagnostics_table(methods, records))
 
 
 def value_ratio(record: dict) -> float:
@@ -1024,28 +1103,20 @@ def calibration_table(methods, records: Dict[str, dict]) -> str:
     gives (unrounded). Every other method's second grid point is the
     gradient one, rounded (:func:`weight_grid`), so its row says whether
     that calibrated weight beat the published one on val."""
-    rows = []
-    for method in methods:
-        m = tuned_multiple(method, records)
-        if m is None:
-            continue
-
-        def tune(multiple):
-            return records[run_name('tune', method, TUNE_SEED,
-                                    f'w{multiple:g}')]
-
-        rows.append((method, weight_grid(method,
-                                         records), m, tune(m), tune(1.0)))
-    reference = [r for r in rows if r[0] == REFERENCE_METHOD]
-    if not reference:
+    reference = tuned_multiple(REFERENCE_METHOD, records)
+    if reference is None:
         return 'The reference method has no complete grid yet.\n'
-    target_value = value_ratio(reference[0][3])
-    target_grad = gradient_strength(reference[0][3])
+    reference_record = records[tune_name(REFERENCE_METHOD, reference)]
+    target_value = value_ratio(reference_record)
+    target_grad = gradient_strength(reference_record)
 
     def grads(record):
         return ', '.join(
             f'{k} {v:.3g}'
             for k, v in sorted(early_ratios(record, 'kd_grad_ratio').items()))
+
+    def multiple_for(target: float, measured: float) -> str:
+        return f'x{target / measured:.2g}' if measured > 0 else 'n/a'
 
     lines = [
         f'Reference: {REFERENCE_METHOD} at its tuned weights, terms / task '
@@ -1056,14 +1127,19 @@ def calibration_table(methods, records: Dict[str, dict]) -> str:
         'published | gradient ratios, tuned | calibrated to r | '
         'calibrated to g |', '|---|---|---|---|---|---|---|---|---|'
     ]
-    for method, grid, m, tuned, published in rows:
+    for method in methods:
+        m = tuned_multiple(method, records)
+        if m is None:
+            continue
+        tuned = records[tune_name(method, m)]
+        published = records[tune_name(method, 1.0)]
+        grid = ', '.join(f'{v:g}' for v in weight_grid(method, records))
         lines.append(
-            f'| {method} | ' + ', '.join(f'{v:g}' for v in grid) +
-            f' | x{m:g} | {tuned["val_mIoU"]:.2f} / '
+            f'| {method} | {grid} | x{m:g} | {tuned["val_mIoU"]:.2f} / '
             f'{published["val_mIoU"]:.2f} | {value_ratio(published):.3g} -> '
             f'{value_ratio(tuned):.3g} | {grads(published)} | {grads(tuned)} '
-            f'| x{target_value / value_ratio(published):.2g} | '
-            f'x{target_grad / gradient_strength(published):.2g} |')
+            f'| {multiple_for(target_value, value_ratio(published))} | '
+            f'{multiple_for(target_grad, gradient_strength(published))} |')
     return '\n'.join(lines) + '\n'
 
 
@@ -1234,18 +1310,11 @@ def main(argv=None):
         if plot_results(records, osp.join(args.plot_dir, 'results.png')):
             print(f'wrote {args.plot_dir}/results.png')
         return
-    if args.command == 'calibration':
-        text = calibration_table(args.methods, records)
-    if args.command == 'diagnostics':
-        text = ('# CamVid distillation diagnostics (CPU protocol)\n\n'
-                'Written by `python tools/benchmarks/camvid_quality.py '
-                'diagnostics --out docs/benchmarks/camvid_diagnostics.md` '
-                'from the records in `docs/benchmarks/camvid/records/`; '
-                'each diagnostic over the 1000-iteration windows of a run, '
-                'as `first -> last (min .. max)`; what each measures: '
-                '`docs/benchmarks.md`.\n\n' +
-                diagnostics_table(args.methods, records))
     if args.command in ('calibration', 'diagnostics'):
+        document = (
+            calibration_table
+            if args.command == 'calibration' else diagnostics_document)
+        text = document(args.methods, records)
         print(text)
         if args.out:
             with open(args.out, 'w') as f:
@@ -1267,9 +1336,10 @@ def main(argv=None):
                 'says "(> 2 std)" where it meets the issue\'s target for the '
                 'best method (above the student alone by more than twice '
                 'the larger std) and "(falls short)" where the row is '
-                'below the student alone (docs/benchmarks.md gives the '
-                'measured reasons).\n\n' + table(records) +
-                '\nTuning (val split):\n\n' + tuning_table(records))
+                'below the student alone (the measurements that explain '
+                'it: docs/benchmarks/camvid_diagnostics.md).\n\n' +
+                table(records) + '\nTuning (val split):\n\n' +
+                tuning_table(records))
         print(text)
         if args.out:
             with open(args.out, 'w') as f:
