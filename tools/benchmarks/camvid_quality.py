@@ -267,6 +267,13 @@ def teacher_run() -> dict:
         splits=('val', 'test'))
 
 
+def config_max_iters(config: str) -> int:
+    """The iterations ``config`` (a path relative to the repository) trains
+    for: its ``train_cfg.max_iters``."""
+    from mmengine.config import Config
+    return Config.fromfile(osp.join(REPO, config)).train_cfg.max_iters
+
+
 def schedule_options(config: str, iters: int) -> Dict[str, int]:
     """The --cfg-options that shorten ``config``'s schedule to ``iters``
     iterations: the loop's length and the end of every parameter scheduler
@@ -291,9 +298,7 @@ def schedule_options(config: str, iters: int) -> Dict[str, int]:
 def convergence_run() -> dict:
     """The student alone, trained twice as long as the final runs (val
     only): evidence that the protocol's schedule has converged."""
-    from mmengine.config import Config
-    iters = 2 * Config.fromfile(osp.join(REPO,
-                                         BASELINE_CONFIG)).train_cfg.max_iters
+    iters = 2 * config_max_iters(BASELINE_CONFIG)
     return dict(
         name=run_name('check', 'baseline', 0, f'{iters}it'),
         stage='check',
@@ -747,16 +752,17 @@ def iterations_of(record: dict) -> int:
     return max(windows, default=0)
 
 
-def student_of(method: str) -> str:
-    """The student alone a row trains (itself for a student alone)."""
-    if method in BASELINES or method == 'teacher':
-        return method
-    return STUDENT_OF.get(method, 'baseline')
-
-
 def is_distillation(method: str) -> bool:
     """Whether a row trains a student with a teacher."""
     return method not in BASELINES and method != 'teacher'
+
+
+def student_of(method: str) -> str:
+    """The student alone a row trains (itself for a student alone or the
+    teacher)."""
+    if not is_distillation(method):
+        return method
+    return STUDENT_OF.get(method, 'baseline')
 
 
 def planned_iterations(run: dict) -> int:
@@ -764,8 +770,7 @@ def planned_iterations(run: dict) -> int:
     config's."""
     if 'train_cfg.max_iters' in run['options']:
         return run['options']['train_cfg.max_iters']
-    from mmengine.config import Config
-    return Config.fromfile(osp.join(REPO, run['config'])).train_cfg.max_iters
+    return config_max_iters(run['config'])
 
 
 def expected_seconds(run: dict, records: Dict[str, dict]) -> Optional[float]:
