@@ -757,3 +757,36 @@ def test_diagnostics_table_spans_every_term_curve(bench):
                    '| 50.00 |')
     assert '| at |' not in bench.diagnostics_table(['kd', 'cwd_logits'],
                                                    records)
+
+
+def test_a_stale_record_decides_no_grid(bench):
+    """A record made with other settings than the plan's is dropped before
+    anything is derived from it: a stale published run leaves its method's
+    second point unknown, and a stale KD grid point leaves the reference
+    strength, and so every other second point, unknown."""
+    methods = ['kd', 'dist']
+    records = _lr_chosen(bench)
+    _finish_tuning(bench, methods, records, lambda method, m: 50.0 +
+                   (m == 0.3), dict(kd=2.0, dist=0.2))
+    for run in bench.planned(methods, records):
+        if run['name'] in records:
+            records[run['name']]['settings'] = bench.settings_of(run)
+    assert bench.current_records(methods, records) == (records, [])
+
+    def tampered(name):
+        out = {k: dict(v) for k, v in records.items()}
+        out[name]['settings'] = dict(out[name]['settings'], seed=-1)
+        return out
+
+    current, stale = bench.current_records(methods,
+                                           tampered('tune_dist_w1_s100'))
+    assert stale == ['tune_dist_w1_s100']
+    assert bench.weight_grid('dist', current) is None
+    assert bench.weight_grid('dist', records) == (1.0, 3.0)
+    current, stale = bench.current_records(methods,
+                                           tampered('tune_kd_w0.3_s100'))
+    assert stale == ['tune_kd_w0.3_s100']
+    assert bench.reference_strength(current) is None
+    assert bench.weight_grid('dist', current) is None
+    # the published run is still wanted as it was made: it stays current
+    assert 'tune_dist_w1_s100' in current

@@ -856,13 +856,7 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
     """Train runs of ``stages``, ``args.jobs`` at a time, choosing each
     next run (:func:`next_run`) when a slot frees, from the records so far:
     a method's final runs start as soon as its grid is complete."""
-    plan = [
-        r for stage in stages for r in stage_runs(stage, args.methods, records)
-    ]
-    stale = [
-        r['name'] for r in plan
-        if r['name'] in records and not is_done(r, records)
-    ]
+    records, stale = current_records(args.methods, records)
     if stale and not args.rerun_stale:
         sys.exit(f'Records made with other settings: {stale}. Pass '
                  '--rerun-stale to replace them.')
@@ -1276,6 +1270,32 @@ def planned(methods, records) -> List[dict]:
     ]
 
 
+def current_records(methods,
+                    records: Dict[str, dict]) -> Tuple[Dict[str, dict], list]:
+    """The records that the plan, derived from them, still wants with the
+    settings they were made with, and the names of the others (stale).
+
+    A stale record decides nothing: dropping it can change what is planned
+    (a grid's second point comes from the published run and KD's grid), so
+    the plan is derived again until no planned run has a stale record.
+
+    Returns:
+        tuple: the current records (those the plan does not name are kept:
+        nothing is decided by them) and the stale names, in plan order.
+    """
+    current, stale = dict(records), []
+    while True:
+        found = [
+            run['name'] for run in planned(methods, current)
+            if run['name'] in current and not is_done(run, current)
+        ]
+        if not found:
+            return current, stale
+        stale += found
+        for name in found:
+            del current[name]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -1303,9 +1323,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     records = load_records(args.records)
     if args.command == 'plan':
-        for run in planned(args.methods, records):
-            state = 'done' if is_done(run, records) else (
-                'stale' if run['name'] in records else 'todo')
+        current, stale = current_records(args.methods, records)
+        for run in planned(args.methods, current):
+            state = 'done' if is_done(run, current) else (
+                'stale' if run['name'] in stale else 'todo')
             print(f'{state:5s} {run["name"]}')
         return
     if args.command == 'plot':
