@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import os.path as osp
+import sys
 import time
 
 import pytest
@@ -648,8 +649,11 @@ def test_stop_by_starts_only_runs_that_can_finish(bench, tmp_path, monkeypatch,
         }})
     started = []
 
-    def execute(run, work, records_dir):
+    def execute(run, work, records_dir, deadline):
+        assert deadline == args.stop_by
         started.append(run['name'])
+        if run['name'] == 'final_baseline_s1':  # its own pace: too slow
+            raise bench.CannotFinish('its ETA passes --stop-by')
         return dict(
             method=run['method'],
             stage=run['stage'],
@@ -668,9 +672,11 @@ def test_stop_by_starts_only_runs_that_can_finish(bench, tmp_path, monkeypatch,
         records=str(tmp_path),
         stop_by=time.time() + 0.1 * 16000 + bench.EVALUATION_SECONDS + 60)
     bench.run_all(('final', 'tune'), args, records)
-    # each start is judged when its slot frees: both other finals fit
+    # each start is judged when its slot frees: both other finals fit; the
+    # one stopped on its pace is not started again
     assert started == ['final_baseline_s1', 'final_baseline_s2']
     out = capsys.readouterr().out
+    assert 'stopped final_baseline_s1: its ETA passes' in out
     assert 'not starting tune_kd_w0.1_s100: no finished run' in out
     # the check run needs 32000 iterations at 0.1 s: more than is left
     assert 'not starting check_baseline_32000it_s0: needs ~58 min' in out
@@ -790,3 +796,36 @@ def test_a_stale_record_decides_no_grid(bench):
     assert bench.weight_grid('dist', current) is None
     # the published run is still wanted as it was made: it stays current
     assert 'tune_dist_w1_s100' in current
+
+
+def test_a_run_whose_eta_passes_the_deadline_is_stopped(
+        bench, tmp_path, monkeypatch):
+    """The training process is watched: once its logged ETA plus the
+    evaluation passes the deadline it is stopped (CannotFinish), not left
+    to hold a slot; a run that keeps to it ends normally."""
+    assert bench.remaining_seconds(
+        'Iter(train) [ 50/800]  lr: 1e-2  eta: 1:00:00  time: 0.3\n') is None
+    two = ('Iter(train) [ 50/800]  eta: 9:00:00\n'
+           'Iter(train) [100/800]  lr: 1e-2  eta: 1 day, 2:03:04  time: 1\n')
+    assert bench.remaining_seconds(two) == 26 * 3600 + 3 * 60 + 4
+    monkeypatch.setattr(bench, 'WATCH_SECONDS', 0.1)
+
+    def trainer(eta):
+        lines = [f'Iter(train) [{i}/800]  eta: {eta}' for i in (50, 100)]
+        return [
+            sys.executable, '-c',
+            f'import time; print({lines!r}[0], flush=True); '
+            f'print({lines!r}[1], flush=True); time.sleep(30)'
+        ]
+
+    log = tmp_path / 'train.log'
+    log.write_text('Iter(train) [10/800]  eta: 0:00:01\n' * 2)  # an old try
+    deadline = time.time() + bench.EVALUATION_SECONDS + 600
+    start = time.time()
+    with pytest.raises(bench.CannotFinish, match='passes --stop-by'):
+        bench.train_until(trainer('2:00:00'), {}, str(log), deadline)
+    assert time.time() - start < 25  # stopped, not waited for
+    quick = [sys.executable, '-c', 'print("Iter(train) [1/2]  eta: 0:00:01")']
+    assert bench.train_until(quick, {}, str(log), deadline) == 0
+    failing = [sys.executable, '-c', 'exit(3)']
+    assert bench.train_until(failing, {}, str(log), deadline) == 3

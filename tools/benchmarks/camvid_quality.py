@@ -648,15 +648,81 @@ def claimed(work: str):
     raise RunningElsewhere(f'could not claim {work}')
 
 
-def execute(run: dict, work_root: str, records_dir: str) -> dict:
+class CannotFinish(Exception):
+    """A run's own measured pace says it would end after ``--stop-by``."""
+
+
+#: seconds between two looks at a training run's log for its ETA
+WATCH_SECONDS = 30.0
+
+_ETA = re.compile(r'Iter\(train\)\s*\[\s*(\d+)/\d+\].*?\beta: '
+                  r'(?:(\d+) days?, )?(\d+):(\d\d):(\d\d)')
+
+
+def remaining_seconds(log_text: str) -> Optional[float]:
+    """The training time left by mmengine's ETA in the last ``Iter(train)``
+    line of ``log_text``; None until two such lines are there (the first
+    ETA includes the start-up)."""
+    found = _ETA.findall(log_text)
+    if len(found) < 2:
+        return None
+    _, days, hours, minutes, seconds = found[-1]
+    return ((int(days or 0) * 24 + int(hours)) * 60 +
+            int(minutes)) * 60 + int(seconds)
+
+
+def train_until(command: List[str], env: dict, log_path: str,
+                deadline: Optional[float]) -> int:
+    """Run the training ``command`` (its output appended to ``log_path``)
+    and return its exit code; with a ``deadline``, stop it as soon as its
+    logged ETA plus its evaluation says it would end after it
+    (:class:`CannotFinish`): a run that cannot finish only holds a slot
+    that a shorter run could use."""
+    with open(log_path, 'a') as log:
+        start = log.tell()
+        process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        while True:
+            try:
+                return process.wait(timeout=WATCH_SECONDS)
+            except subprocess.TimeoutExpired:
+                pass
+            if deadline is None:
+                continue
+            with open(log_path) as log:
+                log.seek(start)
+                left = remaining_seconds(log.read())
+            if left is not None and (time.time() + left + EVALUATION_SECONDS
+                                     > deadline):
+                raise CannotFinish(
+                    f'its ETA ({left / 60:.0f} min of training, then its '
+                    f'evaluation) passes --stop-by; stopped (--resume '
+                    'continues it from its last checkpoint)')
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def execute(run: dict,
+            work_root: str,
+            records_dir: str,
+            deadline: Optional[float] = None) -> dict:
     """Train ``run``, evaluate it on its splits, write its record (unless
-    another runner holds it: :class:`RunningElsewhere`)."""
+    another runner holds it: :class:`RunningElsewhere`; or its pace says it
+    would end after ``deadline``: :class:`CannotFinish`)."""
     work = osp.join(work_root, run['name'])
     with claimed(work):
-        return _execute(run, work, records_dir)
+        return _execute(run, work, records_dir, deadline)
 
 
-def _execute(run: dict, work: str, records_dir: str) -> dict:
+def _execute(run: dict, work: str, records_dir: str,
+             deadline: Optional[float]) -> dict:
     env = dict(
         os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONPATH=REPO)
     options = dict(run['options'], **{'randomness.seed': run['seed']})
@@ -664,16 +730,10 @@ def _execute(run: dict, work: str, records_dir: str) -> dict:
     start = time.time()
     # --resume: a run interrupted earlier (a session that ended) continues
     # from its last checkpoint, exactly; a fresh work dir starts from zero
-    with open(log_path, 'a') as log:
-        code = subprocess.call(
-            [
-                sys.executable, 'tools/train.py', run['config'], '--work-dir',
-                work, '--resume', '--cfg-options'
-            ] + _options_args(options),
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT)
+    code = train_until([
+        sys.executable, 'tools/train.py', run['config'], '--work-dir', work,
+        '--resume', '--cfg-options'
+    ] + _options_args(options), env, log_path, deadline)
     train_seconds = time.time() - start
     if code != 0:
         raise RuntimeError(f'{run["name"]}: training failed; see {log_path}')
@@ -904,8 +964,8 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
                              f'min, {left / 60:.0f} left before --stop-by'),
                             flush=True)
                         continue
-                running[pool.submit(execute, run, args.work_dir,
-                                    args.records)] = run
+                running[pool.submit(execute, run, args.work_dir, args.records,
+                                    args.stop_by)] = run
                 started += 1
                 print(f'{stamp()} started {run["name"]}', flush=True)
             if not running:
@@ -919,6 +979,11 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
                 except RunningElsewhere as err:
                     print(f'{stamp()} skipped: {err}', flush=True)
                     skip.add(run['name'])
+                    continue
+                except CannotFinish as err:
+                    print(
+                        f'{stamp()} stopped {run["name"]}: {err}', flush=True)
+                    cannot_finish.add(run['name'])
                     continue
                 except RuntimeError as err:
                     print(f'{stamp()} FAILED {err}', flush=True)
@@ -1310,7 +1375,8 @@ def main(argv=None):
         '--stop-by',
         type=lambda text: parse_deadline(text, time.time()),
         help='run: HH:MM (local time) by which the machine goes away; no '
-        'run is started that its measured rate says cannot finish by then')
+        'run is started that its measured rate says cannot finish by then, '
+        'and a run whose own ETA passes it is stopped')
     parser.add_argument('--rerun-stale', action='store_true')
     parser.add_argument('--records', default=RECORDS)
     parser.add_argument(
