@@ -29,10 +29,12 @@ inside :func:`safe_checkpoint_loading`, which makes this loader mmengine's
 loader of local and http(s) paths for that block only.
 """
 import contextlib
+import hashlib
 import importlib
 import os
 import os.path as osp
 import pickle
+import urllib.parse
 import zipfile
 from collections import Counter
 from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
@@ -116,13 +118,24 @@ def trust_checkpoints(paths: Sequence[str]) -> None:
                                             [osp.realpath(p) for p in paths])
 
 
+def download_path(url: str) -> str:
+    """Where :func:`load_checkpoint_file` keeps the download of ``url``:
+    the file's name in a folder of torch's hub cache named by a hash of the
+    whole URL, so that two URLs ending in the same file name (``v1/`` and
+    ``v2/model.pth``, or the same name on two hosts) never share a file."""
+    name = osp.basename(urllib.parse.urlsplit(url).path) or 'checkpoint.pth'
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return osp.join(torch.hub.get_dir(), 'checkpoints', 'mmseg_kd', digest,
+                    name)
+
+
 def _download(url: str) -> str:
-    """Download ``url`` into torch's hub cache once; return the local
-    path (loaded like any local file afterwards)."""
-    folder = osp.join(torch.hub.get_dir(), 'checkpoints')
-    os.makedirs(folder, exist_ok=True)
-    path = osp.join(folder, osp.basename(url.split('?')[0]))
+    """Download ``url`` once (:func:`download_path`; torch writes it under
+    a temporary name and renames it when complete); return the local path,
+    loaded like any local file afterwards."""
+    path = download_path(url)
     if not osp.isfile(path):
+        os.makedirs(osp.dirname(path), exist_ok=True)
         torch.hub.download_url_to_file(url, path, progress=True)
     return path
 

@@ -260,3 +260,38 @@ def test_running_out_of_device_memory_is_not_blamed_on_the_file(
     monkeypatch.setattr(torch, 'load', out_of_memory)
     with pytest.raises(torch.OutOfMemoryError):
         load_checkpoint_file(str(path), 'teacher', map_location='cpu')
+
+
+def test_urls_download_once_each_to_its_own_file(tmp_path, monkeypatch):
+    """An http(s) checkpoint is downloaded once per URL into torch's hub
+    cache and then read like a local file (a hostile download is refused
+    all the same); two URLs ending in the same file name never share one."""
+    from mmseg_kd.utils import checkpoint as ckpt
+    monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path / 'hub'))
+    served = {
+        'https://a.example/v1/model.pth': torch.full((1, ), 1.0),
+        'https://a.example/v2/model.pth?dl=1': torch.full((1, ), 2.0),
+        'https://b.example/v1/model.pth': torch.full((1, ), 3.0),
+    }
+    downloads = []
+
+    def download_url_to_file(url, dst, progress=True):
+        downloads.append(url)
+        if url.endswith('evil.pth'):
+            reduce_payload(dst, str(tmp_path / 'pwned'))
+        else:
+            torch.save({'state_dict': {'w': served[url]}}, dst)
+
+    monkeypatch.setattr(torch.hub, 'download_url_to_file',
+                        download_url_to_file)
+    for _ in range(2):
+        for url, value in served.items():
+            loaded = load_checkpoint_file(url, role='teacher')
+            assert torch.equal(loaded['state_dict']['w'], value)
+    assert downloads == list(served)  # once each
+    paths = {ckpt.download_path(url) for url in served}
+    assert len(paths) == 3 and all(
+        osp.basename(p) == 'model.pth' for p in paths)
+    with pytest.raises(UnsafeCheckpointError, match='teacher'):
+        load_checkpoint_file('https://a.example/evil.pth', role='teacher')
+    assert not (tmp_path / 'pwned').exists()
