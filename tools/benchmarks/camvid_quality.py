@@ -1278,7 +1278,9 @@ def plot_val_curves(records: Dict[str, dict], out_file: str) -> None:
 
 def plot_results(records: Dict[str, dict], out_file: str) -> bool:
     """Test mIoU per row of the final runs: mean +- std and each seed, with
-    the student alone's mean as a line. False when no row is complete."""
+    the mean of the row's own student alone (:func:`student_of`: the PSPNet
+    or the ESPNet) as a red mark across the row. False when no row is
+    complete."""
     by_method: Dict[str, List[float]] = {}
     for r in records.values():
         if r['stage'] == 'final':
@@ -1300,12 +1302,16 @@ def plot_results(records: Dict[str, dict], out_file: str) -> bool:
             'x',
             color='tab:gray',
             markersize=4)
-    if 'baseline' in rows:
-        ax.axvline(
-            summary(by_method['baseline'])[0],
-            color='tab:red',
-            linewidth=0.8,
-            label='student alone (mean)')
+    label = 'its student alone (mean)'
+    for y, method in enumerate(rows):
+        if student_of(method) in rows:
+            alone = summary(by_method[student_of(method)])[0]
+            ax.plot([alone, alone], [y - 0.4, y + 0.4],
+                    color='tab:red',
+                    linewidth=1.0,
+                    label=label)
+            label = None  # one legend entry
+    if label is None:
         ax.legend(fontsize=7, loc='lower right')
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels(rows, fontsize=8)
