@@ -655,7 +655,7 @@ class CannotFinish(Exception):
 #: seconds between two looks at a training run's log for its ETA
 WATCH_SECONDS = 30.0
 
-_ETA = re.compile(r'Iter\(train\)\s*\[\s*(\d+)/\d+\].*?\beta: '
+_ETA = re.compile(r'Iter\(train\)\s*\[\s*\d+/\d+\].*?\beta: '
                   r'(?:(\d+) days?, )?(\d+):(\d\d):(\d\d)')
 
 
@@ -666,7 +666,7 @@ def remaining_seconds(log_text: str) -> Optional[float]:
     found = _ETA.findall(log_text)
     if len(found) < 2:
         return None
-    _, days, hours, minutes, seconds = found[-1]
+    days, hours, minutes, seconds = found[-1]
     return ((int(days or 0) * 24 + int(hours)) * 60 +
             int(minutes)) * 60 + int(seconds)
 
