@@ -390,6 +390,20 @@ def _lr_chosen(bench):
     }
 
 
+def _lr_records(bench):
+    """Full records (method, stage, settings) of the learning-rate runs,
+    0.05 the best."""
+    return {
+        r['name']:
+        dict(
+            _lr_chosen(bench)[r['name']],
+            method='baseline',
+            stage='tune',
+            settings=bench.settings_of(r))
+        for r in bench.lr_runs()
+    }
+
+
 def _finish_tuning(bench, methods, records, val, grad, value=None):
     """Record every tuning run the plan allows until none is left: ``val``
     (method, multiple) -> val mIoU, ``grad`` method -> gradient ratio at
@@ -629,13 +643,7 @@ def test_stop_by_starts_only_runs_that_can_finish(bench, tmp_path, monkeypatch,
     """With --stop-by, a run whose expected time exceeds what is left is
     not started (and one without an estimate neither); the others are."""
     monkeypatch.setattr(bench, 'teacher_ready', lambda: True)
-    records = {}
-    for r in bench.lr_runs():
-        records[r['name']] = dict(
-            _lr_chosen(bench)[r['name']],
-            method='baseline',
-            stage='tune',
-            settings=bench.settings_of(r))
+    records = _lr_records(bench)
     # one finished run to estimate from: the student alone at 0.1 s/it
     first = bench.final_runs([], records)[0]
     records[first['name']] = dict(
@@ -777,20 +785,22 @@ def test_a_stale_record_decides_no_grid(bench):
     for run in bench.planned(methods, records):
         if run['name'] in records:
             records[run['name']]['settings'] = bench.settings_of(run)
-    assert bench.current_records(methods, records) == (records, [])
+    current, stale, plan = bench.current_records(methods, records)
+    assert (current, stale) == (records, [])
+    assert plan == bench.planned(methods, records)
 
     def tampered(name):
         out = {k: dict(v) for k, v in records.items()}
         out[name]['settings'] = dict(out[name]['settings'], seed=-1)
         return out
 
-    current, stale = bench.current_records(methods,
-                                           tampered('tune_dist_w1_s100'))
+    current, stale, _ = bench.current_records(methods,
+                                              tampered('tune_dist_w1_s100'))
     assert stale == ['tune_dist_w1_s100']
     assert bench.weight_grid('dist', current) is None
     assert bench.weight_grid('dist', records) == (1.0, 3.0)
-    current, stale = bench.current_records(methods,
-                                           tampered('tune_kd_w0.3_s100'))
+    current, stale, _ = bench.current_records(methods,
+                                              tampered('tune_kd_w0.3_s100'))
     assert stale == ['tune_kd_w0.3_s100']
     assert bench.reference_strength(current) is None
     assert bench.weight_grid('dist', current) is None
@@ -829,3 +839,29 @@ def test_a_run_whose_eta_passes_the_deadline_is_stopped(
     assert bench.train_until(quick, {}, str(log), deadline) == 0
     failing = [sys.executable, '-c', 'exit(3)']
     assert bench.train_until(failing, {}, str(log), deadline) == 3
+
+
+def test_run_refuses_only_stale_records_of_its_stages(bench, tmp_path,
+                                                      monkeypatch):
+    """``run --stage tune`` starts beside a stale final record (it cannot
+    touch it, and the record decides nothing); ``run --stage final`` and
+    ``run`` of every stage refuse it, naming --rerun-stale."""
+    monkeypatch.setattr(bench, 'teacher_ready', lambda: True)
+    records = _lr_records(bench)
+    first = bench.final_runs([], records)[0]
+    records[first['name']] = dict(
+        method='baseline',
+        stage='final',
+        settings=dict(bench.settings_of(first), seed=-1))
+    args = argparse.Namespace(
+        methods=['kd'],
+        jobs=1,
+        max_runs=0,
+        rerun_stale=False,
+        work_dir=str(tmp_path),
+        records=str(tmp_path),
+        stop_by=None)
+    bench.run_all(('tune', ), args, records)  # starts nothing, refuses not
+    for stages in (('final', ), bench.STAGES):
+        with pytest.raises(SystemExit, match=f"{first['name']}.*--rerun"):
+            bench.run_all(stages, args, records)

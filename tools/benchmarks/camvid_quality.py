@@ -916,7 +916,14 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
     """Train runs of ``stages``, ``args.jobs`` at a time, choosing each
     next run (:func:`next_run`) when a slot frees, from the records so far:
     a method's final runs start as soon as its grid is complete."""
-    records, stale = current_records(args.methods, records)
+    records, stale, _ = current_records(args.methods, records)
+    # a stale record of a stage not run here is left as it is (it decides
+    # nothing: it is not among ``records``)
+    stale = [
+        run['name'] for stage in stages
+        for run in stage_runs(stage, args.methods, records)
+        if run['name'] in stale
+    ]
     if stale and not args.rerun_stale:
         sys.exit(f'Records made with other settings: {stale}. Pass '
                  '--rerun-stale to replace them.')
@@ -1341,8 +1348,9 @@ def planned(methods, records) -> List[dict]:
     ]
 
 
-def current_records(methods,
-                    records: Dict[str, dict]) -> Tuple[Dict[str, dict], list]:
+def current_records(
+        methods, records: Dict[str,
+                               dict]) -> Tuple[Dict[str, dict], list, list]:
     """The records that the plan, derived from them, still wants with the
     settings they were made with, and the names of the others (stale).
 
@@ -1352,16 +1360,18 @@ def current_records(methods,
 
     Returns:
         tuple: the current records (those the plan does not name are kept:
-        nothing is decided by them) and the stale names, in plan order.
+        nothing is decided by them), the stale names in plan order, and the
+        plan derived from the current records (:func:`planned`).
     """
     current, stale = dict(records), []
     while True:
+        plan = planned(methods, current)
         found = [
-            run['name'] for run in planned(methods, current)
+            run['name'] for run in plan
             if run['name'] in current and not is_done(run, current)
         ]
         if not found:
-            return current, stale
+            return current, stale, plan
         stale += found
         for name in found:
             del current[name]
@@ -1395,8 +1405,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     records = load_records(args.records)
     if args.command == 'plan':
-        current, stale = current_records(args.methods, records)
-        for run in planned(args.methods, current):
+        current, stale, plan = current_records(args.methods, records)
+        for run in plan:
             state = 'done' if is_done(run, current) else (
                 'stale' if run['name'] in stale else 'todo')
             print(f'{state:5s} {run["name"]}')
