@@ -111,11 +111,15 @@ ON_PSPNET = {
 LOGIT_METHODS = ('kd', 'cwd_logits', 'dist', 'cgd', 'kd_logit_standardization')
 
 
-def method_distill(method: str) -> dict:
-    """The ``distill`` section of ``method``'s shipped CamVid config, its
-    tensors moved to the PSPNet pair (:data:`ON_PSPNET`)."""
-    distill = Config.fromfile(osp.join(CONFIGS, METHODS[method])).model.distill
-    distill = distill.to_dict()
+def method_config(method: str) -> Config:
+    """``method``'s shipped CamVid config."""
+    return Config.fromfile(osp.join(CONFIGS, METHODS[method]))
+
+
+def method_distill(cfg: Config) -> dict:
+    """The ``distill`` section of a method's config (:func:`method_config`),
+    its tensors moved to the PSPNet pair (:data:`ON_PSPNET`)."""
+    distill = cfg.model.distill.to_dict()
     for side in ('student_tensors', 'teacher_tensors'):
         distill[side] = {
             n: ON_PSPNET.get(spec, spec) if isinstance(spec, str) else spec
@@ -138,8 +142,8 @@ def all_methods(methods) -> Config:
         student_tensors={}, teacher_tensors={}, connectors={}, losses={})
     optim = None
     for m in methods:
-        cfg = Config.fromfile(osp.join(CONFIGS, METHODS[m]))
-        d = method_distill(m)
+        cfg = method_config(m)
+        d = method_distill(cfg)
 
         def rename(names, m=m):
             """A tensor name (or a list of them) prefixed with the
@@ -270,7 +274,7 @@ def main():
         candidates[name] = lambda: model.train_step(batch, ow)
 
     for m in args.methods:
-        build(m, method_distill(m), None)
+        build(m, method_distill(method_config(m)), None)
     logits = dict(logits='decode_head.conv_seg')
     kd = dict(type='KDLoss', student='logits', teacher='logits')
     # the monitor: ratios and agreement every step; gradient cosines every
