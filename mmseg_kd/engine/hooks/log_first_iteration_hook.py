@@ -14,14 +14,16 @@ class LogFirstIterationHook(Hook):
     priority = 'BELOW_NORMAL'
 
     def before_train(self, runner: Runner) -> None:
-        self._first = runner.iter
+        # the iteration this run starts at (0, or where it resumed), kept
+        # as mmengine's IterTimerHook keeps its ``start_iter``
+        self.start_iter = runner.iter
 
     def after_train_iter(self,
                          runner: Runner,
                          batch_idx: int,
                          data_batch=None,
                          outputs=None) -> None:
-        if runner.iter != self._first:
+        if runner.iter != self.start_iter:
             return
         interval = next(
             (h.interval for h in runner.hooks if isinstance(h, LoggerHook)), 1)
