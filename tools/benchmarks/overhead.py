@@ -213,6 +213,10 @@ def main():
         choices=['fp32', 'bf16', 'fp16'])
     parser.add_argument('--out', help='also write the tables (markdown)')
     args = parser.parse_args()
+    if args.batch < 2:
+        parser.error('--batch must be at least 2: the PSPNet models\' '
+                     'pyramid pooling has a 1x1 bin whose BatchNorm needs '
+                     'more than one value per channel in training')
     device = torch.device(args.device)
     size = tuple(
         args.size or ((512, 1024) if device.type == 'cuda' else (256, 256)))
