@@ -638,39 +638,31 @@ def test_expected_time_from_the_records(bench):
                                   records) is None
 
 
-def test_stop_by_starts_only_runs_that_can_finish(bench, tmp_path, monkeypatch,
-                                                  capsys):
-    """With --stop-by, a run whose expected time exceeds what is left is
-    not started (and one without an estimate neither); the others are."""
-    monkeypatch.setattr(bench, 'teacher_ready', lambda: True)
+def _timing(seconds: float, iterations: int) -> dict:
+    """The keys a finished, uninterrupted run's rate is read from."""
+    return dict(
+        train_seconds=seconds,
+        resumed_at=[],
+        train_curves={'loss': {
+            str(iterations): 1.0
+        }})
+
+
+def _records_with_a_timed_final(bench) -> dict:
+    """The learning-rate records and, to estimate from, the student alone's
+    first final run: 16000 iterations at 0.1 s/it."""
     records = _lr_records(bench)
-    # one finished run to estimate from: the student alone at 0.1 s/it
     first = bench.final_runs([], records)[0]
     records[first['name']] = dict(
         method='baseline',
         stage='final',
-        train_seconds=1600,
-        resumed_at=[],
         settings=bench.settings_of(first),
-        train_curves={'loss': {
-            '16000': 1.0
-        }})
-    started = []
+        **_timing(1600, 16000))
+    return records
 
-    def execute(run, work, records_dir, deadline):
-        assert deadline == args.stop_by
-        started.append(run['name'])
-        if run['name'] == 'final_baseline_s1':  # its own pace: too slow
-            raise bench.CannotFinish('its ETA passes --stop-by')
-        return dict(
-            method=run['method'],
-            stage=run['stage'],
-            val_mIoU=1.0,
-            test_mIoU=1.0,
-            train_seconds=1.0,
-            settings=bench.settings_of(run))
 
-    monkeypatch.setattr(bench, 'execute', execute)
+def _run_finals_and_kd_tuning(bench, tmp_path, records, stop_by) -> None:
+    """run_all over the finals and KD's tuning, one run at a time."""
     args = argparse.Namespace(
         methods=['kd'],
         jobs=1,
@@ -678,8 +670,40 @@ def test_stop_by_starts_only_runs_that_can_finish(bench, tmp_path, monkeypatch,
         rerun_stale=False,
         work_dir=str(tmp_path),
         records=str(tmp_path),
-        stop_by=time.time() + 0.1 * 16000 + bench.EVALUATION_SECONDS + 60)
+        stop_by=stop_by)
     bench.run_all(('final', 'tune'), args, records)
+
+
+def _finished(bench, run, **timing) -> dict:
+    """The record ``execute`` returns for ``run``."""
+    return dict(
+        method=run['method'],
+        stage=run['stage'],
+        val_mIoU=1.0,
+        test_mIoU=1.0,
+        settings=bench.settings_of(run),
+        **timing)
+
+
+def test_stop_by_starts_only_runs_that_can_finish(bench, tmp_path, monkeypatch,
+                                                  capsys):
+    """With --stop-by, a run whose expected time exceeds what is left is
+    not started (and one without an estimate neither); the others are."""
+    monkeypatch.setattr(bench, 'teacher_ready', lambda: True)
+    records = _records_with_a_timed_final(bench)
+    # what one more final at 0.1 s/it needs, and a minute
+    stop_by = time.time() + 0.1 * 16000 + bench.EVALUATION_SECONDS + 60
+    started = []
+
+    def execute(run, work, records_dir, deadline):
+        assert deadline == stop_by
+        started.append(run['name'])
+        if run['name'] == 'final_baseline_s1':  # its own pace: too slow
+            raise bench.CannotFinish('its ETA passes --stop-by')
+        return _finished(bench, run, train_seconds=1.0)
+
+    monkeypatch.setattr(bench, 'execute', execute)
+    _run_finals_and_kd_tuning(bench, tmp_path, records, stop_by)
     # each start is judged when its slot frees: both other finals fit; the
     # one stopped on its pace is not started again
     assert started == ['final_baseline_s1', 'final_baseline_s2']
@@ -688,6 +712,47 @@ def test_stop_by_starts_only_runs_that_can_finish(bench, tmp_path, monkeypatch,
     assert 'not starting tune_kd_w0.1_s100: no finished run' in out
     # the check run needs 32000 iterations at 0.1 s: more than is left
     assert 'not starting check_baseline_32000it_s0: needs ~58 min' in out
+
+
+def test_observed_pace(bench):
+    """A finished run's seconds per iteration over its estimate; nothing
+    from a resumed run or one without an estimate."""
+    record = _timing(800, 16000)
+    assert bench.observed_pace(record, 0.1) == pytest.approx(0.5)
+    assert bench.observed_pace(record, None) is None
+    assert bench.observed_pace(dict(record, resumed_at=[8000]), 0.1) is None
+
+
+def test_stop_by_learns_this_machines_pace(bench, tmp_path, monkeypatch,
+                                           capsys):
+    """Runs finished here at half their estimated time halve the estimates
+    of the next ones: a run that would not fit at the records' pace is
+    started once the machine has shown it is faster."""
+    monkeypatch.setattr(bench, 'teacher_ready', lambda: True)
+    records = _records_with_a_timed_final(bench)
+    # older records at 0.1 s/it keep the median of the student alone's
+    # rate there when the two fast finals land
+    for name, record in records.items():
+        if name.startswith('tune_'):
+            record.update(_timing(800, 8000))
+    started = []
+
+    def execute(run, work, records_dir, deadline):
+        started.append(run['name'])
+        iters = bench.planned_iterations(run)
+        # half the records' pace
+        return _finished(bench, run, **_timing(0.05 * iters, iters))
+
+    monkeypatch.setattr(bench, 'execute', execute)
+    _run_finals_and_kd_tuning(
+        bench, tmp_path, records,
+        time.time() + 0.1 * 16000 + bench.EVALUATION_SECONDS + 60)
+    # the 32000-iteration check needs ~58 min at the records' pace, ~32 at
+    # this machine's: it is started
+    assert started == [
+        'final_baseline_s1', 'final_baseline_s2', 'check_baseline_32000it_s0'
+    ]
+    assert 'not starting check_baseline' not in capsys.readouterr().out
 
 
 def test_stop_by_is_the_next_such_time(bench):

@@ -833,14 +833,14 @@ def planned_iterations(run: dict) -> int:
     return config_max_iters(run['config'])
 
 
-def expected_seconds(run: dict, records: Dict[str, dict]) -> Optional[float]:
-    """How long ``run`` should take, from the seconds per iteration of
-    finished, uninterrupted runs: of the same method; else of the same kind
-    (student alone or distillation) with the same student; else, for a
-    distillation row whose student has none, its student alone's rate plus
-    what a teacher added to the PSPNet student's. None without any. Runs
-    that overlapped other work on the machine make it pessimistic; it
-    adds :data:`EVALUATION_SECONDS`."""
+def iteration_seconds(run: dict, records: Dict[str, dict]) -> Optional[float]:
+    """Seconds per training iteration ``run`` should take, from finished,
+    uninterrupted runs: of the same method; else of the same kind (student
+    alone or distillation) with the same student; else, for a distillation
+    row whose student has none, its student alone's rate plus what a teacher
+    added to the PSPNet student's. None without any. The median of the
+    machines the records were made on: :func:`run_all` corrects it by this
+    machine's pace."""
 
     def rate(match) -> Optional[float]:
         rates = [
@@ -861,9 +861,32 @@ def expected_seconds(run: dict, records: Dict[str, dict]) -> Optional[float]:
         pspnet_alone = rate(lambda m: m == 'baseline')
         if None not in (alone, with_teacher, pspnet_alone):
             per_iteration = alone + with_teacher - pspnet_alone
+    return per_iteration
+
+
+def expected_seconds(run: dict,
+                     records: Dict[str, dict],
+                     pace: float = 1.0) -> Optional[float]:
+    """How long ``run`` should take: :func:`iteration_seconds` times its
+    iterations times ``pace`` (this machine's speed against the records':
+    0.6 where its runs took 60 % of their estimates), plus
+    :data:`EVALUATION_SECONDS`. None without an estimate. Runs that
+    overlapped other work on the machine make it pessimistic."""
+    per_iteration = iteration_seconds(run, records)
     if per_iteration is None:
         return None
-    return per_iteration * planned_iterations(run) + EVALUATION_SECONDS
+    return (pace * per_iteration * planned_iterations(run) +
+            EVALUATION_SECONDS)
+
+
+def observed_pace(record: dict, estimate: Optional[float]) -> Optional[float]:
+    """A finished run's seconds per iteration over ``estimate`` (its
+    :func:`iteration_seconds` when it started); None for a resumed run (its
+    time covers a part) or without an estimate."""
+    iterations = iterations_of(record)
+    if not estimate or record.get('resumed_at') or not iterations:
+        return None
+    return record['train_seconds'] / iterations / estimate
 
 
 def parse_deadline(text: str, now: float) -> float:
@@ -931,6 +954,7 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
         print(f'Distillation runs wait for the teacher checkpoint '
               f'{TEACHER_CHECKPOINT}.')
     skip, cannot_finish, started = set(), set(), 0
+    paces: List[float] = []  # this machine's, from the runs finished here
     if args.stop_by is not None:
         print('Starting no run that cannot finish by '
               f'{time.strftime("%a %H:%M", time.localtime(args.stop_by))}.')
@@ -939,13 +963,15 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
         return f'[{time.strftime("%H:%M")}]'
 
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        running: Dict[concurrent.futures.Future, dict] = {}
+        # each run with its seconds per iteration estimated at its start
+        running: Dict[concurrent.futures.Future, Tuple[dict,
+                                                       Optional[float]]] = {}
         while True:
             while len(running) < args.jobs and (args.max_runs is None
                                                 or started < args.max_runs):
                 busy = skip | cannot_finish | {
                     r['name']
-                    for r in running.values()
+                    for r, _ in running.values()
                 }
                 run = next_run(stages, args.methods, records, busy)
                 if run is None:
@@ -960,7 +986,8 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
                         flush=True)
                     continue
                 if args.stop_by is not None:
-                    need = expected_seconds(run, records)
+                    pace = statistics.median(paces) if paces else 1.0
+                    need = expected_seconds(run, records, pace)
                     left = args.stop_by - time.time()
                     if need is None or need > left:
                         cannot_finish.add(run['name'])
@@ -968,11 +995,13 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
                             f'{stamp()} not starting {run["name"]}: ' +
                             ('no finished run to estimate its time from'
                              if need is None else f'needs ~{need / 60:.0f} '
-                             f'min, {left / 60:.0f} left before --stop-by'),
+                             f'min (pace x{pace:.2f}), {left / 60:.0f} left '
+                             'before --stop-by'),
                             flush=True)
                         continue
-                running[pool.submit(execute, run, args.work_dir, args.records,
-                                    args.stop_by)] = run
+                running[pool.submit(
+                    execute, run, args.work_dir, args.records,
+                    args.stop_by)] = (run, iteration_seconds(run, records))
                 started += 1
                 print(f'{stamp()} started {run["name"]}', flush=True)
             if not running:
@@ -980,7 +1009,7 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
             done, _ = concurrent.futures.wait(
                 running, return_when=concurrent.futures.FIRST_COMPLETED)
             for future in done:
-                run = running.pop(future)
+                run, estimate = running.pop(future)
                 try:
                     record = future.result()
                 except RunningElsewhere as err:
@@ -997,6 +1026,9 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
                     skip.add(run['name'])
                     continue
                 records[run['name']] = record
+                pace = observed_pace(record, estimate)
+                if pace is not None:
+                    paces.append(pace)
                 scores = ', '.join(f'{s} {record[s + "_mIoU"]:.2f}'
                                    for s in run['splits'])
                 print(
