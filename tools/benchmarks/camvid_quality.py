@@ -954,7 +954,11 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
         print(f'Distillation runs wait for the teacher checkpoint '
               f'{TEACHER_CHECKPOINT}.')
     skip, cannot_finish, started = set(), set(), 0
-    paces: List[float] = []  # this machine's, from the runs finished here
+    # rates come from the records as they were at the start, corrected by
+    # this machine's pace learned from the runs finished here (the runs
+    # finished here in the rates as well would count this machine twice)
+    rated_records = dict(records)
+    paces: List[float] = []
     if args.stop_by is not None:
         print('Starting no run that cannot finish by '
               f'{time.strftime("%a %H:%M", time.localtime(args.stop_by))}.')
@@ -987,7 +991,7 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
                     continue
                 if args.stop_by is not None:
                     pace = statistics.median(paces) if paces else 1.0
-                    need = expected_seconds(run, records, pace)
+                    need = expected_seconds(run, rated_records, pace)
                     left = args.stop_by - time.time()
                     if need is None or need > left:
                         cannot_finish.add(run['name'])
@@ -999,9 +1003,10 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
                              'before --stop-by'),
                             flush=True)
                         continue
-                running[pool.submit(
-                    execute, run, args.work_dir, args.records,
-                    args.stop_by)] = (run, iteration_seconds(run, records))
+                running[pool.submit(execute, run, args.work_dir, args.records,
+                                    args.stop_by)] = (run,
+                                                      iteration_seconds(
+                                                          run, rated_records))
                 started += 1
                 print(f'{stamp()} started {run["name"]}', flush=True)
             if not running:
