@@ -594,16 +594,7 @@ def test_expected_time_from_the_records(bench):
 
     def done(method, stage, seconds, iters, resumed=()):
         return dict(
-            method=method,
-            stage=stage,
-            train_seconds=seconds,
-            resumed_at=list(resumed),
-            train_curves={
-                'loss': {
-                    str(i): 1.0
-                    for i in range(1000, iters + 1, 1000)
-                }
-            })
+            method=method, stage=stage, **_timing(seconds, iters, resumed))
 
     records = {
         'a': done('kd', 'tune', 2400, 8000),  # 0.3 s/it
@@ -638,11 +629,12 @@ def test_expected_time_from_the_records(bench):
                                   records) is None
 
 
-def _timing(seconds: float, iterations: int) -> dict:
-    """The keys a finished, uninterrupted run's rate is read from."""
+def _timing(seconds: float, iterations: int, resumed=()) -> dict:
+    """The keys a finished run's rate is read from (uninterrupted unless
+    ``resumed`` names the iterations it was resumed at)."""
     return dict(
         train_seconds=seconds,
-        resumed_at=[],
+        resumed_at=list(resumed),
         train_curves={'loss': {
             str(iterations): 1.0
         }})
