@@ -90,24 +90,26 @@ def test_weight_grid_scales_every_term(bench):
 
 def _tuned(run, val, grad=1.0, value=0.5):
     """A tuning run's record: ``val`` mIoU and, over its first 1000
-    iterations, a gradient ratio of ``grad`` x its multiple (linear in the
-    weight) and a value ratio ``value`` times that."""
+    iterations, per term (``grad``: term -> its gradient ratio at the
+    published weights; a number: one term, ``loss_a``) a gradient ratio
+    of that times the term's multiple (linear in the weight) and a value
+    ratio ``value`` times that."""
     m = run.get('multiple') or 1.0
+    curves = {}
+    for term, g in (grad if isinstance(grad, dict) else {
+            'loss_a': grad
+    }).items():
+        ratio = g * (m[term] if isinstance(m, dict) else m)
+        curves[f'kd_grad_ratio/{term}'] = {'1000': ratio, '2000': 9.0}
+        curves[f'kd_ratio/{term}'] = {'1000': ratio * value}
     return dict(
         method=run['method'],
         stage=run['stage'],
+        seed=run['seed'],
         val_mIoU=val,
         multiple=run.get('multiple'),
         lr=run.get('lr'),
-        train_curves={
-            'kd_grad_ratio/loss_a': {
-                '1000': grad * m,
-                '2000': 9.0
-            },
-            'kd_ratio/loss_a': {
-                '1000': grad * m * value
-            }
-        })
+        train_curves=curves)
 
 
 def test_stages_best_choice_and_final_runs(bench):
@@ -460,6 +462,70 @@ def test_second_grid_point_is_the_calibrated_multiple(bench):
         names = [r['name'] for r in bench.tune_runs(['dist', 'cgd'], records)]
     assert 'tune_dist_w3_s100' not in names  # its second point: unknown
     assert 'tune_cgd_w0.03_s100' in names
+
+
+def test_a_method_of_several_terms_has_a_per_term_point(bench):
+    """The one-multiple grid keeps the published balance between a
+    method's terms; a method of several terms is also tuned at the point
+    that gives each term an equal share of the reference's strength."""
+    assert bench.per_term_multiples(
+        {
+            'loss_a': 10.0,
+            'loss_b': 0.01,
+            'loss_c': 0.0  # measured no gradient: published weight
+        },
+        0.9) == dict(
+            loss_a=0.03, loss_b=30.0, loss_c=1.0)
+    records = _lr_chosen(bench)
+    grads = dict(
+        kd=2.0, skd_pixel_pair=dict(loss_skd_pixel=17.5, loss_skd_pair=0.15))
+    _finish_tuning(bench, ['kd', 'skd_pixel_pair'], records,
+                   lambda method, m: 50.0 + (m == 0.3) + isinstance(m, dict),
+                   grads)
+    # kd tuned at 0.3: strength 0.6, a share of 0.3
+    # each: pixel 0.3 / 17.5 -> x0.01, pair 0.3 / 0.15 = 2 -> x3 (in log)
+    terms = dict(loss_skd_pixel=0.01, loss_skd_pair=3.0)
+    assert bench.weight_grid('skd_pixel_pair', records) == (0.03, 1.0, terms)
+    assert 'tune_skd_pixel_pair_wterms_s100' in records
+    run = next(
+        r for r in bench.tune_runs(['skd_pixel_pair'], records)
+        if r['name'] == 'tune_skd_pixel_pair_wterms_s100')
+    assert run['multiple'] == terms
+    assert {
+        k: v
+        for k, v in run['options'].items() if k.endswith('loss_weight')
+    } == {
+        'model.distill.losses.loss_skd_pixel.loss_weight': 0.1,
+        'model.distill.losses.loss_skd_pair.loss_weight': 1.5
+    }
+    # it won on val: the finals use it, and every table names it per term
+    assert bench.tuned_multiple('skd_pixel_pair', records) == terms
+    final = bench.final_runs(['skd_pixel_pair'], records)[-1]
+    assert final['multiple'] == terms
+    assert final['options']['model.distill.losses.loss_skd_pair.'
+                            'loss_weight'] == 1.5
+    label = 'skd_pair x3, skd_pixel x0.01'
+    assert bench.multiple_label(terms) == label
+    tunes = {k: v for k, v in records.items() if k.startswith('tune_skd')}
+    assert f'| skd_pixel_pair | {label} | 51.00 |' in bench.tuning_table(tunes)
+    calibration = bench.calibration_table(['skd_pixel_pair'], records)
+    assert f'| 0.03, 1, per term ({label}) | {label} |' in calibration
+    assert f'| tune {label} | loss_skd_pair |' in bench.diagnostics_table(
+        ['skd_pixel_pair'], records)
+    # until it is run, the calibration row shows the best so far
+    del records['tune_skd_pixel_pair_wterms_s100']
+    calibration = bench.calibration_table(['skd_pixel_pair'], records)
+    assert '| x1 so far (per term to run) | 50.00 / 50.00 |' in calibration
+    assert bench.tuned_multiple('skd_pixel_pair', records) is None
+    # a per-term point that does not name every term of the config
+    with pytest.raises(ValueError, match='delete it and rerun'):
+        bench.weight_options(run['config'], dict(loss_skd_pixel=0.1))
+    # terms that all round to one multiple make a uniform point
+    records = _lr_chosen(bench)
+    grads['skd_pixel_pair'] = dict(loss_skd_pixel=0.3, loss_skd_pair=0.3)
+    _finish_tuning(bench, ['kd', 'skd_pixel_pair'], records,
+                   lambda method, m: 50.0, grads)
+    assert bench.weight_grid('skd_pixel_pair', records) == (1.0, 3.0)
 
 
 def test_calibration_table_from_the_tuning_records(bench):

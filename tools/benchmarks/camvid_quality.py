@@ -35,8 +35,10 @@ its grid is complete and the table's rows complete one by one;
   method at multiples of its published loss weights, seed 100, val only:
   the reference method (KD) at 0.1, 0.3, 1 and 3; every other method at 1
   (published) and at the multiple that gives its terms the reference's
-  tuned gradient strength, measured in its published run
-  (:func:`weight_grid`); and the student alone
+  tuned gradient strength, measured in its published run, and a method of
+  several terms also at its per-term point, each term's weight scaled to
+  an equal share of that strength (``wterms``; :func:`weight_grid`); and
+  the student alone
   trained twice as long as the final runs (``check``), as evidence that
   the final schedule has converged.
 * ``final``: the student alone at the chosen learning rate and every method
@@ -70,7 +72,7 @@ import subprocess
 import sys
 import time
 import warnings
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 CONFIGS = osp.join('distillation_configs', 'benchmarks', 'camvid_cpu')
@@ -149,13 +151,51 @@ def published_weights(config: str) -> Dict[str, float]:
     }
 
 
-def weight_options(config: str, multiple: float) -> Dict[str, float]:
+#: a grid point: one multiple of every term's published loss weight, or
+#: (a multi-term method's per-term point) a multiple per term
+Multiple = Union[float, Dict[str, float]]
+
+
+def term_multiple(multiple: Multiple, term: str) -> float:
+    """The multiple of ``term``'s published weight at grid point
+    ``multiple``.
+
+    Raises:
+        ValueError: a per-term point that does not name ``term``.
+    """
+    if not isinstance(multiple, dict):
+        return multiple
+    if term not in multiple:
+        raise ValueError(f'The per-term grid point {multiple} has no '
+                         f'multiple for {term}: its record is not from this '
+                         'config; delete it and rerun.')
+    return multiple[term]
+
+
+def multiple_label(multiple: Multiple) -> str:
+    """A grid point as the tables show it: ``x0.1``, or per term
+    ``skd_pixel x0.1, skd_pair x10``."""
+    if not isinstance(multiple, dict):
+        return f'x{multiple:g}'
+    return ', '.join(f'{k[len("loss_"):] if k.startswith("loss_") else k} '
+                     f'x{v:g}' for k, v in sorted(multiple.items()))
+
+
+def multiple_order(multiple: Optional[Multiple]) -> float:
+    """A sort key of grid points: the uniform ones by their multiple, the
+    per-term point last."""
+    return math.inf if isinstance(multiple, dict) else (multiple or 0.0)
+
+
+def weight_options(config: str, multiple: Multiple) -> Dict[str, float]:
     """The --cfg-options that scale every loss weight of ``config`` by
-    ``multiple`` (empty at 1: the config as it is)."""
+    ``multiple`` (or each by its own, at a per-term point; empty at 1: the
+    config as it is)."""
     if multiple == 1.0:
         return {}
     return {
-        f'model.distill.losses.{k}.loss_weight': round(v * multiple, 10)
+        f'model.distill.losses.{k}.loss_weight':
+        round(v * term_multiple(multiple, k), 10)
         for k, v in published_weights(config).items()
     }
 
@@ -192,9 +232,11 @@ def gradient_strength(record: dict) -> float:
     return sum(ratios.values())
 
 
-def tune_name(method: str, multiple: float) -> str:
-    """The name of ``method``'s tuning run at ``multiple``."""
-    return run_name('tune', method, TUNE_SEED, f'w{multiple:g}')
+def tune_name(method: str, multiple: Multiple) -> str:
+    """The name of ``method``'s tuning run at ``multiple`` (``wterms`` at
+    its per-term point)."""
+    variant = 'wterms' if isinstance(multiple, dict) else f'w{multiple:g}'
+    return run_name('tune', method, TUNE_SEED, variant)
 
 
 def reference_strength(records: Dict[str, dict]) -> Optional[float]:
@@ -213,21 +255,49 @@ def calibrated_multiple(published: float, target: float) -> float:
     neighbour on the side of the exact value, so that the grid always has
     two points."""
     exact = target / published
-    rounded = min(MULTIPLE_SCALE, key=lambda v: abs(math.log(v / exact)))
+    rounded = nearest_multiple(exact)
     if rounded == 1.0:
         return 3.0 if exact >= 1.0 else 0.3
     return rounded
 
 
+def nearest_multiple(exact: float) -> float:
+    """``exact`` rounded in log to :data:`MULTIPLE_SCALE`."""
+    return min(MULTIPLE_SCALE, key=lambda v: abs(math.log(v / exact)))
+
+
+def per_term_multiples(ratios: Dict[str, float],
+                       target: float) -> Dict[str, float]:
+    """Term -> the multiple of its published weight that gives it an equal
+    share, ``target / len(ratios)``, of the gradient strength ``target``
+    (each term's strength is linear in its own weight), rounded to
+    :data:`MULTIPLE_SCALE`. ``ratios`` are the terms' gradient ratios at
+    the published weights; a term that measured no gradient keeps its
+    published weight.
+
+    The one-multiple grid keeps a method's published balance between its
+    terms, so a term published far weaker than another stays silent at any
+    multiple (e.g. SKD's pair-wise term at its calibrated x0.1); this point
+    gives every term a voice."""
+    share = target / len(ratios)
+    return {
+        k: nearest_multiple(share / r) if r > 0 else 1.0
+        for k, r in sorted(ratios.items())
+    }
+
+
 def weight_grid(method: str,
-                records: Dict[str, dict]) -> Optional[Tuple[float, ...]]:
+                records: Dict[str, dict]) -> Optional[Tuple[Multiple, ...]]:
     """The multiples of its published weights that ``method`` is tuned
     over: :data:`FULL_WEIGHT_GRID` for :data:`REFERENCE_METHOD`; for every
     other method the published weights and the multiple that gives the
     reference's tuned gradient strength (:func:`calibrated_multiple`,
-    measured in the method's published run). None while that is unknown
-    (only the published run can be planned), with a warning naming the fix
-    where a record lacks the gradient curve it needs."""
+    measured in the method's published run), and for a method of several
+    terms the per-term point that splits that strength equally among them
+    (:func:`per_term_multiples`; left out where it is one of the others).
+    None while that is unknown (only the published run can be planned),
+    with a warning naming the fix where a record lacks the gradient curve
+    it needs."""
     if method == REFERENCE_METHOD:
         return FULL_WEIGHT_GRID
     published = records.get(tune_name(method, 1.0))
@@ -241,10 +311,20 @@ def weight_grid(method: str,
     except ValueError as err:
         warnings.warn(f'{method}\'s grid is unknown: {err}')
         return None
-    return tuple(sorted({1.0, c}))
+    grid: List[Multiple] = sorted({1.0, c})
+    ratios = early_ratios(published, 'kd_grad_ratio')
+    if len(ratios) > 1:
+        terms = per_term_multiples(ratios, target)
+        values = set(terms.values())
+        if len(values) > 1:
+            grid.append(terms)
+        else:  # every term at one multiple: a uniform point
+            grid = sorted(set(grid) | values)
+    return tuple(grid)
 
 
-def tuned_multiple(method: str, records: Dict[str, dict]) -> Optional[float]:
+def tuned_multiple(method: str, records: Dict[str,
+                                              dict]) -> Optional[Multiple]:
     """The multiple of ``method``'s grid with the best val mIoU (a tie goes
     to the published weights, then to the smaller multiple); None until its
     grid is complete."""
@@ -368,7 +448,7 @@ def tune_runs(methods, records: Dict[str, dict]) -> List[dict]:
         for m in weight_grid(method, records) or (1.0, ):
             runs.append(
                 dict(
-                    name=run_name('tune', method, TUNE_SEED, f'w{m:g}'),
+                    name=tune_name(method, m),
                     stage='tune',
                     method=method,
                     seed=TUNE_SEED,
@@ -757,7 +837,7 @@ def _execute(run: dict, work: str, records_dir: str,
     if run['method'] not in ('teacher', ) + BASELINES:
         record['published_weights'] = published_weights(run['config'])
         record['loss_weights'] = {
-            k: v * run.get('multiple', 1.0)
+            k: v * term_multiple(run.get('multiple', 1.0), k)
             for k, v in record['published_weights'].items()
         }
     for split in run['splits']:
@@ -1097,7 +1177,7 @@ def table(records: Dict[str, dict]) -> str:
             weights = 'student alone' + (f', lr {lr}' if lr else '')
             gap = ''
         else:
-            weights = f'x{runs[0]["multiple"]:g}'
+            weights = multiple_label(runs[0]['multiple'])
             base_mean, base_std = students.get(
                 STUDENT_OF.get(method, 'baseline'), (float('nan'), 0.0))
             diff = mean - base_mean
@@ -1117,11 +1197,11 @@ def tuning_table(records: Dict[str, dict]) -> str:
     lines = ['| method | grid value | val mIoU |', '|---|---|---|']
 
     def order(r):
-        return r['method'], r.get('multiple', r.get('lr', 0))
+        return r['method'], multiple_order(r.get('multiple', r.get('lr')))
 
     for r in sorted(tunes, key=order):
-        value = (f'lr {r["lr"]}'
-                 if r['method'] == 'baseline' else f'x{r["multiple"]:g}')
+        value = (f'lr {r["lr"]}' if r['method'] == 'baseline' else
+                 multiple_label(r['multiple']))
         lines.append(f'| {r["method"]} | {value} | {r["val_mIoU"]:.2f} |')
     return '\n'.join(lines) + '\n'
 
@@ -1159,10 +1239,10 @@ def diagnostics_table(methods, records: Dict[str, dict]) -> str:
 
     def order(r):
         return (list(METHODS).index(r['method']), r['stage']
-                != 'tune', r.get('multiple') or 0, r['seed'])
+                != 'tune', multiple_order(r.get('multiple')), r['seed'])
 
     for r in sorted(runs, key=order):
-        label = (f'tune x{r["multiple"]:g}'
+        label = (f'tune {multiple_label(r["multiple"])}'
                  if r['stage'] == 'tune' else f'final s{r["seed"]}')
         curves = r.get('train_curves', {})
         terms = sorted({
@@ -1210,7 +1290,9 @@ def calibration_table(methods, records: Dict[str, dict]) -> str:
     to :data:`REFERENCE_METHOD`'s tuned value ratio or gradient strength
     gives (unrounded). Every other method's second grid point is the
     gradient one, rounded (:func:`weight_grid`), so its row says whether
-    that calibrated weight beat the published one on val."""
+    that calibrated weight beat the published one on val. A grid with two
+    points done and more to run has its row, its tuned weight marked as
+    the best so far."""
     reference = tuned_multiple(REFERENCE_METHOD, records)
     if reference is None:
         return 'The reference method has no complete grid yet.\n'
@@ -1236,14 +1318,30 @@ def calibration_table(methods, records: Dict[str, dict]) -> str:
         'calibrated to g |', '|---|---|---|---|---|---|---|---|---|'
     ]
     for method in methods:
-        m = tuned_multiple(method, records)
-        if m is None:
+        grid = weight_grid(method, records) or ()
+        # published first: a tie goes to it (as in tuned_multiple)
+        done = [
+            v for v in sorted(grid, key=lambda v: v != 1.0)
+            if tune_name(method, v) in records
+        ]
+        if len(done) < 2:
             continue
+        m = best([records[tune_name(method, v)] for v in done], 'multiple')
         tuned = records[tune_name(method, m)]
         published = records[tune_name(method, 1.0)]
-        grid = ', '.join(f'{v:g}' for v in weight_grid(method, records))
+        pending = [
+            'per term' if isinstance(v, dict) else multiple_label(v)
+            for v in grid if v not in done
+        ]
+        so_far = f' so far ({", ".join(pending)} to run)' if pending else ''
+        points = [
+            f'per term ({multiple_label(v)})'
+            if isinstance(v, dict) else f'{v:g}' for v in grid
+        ]
         lines.append(
-            f'| {method} | {grid} | x{m:g} | {tuned["val_mIoU"]:.2f} / '
+            f'| {method} | {", ".join(points)} | '
+            f'{multiple_label(m)}{so_far} | '
+            f'{tuned["val_mIoU"]:.2f} / '
             f'{published["val_mIoU"]:.2f} | {value_ratio(published):.3g} -> '
             f'{value_ratio(tuned):.3g} | {grads(published)} | {grads(tuned)} '
             f'| {multiple_for(target_value, value_ratio(published))} | '
