@@ -693,6 +693,17 @@ def test_expected_time_from_the_records(bench):
     del records['c']
     assert bench.expected_seconds(run('espnet_skd_pixel_pair'),
                                   records) is None
+    # a run resumed from a checkpoint has only the rest of it to train
+    assert bench.expected_seconds(
+        run('kd'), records, done=12000) == pytest.approx(0.3 * 4000 + extra)
+
+
+def test_checkpoint_iteration_is_where_resume_continues(bench, tmp_path):
+    assert bench.checkpoint_iteration(str(tmp_path / 'never_started')) == 0
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_4000.pth'))
+    assert bench.checkpoint_iteration(str(tmp_path)) == 4000
+    (tmp_path / 'last_checkpoint').write_text('')
+    assert bench.checkpoint_iteration(str(tmp_path)) == 0
 
 
 def _timing(seconds: float, iterations: int, resumed=()) -> dict:

@@ -946,17 +946,31 @@ def iteration_seconds(run: dict, records: Dict[str, dict]) -> Optional[float]:
 
 def expected_seconds(run: dict,
                      records: Dict[str, dict],
-                     pace: float = 1.0) -> Optional[float]:
-    """How long ``run`` should take: :func:`iteration_seconds` times its
-    iterations times ``pace`` (this machine's speed against the records':
-    0.6 where its runs took 60 % of their estimates), plus
-    :data:`EVALUATION_SECONDS`. None without an estimate. Runs that
-    overlapped other work on the machine make it pessimistic."""
+                     pace: float = 1.0,
+                     done: int = 0) -> Optional[float]:
+    """How long ``run`` should take: :func:`iteration_seconds` times the
+    iterations it has left (``done`` of them are in a checkpoint it resumes
+    from: :func:`checkpoint_iteration`) times ``pace`` (this machine's
+    speed against the records': 0.6 where its runs took 60 % of their
+    estimates), plus :data:`EVALUATION_SECONDS`. None without an estimate.
+    Runs that overlapped other work on the machine make it pessimistic."""
     per_iteration = iteration_seconds(run, records)
     if per_iteration is None:
         return None
-    return (pace * per_iteration * planned_iterations(run) +
-            EVALUATION_SECONDS)
+    left = max(planned_iterations(run) - done, 0)
+    return pace * per_iteration * left + EVALUATION_SECONDS
+
+
+def checkpoint_iteration(work: str) -> int:
+    """The iteration of the checkpoint that ``--resume`` continues a run
+    in ``work`` from (``work/last_checkpoint``, ``iter_<N>.pth``); 0 for a
+    run that starts from scratch."""
+    try:
+        with open(osp.join(work, 'last_checkpoint')) as f:
+            found = re.search(r'iter_(\d+)\.pth$', f.read().strip())
+    except FileNotFoundError:
+        return 0
+    return int(found.group(1)) if found else 0
 
 
 def observed_pace(record: dict, estimate: Optional[float]) -> Optional[float]:
@@ -1071,7 +1085,10 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
                     continue
                 if args.stop_by is not None:
                     pace = statistics.median(paces) if paces else 1.0
-                    need = expected_seconds(run, rated_records, pace)
+                    need = expected_seconds(
+                        run, rated_records, pace,
+                        checkpoint_iteration(
+                            osp.join(args.work_dir, run['name'])))
                     left = args.stop_by - time.time()
                     if need is None or need > left:
                         cannot_finish.add(run['name'])
