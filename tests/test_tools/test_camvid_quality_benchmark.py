@@ -383,6 +383,47 @@ def test_a_run_is_trained_by_one_runner_at_a_time(bench, tmp_path):
             assert int(f.read()) == os.getpid()
 
 
+def test_a_work_dir_resumes_only_a_run_of_the_same_settings(bench, tmp_path):
+    """A final run keeps its name when its settings change (a new chosen
+    weight): rerunning it must not --resume the old run's checkpoint."""
+    run = bench.lr_runs()[0]
+    work = str(tmp_path / run['name'])
+    os.makedirs(work)
+    for name, text in (('RUNNING', str(os.getpid())),
+                       ('last_checkpoint', f'{work}/iter_4000.pth')):
+        with open(osp.join(work, name), 'w') as f:
+            f.write(text)
+    # a work dir from before settings.json whose run never finished (no
+    # record): continued as it is, and its settings written down
+    assert bench.set_aside_other_run(run, work, None) is None
+    assert bench.checkpoint_iteration(work) == 4000
+    assert bench.work_settings(work, None) == bench.settings_of(run)
+    assert bench.set_aside_other_run(run, work, None) is None  # the same
+    # rerun with other settings: the old run's files are kept aside
+    other = dict(
+        run, options=dict(run['options'], **{'train_cfg.max_iters': 10}))
+    aside = bench.set_aside_other_run(other, work, None)
+    assert aside is not None and osp.dirname(aside) == work
+    assert sorted(os.listdir(work)) == sorted(
+        ['RUNNING', bench.WORK_SETTINGS,
+         osp.basename(aside)])
+    assert bench.checkpoint_iteration(work) == 0  # starts from scratch
+    assert bench.checkpoint_iteration(aside) == 4000
+    assert bench.work_settings(aside, None) == bench.settings_of(run)
+    assert bench.work_settings(work, None) == bench.settings_of(other)
+    # a work dir from before settings.json whose run finished: its record
+    # says what it holds
+    legacy = str(tmp_path / 'legacy')
+    os.makedirs(legacy)
+    with open(osp.join(legacy, 'last_checkpoint'), 'w') as f:
+        f.write('iter_16000.pth')
+    finished = dict(settings=bench.settings_of(run))
+    assert bench.set_aside_other_run(run, legacy, finished) is None
+    os.remove(osp.join(legacy, bench.WORK_SETTINGS))
+    assert bench.set_aside_other_run(other, legacy, finished) is not None
+    assert bench.checkpoint_iteration(legacy) == 0
+
+
 def _lr_chosen(bench):
     """Records of the learning-rate runs, 0.05 the best."""
     return {

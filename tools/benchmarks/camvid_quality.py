@@ -801,8 +801,63 @@ def execute(run: dict,
         return _execute(run, work, records_dir, deadline)
 
 
+#: the file in a work dir that names the settings of the run it holds
+WORK_SETTINGS = 'settings.json'
+
+
+def work_settings(work: str, record: Optional[dict]) -> Optional[dict]:
+    """The settings of the run whose files ``work`` holds: its
+    :data:`WORK_SETTINGS`; for a work dir from before that file, those of
+    the run's ``record`` (it finished there); None when neither says."""
+    try:
+        with open(osp.join(work, WORK_SETTINGS)) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return record.get('settings') if record else None
+
+
+def set_aside_other_run(run: dict, work: str,
+                        record: Optional[dict]) -> Optional[str]:
+    """Make ``work`` hold ``run`` alone: the files of a run made there with
+    other settings (a stale record's, now rerun) are moved into
+    ``work/other_settings_<time>/`` (kept, not deleted), so that
+    ``--resume`` never continues another run's checkpoint; then the run's
+    settings are written to :data:`WORK_SETTINGS`. Returns where the
+    other run's files went, or None if there was none.
+
+    Args:
+        run (dict): the run about to train in ``work``.
+        work (str): its work dir (claimed: it holds ``RUNNING``).
+        record (dict, optional): the run's record as it is now, if any.
+    """
+    settings = settings_of(run)
+    found = work_settings(work, record)
+    aside = None
+    if found is not None and found != settings:
+        aside = osp.join(work, time.strftime('other_settings_%Y%m%d_%H%M%S'))
+        os.makedirs(aside)
+        for entry in os.listdir(work):
+            if entry not in ('RUNNING', osp.basename(aside)
+                             ) and not (entry.startswith('other_settings_')):
+                os.replace(osp.join(work, entry), osp.join(aside, entry))
+    with open(osp.join(work, WORK_SETTINGS), 'w') as f:
+        json.dump(settings, f, indent=1, sort_keys=True)
+    return aside
+
+
 def _execute(run: dict, work: str, records_dir: str,
              deadline: Optional[float]) -> dict:
+    record_path = osp.join(records_dir, run['name'] + '.json')
+    previous = None
+    if osp.exists(record_path):
+        with open(record_path) as f:
+            previous = json.load(f)
+    aside = set_aside_other_run(run, work, previous)
+    if aside:
+        print(
+            f'{run["name"]}: its work dir held a run with other settings; '
+            f'moved to {aside}',
+            flush=True)
     env = dict(
         os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONPATH=REPO)
     options = dict(run['options'], **{'randomness.seed': run['seed']})
@@ -869,7 +924,7 @@ def _execute(run: dict, work: str, records_dir: str,
         save_teacher_weights(checkpoint, target)
         record['checkpoint_sha256'] = file_hash(target)
     os.makedirs(records_dir, exist_ok=True)
-    with open(osp.join(records_dir, run['name'] + '.json'), 'w') as f:
+    with open(record_path, 'w') as f:
         json.dump(record, f, indent=1, sort_keys=True)
         f.write('\n')
     return record
