@@ -88,18 +88,27 @@ def test_weight_grid_scales_every_term(bench):
     assert 1.0 in bench.FULL_WEIGHT_GRID and 0.05 in bench.LR_GRID
 
 
+def _first_loss(config: str) -> str:
+    """The name of the first loss of a distillation config."""
+    distill = Config.fromfile(config).model.get('distill')
+    return next(iter(distill.losses)) if distill else 'loss_a'
+
+
 def _tuned(run, val, grad=1.0, value=0.5):
     """A tuning run's record: ``val`` mIoU and, over its first 1000
     iterations, per term (``grad``: term -> its gradient ratio at the
-    published weights; a number: one term, ``loss_a``) a gradient ratio
-    of that times the term's multiple (linear in the weight) and a value
-    ratio ``value`` times that."""
+    published weights; a number: the config's first loss alone) a gradient
+    ratio of that times the term's multiple (linear in the weight) and a
+    value ratio ``value`` times that."""
     m = run.get('multiple') or 1.0
     curves = {}
     for term, g in (grad if isinstance(grad, dict) else {
-            'loss_a': grad
+            _first_loss(run['config']): grad
     }).items():
-        ratio = g * (m[term] if isinstance(m, dict) else m)
+        # a loss of several terms logs them as <loss>_<term>
+        loss = term if not isinstance(m, dict) or term in m else next(
+            k for k in m if term.startswith(k + '_'))
+        ratio = g * (m[loss] if isinstance(m, dict) else m)
         curves[f'kd_grad_ratio/{term}'] = {'1000': ratio, '2000': 9.0}
         curves[f'kd_ratio/{term}'] = {'1000': ratio * value}
     return dict(
@@ -418,10 +427,25 @@ def test_a_work_dir_resumes_only_a_run_of_the_same_settings(bench, tmp_path):
     with open(osp.join(legacy, 'last_checkpoint'), 'w') as f:
         f.write('iter_16000.pth')
     finished = dict(settings=bench.settings_of(run))
+    assert bench.resumable_iteration(run, legacy, finished) == 16000
+    # the expected time of a rerun counts none of the old run's iterations
+    assert bench.resumable_iteration(other, legacy, finished) == 0
     assert bench.set_aside_other_run(run, legacy, finished) is None
     os.remove(osp.join(legacy, bench.WORK_SETTINGS))
     assert bench.set_aside_other_run(other, legacy, finished) is not None
     assert bench.checkpoint_iteration(legacy) == 0
+    # a work dir with nothing in it (records from elsewhere): nothing moved
+    empty = str(tmp_path / 'empty')
+    os.makedirs(empty)
+    assert bench.set_aside_other_run(other, empty, finished) is None
+    assert os.listdir(empty) == [bench.WORK_SETTINGS]
+    assert bench.resumable_iteration(other, str(tmp_path / 'none'),
+                                     finished) == 0
+    # a settings file that cannot be read holds no run's settings
+    with open(osp.join(empty, bench.WORK_SETTINGS), 'w') as f:
+        f.write('{"config": ')
+    assert bench.set_aside_other_run(other, empty, None) is not None
+    assert bench.work_settings(empty, None) == bench.settings_of(other)
 
 
 def _lr_chosen(bench):
@@ -561,6 +585,25 @@ def test_a_method_of_several_terms_has_a_per_term_point(bench):
     # a per-term point that does not name every term of the config
     with pytest.raises(ValueError, match='delete it and rerun'):
         bench.weight_options(run['config'], dict(loss_skd_pixel=0.1))
+    # a loss of several terms (CIRKD's memory loss, logged as
+    # loss_memory_pixel and loss_memory_region) is one term of the point
+    grads['cirkd'] = dict(
+        loss_kd=1.0,
+        loss_minibatch=0.5,
+        loss_memory_pixel=0.1,
+        loss_memory_region=0.1)
+    _finish_tuning(bench, ['cirkd'], records, lambda method, m: 50.0, grads)
+    # a share of 0.2 each: kd 0.2 -> x0.3, minibatch 0.4 -> x0.3, memory 1
+    assert bench.weight_grid('cirkd', records)[-1] == dict(
+        loss_kd=0.3, loss_minibatch=0.3, loss_memory=1.0)
+    # a logged term that is none of the config's losses: no per-term point,
+    # a warning naming the fix, the rest of the grid as it was
+    records['tune_cirkd_w1_s100']['train_curves']['kd_grad_ratio/loss_x'] = {
+        '1000': 1.0
+    }
+    with pytest.warns(UserWarning, match='none of the config'):
+        grid = bench.weight_grid('cirkd', records)
+    assert all(not isinstance(m, dict) for m in grid) and 1.0 in grid
     # terms that all round to one multiple make a uniform point
     records = _lr_chosen(bench)
     grads['skd_pixel_pair'] = dict(loss_skd_pixel=0.3, loss_skd_pair=0.3)
@@ -585,7 +628,7 @@ def test_calibration_table_from_the_tuning_records(bench):
     assert 'r = 0.15, gradient strength g = 0.3.' in text
     kd = next(line for line in text.splitlines() if line.startswith('| kd'))
     assert '| 0.1, 0.3, 1, 3 | x0.3 |' in kd and '0.5 -> 0.15' in kd
-    assert 'loss_a 1 |' in kd and 'loss_a 0.3 |' in kd  # grad ratios
+    assert 'loss_kd 1 |' in kd and 'loss_kd 0.3 |' in kd  # grad ratios
     assert kd.endswith('| x0.3 | x0.3 |')
     dist = next(line for line in text.splitlines()
                 if line.startswith('| dist'))

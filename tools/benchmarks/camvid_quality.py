@@ -266,20 +266,45 @@ def nearest_multiple(exact: float) -> float:
     return min(MULTIPLE_SCALE, key=lambda v: abs(math.log(v / exact)))
 
 
+def loss_ratios(ratios: Dict[str, float],
+                losses: Dict[str, float]) -> Dict[str, float]:
+    """A run's gradient ratios (logged term -> ratio) by the loss of the
+    config that each term comes from (``losses``: its loss names): a loss
+    that returns several terms is logged as ``<name>_<term>``, and its
+    ratios add up (as in :func:`gradient_strength`); a loss that logged
+    none measured no gradient (0).
+
+    Raises:
+        ValueError: a logged term that no loss of the config names.
+    """
+    out = {name: 0.0 for name in losses}
+    for term, ratio in ratios.items():
+        owners = [
+            name for name in losses
+            if term == name or term.startswith(name + '_')
+        ]
+        if not owners:
+            raise ValueError(f'its logged term {term} is none of the '
+                             f'config\'s losses {sorted(losses)}; delete the '
+                             'record of its published run and rerun it')
+        out[term if term in losses else max(owners, key=len)] += ratio
+    return out
+
+
 def per_term_multiples(ratios: Dict[str, float],
                        target: float) -> Dict[str, float]:
     """Term -> the multiple of its published weight that gives it an equal
-    share, ``target / len(ratios)``, of the gradient strength ``target``
-    (each term's strength is linear in its own weight), rounded to
+    share, ``target / n``, of the gradient strength ``target`` (each term's
+    strength is linear in its own weight), rounded to
     :data:`MULTIPLE_SCALE`. ``ratios`` are the terms' gradient ratios at
-    the published weights; a term that measured no gradient keeps its
-    published weight.
+    the published weights; the ``n`` terms that measured a gradient share
+    it, and one that measured none keeps its published weight.
 
     The one-multiple grid keeps a method's published balance between its
     terms, so a term published far weaker than another stays silent at any
     multiple (e.g. SKD's pair-wise term at its calibrated x0.1); this point
     gives every term a voice."""
-    share = target / len(ratios)
+    share = target / max(sum(r > 0 for r in ratios.values()), 1)
     return {
         k: nearest_multiple(share / r) if r > 0 else 1.0
         for k, r in sorted(ratios.items())
@@ -293,7 +318,8 @@ def weight_grid(method: str,
     other method the published weights and the multiple that gives the
     reference's tuned gradient strength (:func:`calibrated_multiple`,
     measured in the method's published run), and for a method of several
-    terms the per-term point that splits that strength equally among them
+    terms (losses of its config that measured a gradient) the per-term
+    point that splits that strength equally among them
     (:func:`per_term_multiples`; left out where it is one of the others).
     None while that is unknown (only the published run can be planned),
     with a warning naming the fix where a record lacks the gradient curve
@@ -312,8 +338,15 @@ def weight_grid(method: str,
         warnings.warn(f'{method}\'s grid is unknown: {err}')
         return None
     grid: List[Multiple] = sorted({1.0, c})
-    ratios = early_ratios(published, 'kd_grad_ratio')
-    if len(ratios) > 1:
+    losses = published_weights(osp.join(CONFIGS, METHODS[method]))
+    if len(losses) < 2:
+        return tuple(grid)
+    try:
+        ratios = loss_ratios(early_ratios(published, 'kd_grad_ratio'), losses)
+    except ValueError as err:
+        warnings.warn(f'{method} has no per-term point: {err}')
+        return tuple(grid)
+    if sum(r > 0 for r in ratios.values()) > 1:
         terms = per_term_multiples(ratios, target)
         values = set(terms.values())
         if len(values) > 1:
@@ -805,15 +838,33 @@ def execute(run: dict,
 WORK_SETTINGS = 'settings.json'
 
 
+def read_record(records_dir: str, name: str) -> Optional[dict]:
+    """The record ``name`` in ``records_dir`` as it is on disk (stale or
+    not); None if there is none."""
+    try:
+        with open(osp.join(records_dir, name + '.json')) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return None
+
+
 def work_settings(work: str, record: Optional[dict]) -> Optional[dict]:
     """The settings of the run whose files ``work`` holds: its
-    :data:`WORK_SETTINGS`; for a work dir from before that file, those of
-    the run's ``record`` (it finished there); None when neither says."""
+    :data:`WORK_SETTINGS` (``{}``, other than any run's, where that cannot
+    be read); for a work dir from before that file that holds files, those
+    of the run's ``record`` (it finished there); None when nothing says (an
+    empty or missing work dir, or one whose run was interrupted before that
+    file existed)."""
     try:
         with open(osp.join(work, WORK_SETTINGS)) as f:
             return json.load(f)
     except FileNotFoundError:
-        return record.get('settings') if record else None
+        pass
+    except ValueError:
+        return {}
+    holds_files = osp.isdir(work) and any(entry != 'RUNNING'
+                                          for entry in os.listdir(work))
+    return record.get('settings') if record and holds_files else None
 
 
 def set_aside_other_run(run: dict, work: str,
@@ -837,22 +888,31 @@ def set_aside_other_run(run: dict, work: str,
         aside = osp.join(work, time.strftime('other_settings_%Y%m%d_%H%M%S'))
         os.makedirs(aside)
         for entry in os.listdir(work):
-            if entry not in ('RUNNING', osp.basename(aside)
-                             ) and not (entry.startswith('other_settings_')):
+            if entry != 'RUNNING' and not entry.startswith('other_settings_'):
                 os.replace(osp.join(work, entry), osp.join(aside, entry))
-    with open(osp.join(work, WORK_SETTINGS), 'w') as f:
+    path = osp.join(work, WORK_SETTINGS)
+    with open(path + '.tmp', 'w') as f:
         json.dump(settings, f, indent=1, sort_keys=True)
+    os.replace(path + '.tmp', path)
     return aside
+
+
+def resumable_iteration(run: dict, work: str, record: Optional[dict]) -> int:
+    """The iteration ``run`` would resume from in ``work``: its
+    :func:`checkpoint_iteration` where the work dir holds this run or
+    nothing says otherwise; 0 where it holds another run's files
+    (:func:`set_aside_other_run` moves them away before it trains)."""
+    found = work_settings(work, record)
+    if found is not None and found != settings_of(run):
+        return 0
+    return checkpoint_iteration(work)
 
 
 def _execute(run: dict, work: str, records_dir: str,
              deadline: Optional[float]) -> dict:
     record_path = osp.join(records_dir, run['name'] + '.json')
-    previous = None
-    if osp.exists(record_path):
-        with open(record_path) as f:
-            previous = json.load(f)
-    aside = set_aside_other_run(run, work, previous)
+    aside = set_aside_other_run(run, work, read_record(records_dir,
+                                                       run['name']))
     if aside:
         print(
             f'{run["name"]}: its work dir held a run with other settings; '
@@ -1142,8 +1202,9 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
                     pace = statistics.median(paces) if paces else 1.0
                     need = expected_seconds(
                         run, rated_records, pace,
-                        checkpoint_iteration(
-                            osp.join(args.work_dir, run['name'])))
+                        resumable_iteration(
+                            run, osp.join(args.work_dir, run['name']),
+                            read_record(args.records, run['name'])))
                     left = args.stop_by - time.time()
                     if need is None or need > left:
                         cannot_finish.add(run['name'])
