@@ -225,8 +225,9 @@ def gradient_strength(record: dict) -> float:
     ratios = early_ratios(record, 'kd_grad_ratio')
     if not ratios or sum(ratios.values()) <= 0:
         raise ValueError(
-            f'The record of {record.get("method")} at x'
-            f'{record.get("multiple")} has no kd_grad_ratio curve: delete '
+            f'The record of {record.get("method")} at '
+            f'{multiple_label(record.get("multiple") or 1.0)} has no '
+            'kd_grad_ratio curve: delete '
             'it and rerun the run (the protocol\'s '
             'model.distill.monitor.grad_cosine_interval logs the curve).')
     return sum(ratios.values())
