@@ -72,7 +72,7 @@ import subprocess
 import sys
 import time
 import warnings
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Tuple, Union
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 CONFIGS = osp.join('distillation_configs', 'benchmarks', 'camvid_cpu')
@@ -1273,28 +1273,64 @@ def verdict(diff: float, std: float) -> str:
     return ' (> 2 std)' if diff > 2 * std else ''
 
 
-def table(records: Dict[str, dict]) -> str:
-    """The markdown table of the final runs (mean, std and per-seed test
-    mIoU; chosen and published weights; the gap to the student alone)."""
-    finals = [r for r in records.values() if r['stage'] == 'final']
+def finals_by_method(
+        records: Dict[str, dict],
+        names: Optional[Iterable[str]] = None) -> Dict[str, List[dict]]:
+    """Method -> its final runs' records in seed order (of ``names`` only,
+    when given)."""
+    chosen = records if names is None else {n: records[n] for n in names}
     by_method: Dict[str, List[dict]] = {}
-    for r in sorted(finals, key=lambda r: r['seed']):
-        by_method.setdefault(r['method'], []).append(r)
+    for r in sorted(chosen.values(), key=lambda r: r['seed']):
+        if r['stage'] == 'final':
+            by_method.setdefault(r['method'], []).append(r)
+    return by_method
+
+
+def table(records: Dict[str, dict], superseded: Iterable[str] = ()) -> str:
+    """The markdown table of the final runs (mean, std and per-seed test
+    mIoU; chosen and published weights; the gap to the student alone).
+
+    Args:
+        records (dict): run name -> record.
+        superseded (Iterable[str]): final runs whose settings the plan no
+            longer wants (their row's tuning chose other weights since):
+            left out of the table and listed after it, so that a row never
+            mixes seeds of two settings.
+    """
+    superseded = set(superseded)
+    current = finals_by_method(records,
+                               [n for n in records if n not in superseded])
     teacher = records.get(run_name('teacher', 'teacher', 0))
     lines = []
     if teacher:
         lines.append(f'Teacher (PSPNet-R18 at width 32, trained alone under '
                      f'the protocol): test mIoU {teacher["test_mIoU"]:.2f}, '
                      f'val {teacher["val_mIoU"]:.2f}.\n')
-    lines += [
+    students = {
+        name: summary([r['test_mIoU'] for r in current[name]])
+        for name in BASELINES if current.get(name)
+    }
+    lines.append(final_rows(current, students))
+    if superseded:
+        lines.append(
+            'Superseded: final runs at weights that their row\'s tuning '
+            'no longer chooses (a grid point added later won on val); they '
+            'are redone at the new weights (`run --rerun-stale`), and are '
+            'compared here with the same student alone:\n\n' +
+            final_rows(finals_by_method(records, superseded), students))
+    return '\n'.join(lines)
+
+
+def final_rows(by_method: Dict[str, List[dict]],
+               students: Dict[str, Tuple[float, float]]) -> str:
+    """The rows of :func:`table` for ``by_method``'s final runs, each
+    distillation row compared with its student alone in ``students``
+    (name -> test mean, std)."""
+    lines = [
         '| method | weights (x published) | test mIoU, mean +- std | '
         'vs. student alone | per seed | val mIoU |',
         '|---|---|---|---|---|---|'
     ]
-    students = {
-        name: summary([r['test_mIoU'] for r in by_method[name]])
-        for name in BASELINES if by_method.get(name)
-    }
     order = ['baseline'] + [m for m in METHODS if m not in STUDENT_OF]
     for name in FIXED_BASELINES:
         order += [name] + [m for m, s in STUDENT_OF.items() if s == name]
@@ -1673,8 +1709,12 @@ def main(argv=None):
         help='plot: where val_curves.png and results.png go')
     args = parser.parse_args(argv)
     records = load_records(args.records)
-    if args.command == 'plan':
+    if args.command != 'run':
         current, stale, plan = current_records(args.methods, records)
+        # final runs the plan now wants with other settings (redone)
+        superseded = [n for n in stale if records[n]['stage'] == 'final']
+        shown = {n: r for n, r in records.items() if n not in superseded}
+    if args.command == 'plan':
         for run in plan:
             state = 'done' if is_done(run, current) else (
                 'stale' if run['name'] in stale else 'todo')
@@ -1682,9 +1722,9 @@ def main(argv=None):
         return
     if args.command == 'plot':
         os.makedirs(args.plot_dir, exist_ok=True)
-        plot_val_curves(records, osp.join(args.plot_dir, 'val_curves.png'))
+        plot_val_curves(shown, osp.join(args.plot_dir, 'val_curves.png'))
         print(f'wrote {args.plot_dir}/val_curves.png')
-        if plot_results(records, osp.join(args.plot_dir, 'results.png')):
+        if plot_results(shown, osp.join(args.plot_dir, 'results.png')):
             print(f'wrote {args.plot_dir}/results.png')
         return
     if args.command in ('calibration', 'diagnostics'):
@@ -1698,8 +1738,7 @@ def main(argv=None):
                 f.write(text)
         return
     if args.command == 'table':
-        plan = planned(args.methods, records)
-        done = sum(is_done(run, records) for run in plan)
+        done = sum(is_done(run, current) for run in plan)
         text = ('# CamVid distillation quality (CPU protocol)\n\n'
                 'Written by `python tools/benchmarks/camvid_quality.py '
                 'table --out docs/benchmarks/camvid_quality.md` from the '
@@ -1715,7 +1754,7 @@ def main(argv=None):
                 'the larger std) and "(falls short)" where the row is '
                 'below the student alone (the measurements that explain '
                 'it: docs/benchmarks/camvid_diagnostics.md).\n\n' +
-                table(records) + '\nTuning (val split):\n\n' +
+                table(records, superseded) + '\nTuning (val split):\n\n' +
                 tuning_table(records))
         print(text)
         if args.out:
