@@ -876,6 +876,29 @@ def test_stop_by_starts_only_runs_that_can_finish(bench, tmp_path, monkeypatch,
     assert 'not starting check_baseline_32000it_s0: needs ~58 min' in out
 
 
+def test_a_run_another_runner_finished_is_not_started(bench, tmp_path,
+                                                      monkeypatch):
+    """Two runners side by side: a record that the other one wrote after
+    this one started is read before each next run is chosen."""
+    monkeypatch.setattr(bench, 'teacher_ready', lambda: True)
+    records = _records_with_a_timed_final(bench)
+    runs = {r['name']: r for r in bench.final_runs(['kd'], records)}
+    started = []
+
+    def execute(run, work, records_dir, deadline):
+        started.append(run['name'])
+        if run['name'] == 'final_baseline_s1':  # meanwhile, the other one
+            with open(osp.join(records_dir, 'final_baseline_s2.json'),
+                      'w') as f:
+                json.dump(_finished(bench, runs['final_baseline_s2']), f)
+        return _finished(bench, run, train_seconds=1.0)
+
+    monkeypatch.setattr(bench, 'execute', execute)
+    stop_by = time.time() + 0.1 * 16000 + bench.EVALUATION_SECONDS + 60
+    _run_finals_and_kd_tuning(bench, tmp_path, records, stop_by)
+    assert started == ['final_baseline_s1']
+
+
 def test_observed_pace(bench):
     """A finished run's seconds per iteration over its estimate; nothing
     from a resumed run or one without an estimate."""

@@ -1187,6 +1187,13 @@ def run_all(stages, args, records: Dict[str, dict]) -> None:
                     r['name']
                     for r, _ in running.values()
                 }
+                # runs that another runner finished since (side by side)
+                on_disk, _, _ = current_records(args.methods,
+                                                load_records(args.records))
+                records.update({
+                    n: r
+                    for n, r in on_disk.items() if n not in records
+                })
                 run = next_run(stages, args.methods, records, busy)
                 if run is None:
                     break
