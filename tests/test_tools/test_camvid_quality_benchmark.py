@@ -1060,32 +1060,52 @@ def test_a_stale_record_decides_no_grid(bench):
 
 def test_a_run_whose_eta_passes_the_deadline_is_stopped(
         bench, tmp_path, monkeypatch):
-    """The training process is watched: once its logged ETA plus the
-    evaluation passes the deadline it is stopped (CannotFinish), not left
-    to hold a slot; a run that keeps to it ends normally."""
+    """The training process is watched: once the time its log's pace
+    leaves plus the evaluation passes the deadline it is stopped
+    (CannotFinish), not left to hold a slot; a run that keeps to it ends
+    normally."""
+
+    def line(stamp, i, eta='0:00:01'):
+        return (f'12/03 {stamp} - mmengine - INFO - Iter(train) [{i:>4}/800]'
+                f'  lr: 1e-2  eta: {eta}  time: 0.3\n')
+
+    assert bench.remaining_seconds(line('10:00:00', 50)) is None
+    # 50 iterations in 25 s: 0.5 s per iteration, 700 left; mmengine's ETA
+    # (inflated after a resume: it counts the dataloader's advance) unread
+    two = line('10:00:00', 50, '9:00:00') + line('10:00:25', 100, '5:00:00')
+    assert bench.remaining_seconds(two) == pytest.approx(350)
+    # the pace from the first line of the attempt on: the start-up before
+    # it is not counted
+    three = two + line('10:00:50', 150)
+    assert bench.remaining_seconds(three) == pytest.approx(325)
+    # across a month's end
     assert bench.remaining_seconds(
-        'Iter(train) [ 50/800]  lr: 1e-2  eta: 1:00:00  time: 0.3\n') is None
-    two = ('Iter(train) [ 50/800]  eta: 9:00:00\n'
-           'Iter(train) [100/800]  lr: 1e-2  eta: 1 day, 2:03:04  time: 1\n')
-    assert bench.remaining_seconds(two) == 26 * 3600 + 3 * 60 + 4
+        line('23:59:50', 50).replace('12/03', '11/30') +
+        line('00:00:10', 100).replace('12/03', '12/01')) == pytest.approx(280)
     monkeypatch.setattr(bench, 'WATCH_SECONDS', 0.1)
 
-    def trainer(eta):
-        lines = [f'Iter(train) [{i}/800]  eta: {eta}' for i in (50, 100)]
+    def trainer(seconds_per_50):
+        lines = [
+            line(f'10:{m:02d}:{s:02d}', i)
+            for i, (m,
+                    s) in zip((50, 100), ((0, 0), divmod(seconds_per_50, 60)))
+        ]
         return [
             sys.executable, '-c',
-            f'import time; print({lines!r}[0], flush=True); '
-            f'print({lines!r}[1], flush=True); time.sleep(30)'
+            f'import time; print({lines!r}[0], end="", flush=True); '
+            f'print({lines!r}[1], end="", flush=True); time.sleep(30)'
         ]
 
     log = tmp_path / 'train.log'
-    log.write_text('Iter(train) [10/800]  eta: 0:00:01\n' * 2)  # an old try
+    # an old try, quick: not counted
+    log.write_text(line('09:00:00', 10) + line('09:00:01', 700))
     deadline = time.time() + bench.EVALUATION_SECONDS + 600
     start = time.time()
     with pytest.raises(bench.CannotFinish, match='passes --stop-by'):
-        bench.train_until(trainer('2:00:00'), {}, str(log), deadline)
+        # 1 s per iteration, 700 left: past the deadline
+        bench.train_until(trainer(50), {}, str(log), deadline)
     assert time.time() - start < 25  # stopped, not waited for
-    quick = [sys.executable, '-c', 'print("Iter(train) [1/2]  eta: 0:00:01")']
+    quick = [sys.executable, '-c', f'print({line("10:00:00", 1)!r})']
     assert bench.train_until(quick, {}, str(log), deadline) == 0
     failing = [sys.executable, '-c', 'exit(3)']
     assert bench.train_until(failing, {}, str(log), deadline) == 3

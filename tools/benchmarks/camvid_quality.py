@@ -60,6 +60,7 @@ thread each.
 import argparse
 import concurrent.futures
 import contextlib
+import datetime
 import glob
 import hashlib
 import json
@@ -766,30 +767,47 @@ class CannotFinish(Exception):
     """A run's own measured pace says it would end after ``--stop-by``."""
 
 
-#: seconds between two looks at a training run's log for its ETA
+#: seconds between two looks at a training run's log for its pace
 WATCH_SECONDS = 30.0
 
-_ETA = re.compile(r'Iter\(train\)\s*\[\s*\d+/\d+\].*?\beta: '
-                  r'(?:(\d+) days?, )?(\d+):(\d\d):(\d\d)')
+#: an mmengine training log line: its time stamp and iteration
+_TRAIN_LINE = re.compile(
+    r'^(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d) - mmengine - '
+    r'\w+ - Iter\(train\)\s*\[\s*(\d+)/(\d+)\]', re.M)
 
 
 def remaining_seconds(log_text: str) -> Optional[float]:
-    """The training time left by mmengine's ETA in the last ``Iter(train)``
-    line of ``log_text``; None until two such lines are there (the first
-    ETA includes the start-up)."""
-    found = _ETA.findall(log_text)
+    """The training time left at the pace that one attempt's log,
+    ``log_text``, shows between its first ``Iter(train)`` line and its
+    last (their time stamps and iterations); None until two such lines
+    are there.
+
+    Not mmengine's logged ETA: that averages over everything since the
+    process started, so after ``--resume`` it counts the start-up and the
+    dataloader's advance through every trained iteration (minutes) and
+    stays inflated long after."""
+    found = _TRAIN_LINE.findall(log_text)
     if len(found) < 2:
         return None
-    days, hours, minutes, seconds = found[-1]
-    return ((int(days or 0) * 24 + int(hours)) * 60 +
-            int(minutes)) * 60 + int(seconds)
+
+    def stamp(line) -> float:
+        # a leap year, so that a log of 29 February reads
+        return datetime.datetime(2000, *map(int, line[:5])).timestamp()
+
+    first, last = found[0], found[-1]
+    span = stamp(last) - stamp(first)
+    done = int(last[5]) - int(first[5])
+    if span < 0 or done <= 0:  # across a new year, or no progress yet
+        return None
+    return span / done * (int(last[6]) - int(last[5]))
 
 
 def train_until(command: List[str], env: dict, log_path: str,
                 deadline: Optional[float]) -> int:
     """Run the training ``command`` (its output appended to ``log_path``)
     and return its exit code; with a ``deadline``, stop it as soon as its
-    logged ETA plus its evaluation says it would end after it
+    remaining time at the pace its log shows (:func:`remaining_seconds`)
+    plus its evaluation says it would end after it
     (:class:`CannotFinish`): a run that cannot finish only holds a slot
     that a shorter run could use."""
     with open(log_path, 'a') as log:
@@ -810,8 +828,8 @@ def train_until(command: List[str], env: dict, log_path: str,
             if left is not None and (time.time() + left + EVALUATION_SECONDS
                                      > deadline):
                 raise CannotFinish(
-                    f'its ETA ({left / 60:.0f} min of training, then its '
-                    f'evaluation) passes --stop-by; stopped (--resume '
+                    f'its pace ({left / 60:.0f} min of training left, then '
+                    'its evaluation) passes --stop-by; stopped (--resume '
                     'continues it from its last checkpoint)')
     finally:
         if process.poll() is None:
