@@ -366,9 +366,21 @@ def tuned_multiple(method: str, records: Dict[str,
     grid = weight_grid(method, records)
     if grid is None:
         return None
+    best_so_far, pending = grid_progress(method, grid, records)
+    return None if pending else best_so_far
+
+
+def grid_progress(
+        method: str, grid: Tuple[Multiple, ...],
+        records: Dict[str, dict]) -> Tuple[Optional[Multiple], List[Multiple]]:
+    """The best point of ``method``'s ``grid`` among those with a record
+    (a tie goes to the published weights, then to the smaller multiple;
+    None without any) and the points still to run."""
     published_first = sorted(grid, key=lambda m: m != 1.0)
-    return best([records.get(tune_name(method, m)) for m in published_first],
-                'multiple')
+    done = [m for m in published_first if tune_name(method, m) in records]
+    pending = [m for m in grid if m not in done]
+    return best([records[tune_name(method, m)] for m in done],
+                'multiple'), pending
 
 
 def teacher_run() -> dict:
@@ -886,6 +898,13 @@ def work_settings(work: str, record: Optional[dict]) -> Optional[dict]:
     return record.get('settings') if record and holds_files else None
 
 
+def holds_other_run(run: dict, work: str, record: Optional[dict]) -> bool:
+    """Whether ``work`` holds the files of a run with other settings than
+    ``run``'s (:func:`work_settings`; ``record``: the run's record now)."""
+    found = work_settings(work, record)
+    return found is not None and found != settings_of(run)
+
+
 def set_aside_other_run(run: dict, work: str,
                         record: Optional[dict]) -> Optional[str]:
     """Make ``work`` hold ``run`` alone: the files of a run made there with
@@ -900,10 +919,8 @@ def set_aside_other_run(run: dict, work: str,
         work (str): its work dir (claimed: it holds ``RUNNING``).
         record (dict, optional): the run's record as it is now, if any.
     """
-    settings = settings_of(run)
-    found = work_settings(work, record)
     aside = None
-    if found is not None and found != settings:
+    if holds_other_run(run, work, record):
         aside = osp.join(work, time.strftime('other_settings_%Y%m%d_%H%M%S'))
         os.makedirs(aside)
         for entry in os.listdir(work):
@@ -911,7 +928,7 @@ def set_aside_other_run(run: dict, work: str,
                 os.replace(osp.join(work, entry), osp.join(aside, entry))
     path = osp.join(work, WORK_SETTINGS)
     with open(path + '.tmp', 'w') as f:
-        json.dump(settings, f, indent=1, sort_keys=True)
+        json.dump(settings_of(run), f, indent=1, sort_keys=True)
     os.replace(path + '.tmp', path)
     return aside
 
@@ -921,10 +938,8 @@ def resumable_iteration(run: dict, work: str, record: Optional[dict]) -> int:
     :func:`checkpoint_iteration` where the work dir holds this run or
     nothing says otherwise; 0 where it holds another run's files
     (:func:`set_aside_other_run` moves them away before it trains)."""
-    found = work_settings(work, record)
-    if found is not None and found != settings_of(run):
-        return 0
-    return checkpoint_iteration(work)
+    return 0 if holds_other_run(run, work,
+                                record) else checkpoint_iteration(work)
 
 
 def _execute(run: dict, work: str, records_dir: str,
@@ -1514,21 +1529,14 @@ def calibration_table(methods, records: Dict[str, dict]) -> str:
     ]
     for method in methods:
         grid = weight_grid(method, records) or ()
-        # published first: a tie goes to it (as in tuned_multiple)
-        done = [
-            v for v in sorted(grid, key=lambda v: v != 1.0)
-            if tune_name(method, v) in records
-        ]
-        if len(done) < 2:
+        m, pending = grid_progress(method, grid, records)
+        if len(grid) - len(pending) < 2:
             continue
-        m = best([records[tune_name(method, v)] for v in done], 'multiple')
         tuned = records[tune_name(method, m)]
         published = records[tune_name(method, 1.0)]
-        pending = [
+        so_far = ' so far ({} to run)'.format(', '.join(
             'per term' if isinstance(v, dict) else multiple_label(v)
-            for v in grid if v not in done
-        ]
-        so_far = f' so far ({", ".join(pending)} to run)' if pending else ''
+            for v in pending)) if pending else ''
         points = [
             f'per term ({multiple_label(v)})'
             if isinstance(v, dict) else f'{v:g}' for v in grid
@@ -1734,7 +1742,7 @@ def main(argv=None):
         help='plot: where val_curves.png and results.png go')
     args = parser.parse_args(argv)
     records = load_records(args.records)
-    if args.command != 'run':
+    if args.command in ('plan', 'plot', 'table'):
         current, stale, plan = current_records(args.methods, records)
         # final runs the plan now wants with other settings (redone)
         superseded = [n for n in stale if records[n]['stage'] == 'final']
