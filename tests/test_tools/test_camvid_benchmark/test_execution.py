@@ -1,0 +1,174 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+"""camvid_benchmark.execution: one runner per run, a work dir holds one
+run's settings, a run that cannot finish is stopped."""
+import os
+import os.path as osp
+import sys
+import time
+
+import pytest
+import torch
+from camvid_benchmark import execution
+from camvid_benchmark.execution import (checkpoint_iteration, claimed,
+                                        remaining_seconds, resumable_iteration,
+                                        save_teacher_weights,
+                                        set_aside_other_run, train_until,
+                                        work_settings)
+from camvid_benchmark.plan import lr_runs
+from camvid_benchmark.protocol import TEACHER_CONFIG
+from camvid_benchmark.records import settings_of
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmseg.registry import MODELS
+
+from ...conftest import REPO
+
+
+def test_a_run_is_trained_by_one_runner_at_a_time(tmp_path):
+    work = str(tmp_path / 'tune_kd_w1_s100')
+    with claimed(work):
+        with pytest.raises(execution.RunningElsewhere, match='being trained'):
+            with claimed(work):
+                pass
+    assert not osp.exists(osp.join(work, 'RUNNING'))  # released
+    dead = 2**22 + 12345  # above Linux's pid_max default: no such process
+    with open(osp.join(work, 'RUNNING'), 'w') as f:
+        f.write(str(dead))
+    with claimed(work):  # a stale lock is taken over
+        with open(osp.join(work, 'RUNNING')) as f:
+            assert int(f.read()) == os.getpid()
+
+
+def test_a_work_dir_resumes_only_a_run_of_the_same_settings(tmp_path):
+    """A final run keeps its name when its settings change (a new chosen
+    weight): rerunning it must not --resume the old run's checkpoint."""
+    run = lr_runs()[0]
+    work = str(tmp_path / run['name'])
+    os.makedirs(work)
+    for name, text in (('RUNNING', str(os.getpid())),
+                       ('last_checkpoint', f'{work}/iter_4000.pth')):
+        with open(osp.join(work, name), 'w') as f:
+            f.write(text)
+    # a work dir from before settings.json whose run never finished (no
+    # record): continued as it is, and its settings written down
+    assert set_aside_other_run(run, work, None) is None
+    assert checkpoint_iteration(work) == 4000
+    assert work_settings(work, None) == settings_of(run)
+    assert set_aside_other_run(run, work, None) is None  # the same
+    # rerun with other settings: the old run's files are kept aside
+    other = dict(
+        run, options=dict(run['options'], **{'train_cfg.max_iters': 10}))
+    aside = set_aside_other_run(other, work, None)
+    assert aside is not None and osp.dirname(aside) == work
+    assert sorted(os.listdir(work)) == sorted(
+        ['RUNNING', execution.WORK_SETTINGS,
+         osp.basename(aside)])
+    assert checkpoint_iteration(work) == 0  # starts from scratch
+    assert checkpoint_iteration(aside) == 4000
+    assert work_settings(aside, None) == settings_of(run)
+    assert work_settings(work, None) == settings_of(other)
+    # a work dir from before settings.json whose run finished: its record
+    # says what it holds
+    legacy = str(tmp_path / 'legacy')
+    os.makedirs(legacy)
+    with open(osp.join(legacy, 'last_checkpoint'), 'w') as f:
+        f.write('iter_16000.pth')
+    finished = dict(settings=settings_of(run))
+    assert resumable_iteration(run, legacy, finished) == 16000
+    # the expected time of a rerun counts none of the old run's iterations
+    assert resumable_iteration(other, legacy, finished) == 0
+    assert set_aside_other_run(run, legacy, finished) is None
+    os.remove(osp.join(legacy, execution.WORK_SETTINGS))
+    assert set_aside_other_run(other, legacy, finished) is not None
+    assert checkpoint_iteration(legacy) == 0
+    # a work dir with nothing in it (records from elsewhere): nothing moved
+    empty = str(tmp_path / 'empty')
+    os.makedirs(empty)
+    assert set_aside_other_run(other, empty, finished) is None
+    assert os.listdir(empty) == [execution.WORK_SETTINGS]
+    assert resumable_iteration(other, str(tmp_path / 'none'), finished) == 0
+    # a settings file that cannot be read holds no run's settings
+    with open(osp.join(empty, execution.WORK_SETTINGS), 'w') as f:
+        f.write('{"config": ')
+    assert set_aside_other_run(other, empty, None) is not None
+    assert work_settings(empty, None) == settings_of(other)
+
+
+def test_checkpoint_iteration_is_where_resume_continues(tmp_path):
+    assert checkpoint_iteration(str(tmp_path / 'never_started')) == 0
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_4000.pth'))
+    assert checkpoint_iteration(str(tmp_path)) == 4000
+    (tmp_path / 'last_checkpoint').write_text('')
+    assert checkpoint_iteration(str(tmp_path)) == 0
+
+
+def test_teacher_file_holds_the_weights_alone(tmp_path):
+    """The committed teacher is its model's weights, loadable weights-only
+    and strictly, without the optimizer state of the training checkpoint."""
+    from mmseg_kd.utils.checkpoint import load_checkpoint_file
+    cfg = Config.fromfile(osp.join(REPO, TEACHER_CONFIG))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = MODELS.build(cfg.model)
+    training = dict(
+        meta=dict(iter=16000),
+        state_dict=model.state_dict(),
+        optimizer=dict(state={0: dict(momentum_buffer=torch.ones(3))}))
+    torch.save(training, tmp_path / 'iter_16000.pth')
+    target = tmp_path / 'teacher' / 'teacher.pth'
+    save_teacher_weights(str(tmp_path / 'iter_16000.pth'), str(target))
+    saved = load_checkpoint_file(str(target), 'teacher')
+    assert list(saved) == ['state_dict']
+    for key, value in model.state_dict().items():
+        assert torch.equal(saved['state_dict'][key], value), key
+
+
+def test_a_run_whose_eta_passes_the_deadline_is_stopped(tmp_path, monkeypatch):
+    """The training process is watched: once the time its log's pace
+    leaves plus the evaluation passes the deadline it is stopped
+    (CannotFinish), not left to hold a slot; a run that keeps to it ends
+    normally."""
+
+    def line(stamp, i, eta='0:00:01'):
+        return (f'12/03 {stamp} - mmengine - INFO - Iter(train) [{i:>4}/800]'
+                f'  lr: 1e-2  eta: {eta}  time: 0.3\n')
+
+    assert remaining_seconds(line('10:00:00', 50)) is None
+    # 50 iterations in 25 s: 0.5 s per iteration, 700 left; mmengine's ETA
+    # (inflated after a resume: it counts the dataloader's advance) unread
+    two = line('10:00:00', 50, '9:00:00') + line('10:00:25', 100, '5:00:00')
+    assert remaining_seconds(two) == pytest.approx(350)
+    # the pace from the first line of the attempt on: the start-up before
+    # it is not counted
+    three = two + line('10:00:50', 150)
+    assert remaining_seconds(three) == pytest.approx(325)
+    # across a month's end
+    assert remaining_seconds(
+        line('23:59:50', 50).replace('12/03', '11/30') +
+        line('00:00:10', 100).replace('12/03', '12/01')) == pytest.approx(280)
+    monkeypatch.setattr(execution, 'WATCH_SECONDS', 0.1)
+
+    def trainer(seconds_per_50):
+        lines = [
+            line(f'10:{m:02d}:{s:02d}', i)
+            for i, (m,
+                    s) in zip((50, 100), ((0, 0), divmod(seconds_per_50, 60)))
+        ]
+        return [
+            sys.executable, '-c',
+            f'import time; print({lines!r}[0], end="", flush=True); '
+            f'print({lines!r}[1], end="", flush=True); time.sleep(30)'
+        ]
+
+    log = tmp_path / 'train.log'
+    # an old try, quick: not counted
+    log.write_text(line('09:00:00', 10) + line('09:00:01', 700))
+    deadline = time.time() + execution.EVALUATION_SECONDS + 600
+    start = time.time()
+    with pytest.raises(execution.CannotFinish, match='passes --stop-by'):
+        # 1 s per iteration, 700 left: past the deadline
+        train_until(trainer(50), {}, str(log), deadline)
+    assert time.time() - start < 25  # stopped, not waited for
+    quick = [sys.executable, '-c', f'print({line("10:00:00", 1)!r})']
+    assert train_until(quick, {}, str(log), deadline) == 0
+    failing = [sys.executable, '-c', 'exit(3)']
+    assert train_until(failing, {}, str(log), deadline) == 3

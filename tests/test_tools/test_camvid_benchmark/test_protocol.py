@@ -1,0 +1,60 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+"""camvid_benchmark.protocol: every row is a config file of the protocol,
+with its student and teacher, and builds and trains."""
+import os.path as osp
+
+import pytest
+import torch
+from camvid_benchmark.protocol import (BASELINE_CONFIG, CONFIGS,
+                                       FIXED_BASELINES, METHODS, STUDENT_OF,
+                                       TEACHER_CHECKPOINT, TEACHER_CONFIG)
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmseg.registry import MODELS
+
+from mmseg_kd.apis.probe import random_batch
+from ...conftest import REPO
+
+
+def test_every_row_is_the_protocols_student_and_teacher():
+    baseline = Config.fromfile(osp.join(REPO, BASELINE_CONFIG))
+    teacher = Config.fromfile(osp.join(REPO, TEACHER_CONFIG))
+    assert baseline.model.backbone.base_channels == 8
+    assert teacher.model.backbone.base_channels == 32
+    for method, name in METHODS.items():
+        cfg = Config.fromfile(osp.join(REPO, CONFIGS, name))
+        student = Config.fromfile(
+            osp.join(
+                REPO,
+                FIXED_BASELINES.get(STUDENT_OF.get(method), BASELINE_CONFIG)))
+        assert cfg.train_cfg.max_iters == baseline.train_cfg.max_iters
+        assert cfg.optim_wrapper.get(
+            'optimizer',
+            cfg.optim_wrapper.get('student', {}).get(
+                'optimizer')) == student.optim_wrapper['optimizer'], method
+        assert cfg.model.teacher.checkpoint == TEACHER_CHECKPOINT
+        assert cfg.model.teacher.config.endswith(osp.basename(TEACHER_CONFIG))
+        assert cfg.model.student.config.endswith(
+            osp.basename(student.filename))
+
+
+@pytest.mark.parametrize(
+    'method', ['kd', 'skd_pixel_pair_holistic', 'prerelu_pixel_pair', 'cirkd'])
+def test_rows_build_and_train(method, fresh_message_hub):
+    cfg = Config.fromfile(osp.join(REPO, CONFIGS, METHODS[method]))
+    cfg.model.teacher.checkpoint = None
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = MODELS.build(cfg.model)
+    from mmseg_kd.engine.optimizers import DistillationOptimWrapperConstructor
+    ow = cfg.optim_wrapper.to_dict()
+    ow.pop('constructor')
+    log = model.train_step(
+        random_batch((64, 64), 2, 11),
+        DistillationOptimWrapperConstructor(ow)(model))
+    assert all(torch.isfinite(torch.as_tensor(v)) for v in log.values())
+    for name in cfg.model.distill.losses:  # each term (or its parts)
+        assert any(k == name or k.startswith(f'{name}_') for k in log), name
+    # the protocol keeps the gradient diagnostics (iteration 0 of 500)
+    assert cfg.model.distill.monitor.grad_cosine_interval == 500
+    assert any(k.startswith('kd_cosine/') for k in log)
+    assert any(k.startswith('kd_grad_ratio/') for k in log)

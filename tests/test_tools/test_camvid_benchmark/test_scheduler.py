@@ -1,0 +1,301 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+"""camvid_benchmark.scheduler: the next run, expected times and
+--stop-by."""
+import argparse
+import json
+import os.path as osp
+import time
+
+import pytest
+from camvid_benchmark import scheduler
+from camvid_benchmark.execution import EVALUATION_SECONDS, CannotFinish
+from camvid_benchmark.plan import final_runs, lr_runs, tune_runs
+from camvid_benchmark.protocol import (BASELINE_CONFIG, CONFIGS, FINAL_SEEDS,
+                                       METHODS, STAGES)
+from camvid_benchmark.records import iterations_of, settings_of
+from camvid_benchmark.scheduler import (expected_seconds, next_run,
+                                        observed_pace, parse_deadline,
+                                        planned_iterations, run_all)
+
+from .helpers import lr_chosen, tuned_record
+
+
+def _lr_records():
+    """Full records (method, stage, settings) of the learning-rate runs,
+    0.05 the best."""
+    return {
+        r['name']:
+        dict(
+            lr_chosen()[r['name']],
+            method='baseline',
+            stage='tune',
+            settings=settings_of(r))
+        for r in lr_runs()
+    }
+
+
+def _timing(seconds: float, iterations: int, resumed=()) -> dict:
+    """The keys a finished run's rate is read from (uninterrupted unless
+    ``resumed`` names the iterations it was resumed at)."""
+    return dict(
+        train_seconds=seconds,
+        resumed_at=list(resumed),
+        train_curves={'loss': {
+            str(iterations): 1.0
+        }})
+
+
+def _records_with_a_timed_final() -> dict:
+    """The learning-rate records and, to estimate from, the student alone's
+    first final run: 16000 iterations at 0.1 s/it."""
+    records = _lr_records()
+    first = final_runs([], records)[0]
+    records[first['name']] = dict(
+        method='baseline',
+        stage='final',
+        settings=settings_of(first),
+        **_timing(1600, 16000))
+    return records
+
+
+def _run_finals_and_kd_tuning(tmp_path, records, stop_by) -> None:
+    """run_all over the finals and KD's tuning, one run at a time."""
+    args = argparse.Namespace(
+        methods=['kd'],
+        jobs=1,
+        max_runs=None,
+        rerun_stale=False,
+        work_dir=str(tmp_path),
+        records=str(tmp_path),
+        stop_by=stop_by)
+    run_all(('final', 'tune'), args, records)
+
+
+def _finished(run, **timing) -> dict:
+    """The record ``execute`` returns for ``run``."""
+    return dict(
+        method=run['method'],
+        stage=run['stage'],
+        val_mIoU=1.0,
+        test_mIoU=1.0,
+        settings=settings_of(run),
+        **timing)
+
+
+def test_next_run_completes_rows_before_more_tuning(monkeypatch):
+    """A method's finals come before the next method's grid; runs held
+    elsewhere or running here are passed over."""
+    monkeypatch.setattr(scheduler, 'teacher_ready', lambda: True)
+    records = {}
+    methods = ['kd', 'cwd_logits']
+    stages = STAGES
+    first = next_run(stages, methods, records, set())
+    assert first['name'] == 'teacher_teacher_s0'
+
+    def finish(run, val=40.0):
+        records[run['name']] = dict(
+            tuned_record(run, val), settings=settings_of(run))
+
+    finish(first)
+    for r in lr_runs():
+        finish(r, 50.0 if r['lr'] == 0.05 else 40.0)
+    # the student alone's finals, then kd's grid
+    assert next_run(stages, methods, records,
+                    set())['name'] == 'final_baseline_s0'
+    busy = {f'final_baseline_s{s}' for s in FINAL_SEEDS}
+    assert next_run(stages, methods, records,
+                    busy)['name'] == 'tune_kd_w0.1_s100'
+    for r in tune_runs(['kd'], records):
+        if r['method'] == 'kd':
+            finish(r)
+    # kd's grid is complete: its finals before cwd_logits' grid
+    assert next_run(stages, methods, records, busy)['name'] == 'final_kd_s0'
+    busy |= {f'final_kd_s{s}' for s in FINAL_SEEDS}
+    published = next_run(stages, methods, records, busy)
+    assert published['name'] == 'tune_cwd_logits_w1_s100'
+    # one stage only
+    assert next_run(('tune', ), methods, records,
+                    set())['name'] == 'tune_cwd_logits_w1_s100'
+    # its second point waits for the published run, then is planned
+    busy.add(published['name'])
+    waiting = next_run(stages, methods, records, busy)
+    assert waiting['stage'] == 'check'  # nothing of cwd_logits to run
+    finish(published)
+    # kd all tied: its published weight, strength 1.0, as cwd_logits' at
+    # x1; the second point is then the neighbour on the scale
+    assert next_run(stages, methods, records,
+                    busy)['name'] == 'tune_cwd_logits_w3_s100'
+
+
+def test_expected_time_from_the_records():
+    """A run's expected time comes from the seconds per iteration of
+    finished, uninterrupted runs: its own method's, else its kind's."""
+
+    def done(method, stage, seconds, iters, resumed=()):
+        return dict(
+            method=method, stage=stage, **_timing(seconds, iters, resumed))
+
+    records = {
+        'a': done('kd', 'tune', 2400, 8000),  # 0.3 s/it
+        'b': done('kd', 'tune', 100, 8000, resumed=[6000]),  # a part only
+        'c': done('baseline', 'final', 1600, 16000),  # 0.1 s/it
+        'd': done('espnet_baseline', 'final', 4800, 16000),  # 0.3 s/it
+    }
+    extra = EVALUATION_SECONDS
+
+    def run(method, iters=None):
+        options = {} if iters is None else {'train_cfg.max_iters': iters}
+        config = (
+            BASELINE_CONFIG if method == 'baseline' else osp.join(
+                CONFIGS, METHODS[method]))
+        return dict(method=method, options=options, config=config)
+
+    assert iterations_of(records['a']) == 8000
+    assert expected_seconds(run('kd'),
+                            records) == pytest.approx(0.3 * 16000 + extra)
+    # no record of its own: the distillation runs of the PSPNet student
+    assert expected_seconds(run('cwd_logits', 8000),
+                            records) == pytest.approx(2400 + extra)
+    assert expected_seconds(run('baseline', 32000),
+                            records) == pytest.approx(3200 + extra)
+    # the ESPNet row has no distillation run of its student to go by: its
+    # student alone's rate plus what the teacher adds to the PSPNet's
+    assert expected_seconds(
+        run('espnet_skd_pixel_pair'),
+        records) == pytest.approx((0.3 + 0.3 - 0.1) * 16000 + extra)
+    del records['c']
+    assert expected_seconds(run('espnet_skd_pixel_pair'), records) is None
+    # a run resumed from a checkpoint has only the rest of it to train
+    assert expected_seconds(
+        run('kd'), records, done=12000) == pytest.approx(0.3 * 4000 + extra)
+
+
+def test_observed_pace():
+    """A finished run's seconds per iteration over its estimate; nothing
+    from a resumed run or one without an estimate."""
+    record = _timing(800, 16000)
+    assert observed_pace(record, 0.1) == pytest.approx(0.5)
+    assert observed_pace(record, None) is None
+    assert observed_pace(dict(record, resumed_at=[8000]), 0.1) is None
+
+
+def test_stop_by_starts_only_runs_that_can_finish(tmp_path, monkeypatch,
+                                                  capsys):
+    """With --stop-by, a run whose expected time exceeds what is left is
+    not started (and one without an estimate neither); the others are."""
+    monkeypatch.setattr(scheduler, 'teacher_ready', lambda: True)
+    records = _records_with_a_timed_final()
+    # what one more final at 0.1 s/it needs, and a minute
+    stop_by = time.time() + 0.1 * 16000 + EVALUATION_SECONDS + 60
+    started = []
+
+    def execute(run, work, records_dir, deadline):
+        assert deadline == stop_by
+        started.append(run['name'])
+        if run['name'] == 'final_baseline_s1':  # its own pace: too slow
+            raise CannotFinish('its ETA passes --stop-by')
+        return _finished(run, train_seconds=1.0)
+
+    monkeypatch.setattr(scheduler, 'execute', execute)
+    _run_finals_and_kd_tuning(tmp_path, records, stop_by)
+    # each start is judged when its slot frees: both other finals fit; the
+    # one stopped on its pace is not started again
+    assert started == ['final_baseline_s1', 'final_baseline_s2']
+    out = capsys.readouterr().out
+    assert 'stopped final_baseline_s1: its ETA passes' in out
+    assert 'not starting tune_kd_w0.1_s100: no finished run' in out
+    # the check run needs 32000 iterations at 0.1 s: more than is left
+    assert 'not starting check_baseline_32000it_s0: needs ~58 min' in out
+
+
+def test_a_run_another_runner_finished_is_not_started(tmp_path, monkeypatch):
+    """Two runners side by side: a record that the other one wrote after
+    this one started is read before each next run is chosen."""
+    monkeypatch.setattr(scheduler, 'teacher_ready', lambda: True)
+    records = _records_with_a_timed_final()
+    runs = {r['name']: r for r in final_runs(['kd'], records)}
+    started = []
+
+    def execute(run, work, records_dir, deadline):
+        started.append(run['name'])
+        if run['name'] == 'final_baseline_s1':  # meanwhile, the other one
+            with open(osp.join(records_dir, 'final_baseline_s2.json'),
+                      'w') as f:
+                json.dump(_finished(runs['final_baseline_s2']), f)
+        return _finished(run, train_seconds=1.0)
+
+    monkeypatch.setattr(scheduler, 'execute', execute)
+    stop_by = time.time() + 0.1 * 16000 + EVALUATION_SECONDS + 60
+    _run_finals_and_kd_tuning(tmp_path, records, stop_by)
+    assert started == ['final_baseline_s1']
+
+
+def test_stop_by_learns_this_machines_pace(tmp_path, monkeypatch, capsys):
+    """Runs finished here at half their estimated time halve the estimates
+    of the next ones: a run that would not fit at the records' pace is
+    started once the machine has shown it is faster."""
+    monkeypatch.setattr(scheduler, 'teacher_ready', lambda: True)
+    records = _records_with_a_timed_final()
+    # older records at 0.1 s/it keep the median of the student alone's
+    # rate there when the two fast finals land
+    for name, record in records.items():
+        if name.startswith('tune_'):
+            record.update(_timing(800, 8000))
+    started = []
+
+    def execute(run, work, records_dir, deadline):
+        started.append(run['name'])
+        iters = planned_iterations(run)
+        # half the records' pace
+        return _finished(run, **_timing(0.05 * iters, iters))
+
+    monkeypatch.setattr(scheduler, 'execute', execute)
+    _run_finals_and_kd_tuning(
+        tmp_path, records,
+        time.time() + 0.1 * 16000 + EVALUATION_SECONDS + 60)
+    # the 32000-iteration check needs ~58 min at the records' pace, ~32 at
+    # this machine's: it is started
+    assert started == [
+        'final_baseline_s1', 'final_baseline_s2', 'check_baseline_32000it_s0'
+    ]
+    assert 'not starting check_baseline' not in capsys.readouterr().out
+
+
+def test_stop_by_is_the_next_such_time():
+    """Later today, or tomorrow when it passed more than 12 hours ago; a
+    time just passed is refused (a late start, not tomorrow's deadline)."""
+    t = time.localtime()
+    evening = time.mktime(
+        (t.tm_year, t.tm_mon, t.tm_mday, 23, 30, 0, 0, 0, -1))
+    assert parse_deadline('23:45', evening) - evening == 15 * 60
+    assert parse_deadline('00:30', evening) - evening == 60 * 60
+    with pytest.raises(argparse.ArgumentTypeError, match='min ago'):
+        parse_deadline('23:00', evening)
+    for bad in ('25:00', '12:60', '1230', 'noon'):
+        with pytest.raises(argparse.ArgumentTypeError, match='HH:MM'):
+            parse_deadline(bad, evening)
+
+
+def test_run_refuses_only_stale_records_of_its_stages(tmp_path, monkeypatch):
+    """``run --stage tune`` starts beside a stale final record (it cannot
+    touch it, and the record decides nothing); ``run --stage final`` and
+    ``run`` of every stage refuse it, naming --rerun-stale."""
+    monkeypatch.setattr(scheduler, 'teacher_ready', lambda: True)
+    records = _lr_records()
+    first = final_runs([], records)[0]
+    records[first['name']] = dict(
+        method='baseline',
+        stage='final',
+        settings=dict(settings_of(first), seed=-1))
+    args = argparse.Namespace(
+        methods=['kd'],
+        jobs=1,
+        max_runs=0,
+        rerun_stale=False,
+        work_dir=str(tmp_path),
+        records=str(tmp_path),
+        stop_by=None)
+    run_all(('tune', ), args, records)  # starts nothing, refuses not
+    for stages in (('final', ), STAGES):
+        with pytest.raises(SystemExit, match=f"{first['name']}.*--rerun"):
+            run_all(stages, args, records)

@@ -1,0 +1,335 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+"""One run: trained with ``tools/train.py`` (``--resume``) in its work dir,
+which one runner claims and which holds one run's settings; stopped when
+its pace passes a deadline; evaluated with ``tools/test.py``; its record
+written."""
+import contextlib
+import datetime
+import json
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+import time
+from typing import List, Optional
+
+from .grid import term_multiple
+from .protocol import BASELINES, REPO, TEACHER_CHECKPOINT, published_weights
+from .records import (code_version, curves_of, file_hash, parse_metrics,
+                      read_record, settings_of)
+
+
+def _options_args(options: dict) -> List[str]:
+    return [f'{k}={v}' for k, v in options.items()]
+
+
+def save_teacher_weights(checkpoint: str, target: str) -> None:
+    """The teacher's weights alone (``{'state_dict': ...}``, no optimizer
+    state or message hub) from its final training checkpoint: the file
+    every distillation row loads, small enough to commit, so that the rows
+    can be continued elsewhere with the very teacher whose hash their
+    records hold."""
+    import torch
+
+    from mmseg_kd.utils.checkpoint import read_state_dict
+    state = read_state_dict(checkpoint, role='teacher')
+    os.makedirs(osp.dirname(target), exist_ok=True)
+    torch.save({'state_dict': state}, target + '.tmp')
+    os.replace(target + '.tmp', target)
+
+
+class RunningElsewhere(Exception):
+    """Another live runner process is training this run."""
+
+
+@contextlib.contextmanager
+def claimed(work: str):
+    """Hold ``<work>/RUNNING`` (this process's id) while a run trains, so
+    that two runners started side by side never train the same run; a lock
+    left by a process that no longer exists is taken over."""
+    os.makedirs(work, exist_ok=True)
+    lock = osp.join(work, 'RUNNING')
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                with open(lock) as f:
+                    pid = int(f.read().strip() or 0)
+                os.kill(pid, 0)
+            except (ValueError, ProcessLookupError, FileNotFoundError):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(lock)  # stale: its process is gone
+                continue
+            except PermissionError:
+                pass  # alive, another user's
+            raise RunningElsewhere(f'{work} is being trained by process '
+                                   f'{pid}') from None
+        with os.fdopen(fd, 'w') as f:
+            f.write(str(os.getpid()))
+        try:
+            yield
+        finally:
+            os.remove(lock)
+        return
+    raise RunningElsewhere(f'could not claim {work}')
+
+
+class CannotFinish(Exception):
+    """A run's own measured pace says it would end after ``--stop-by``."""
+
+
+#: seconds between two looks at a training run's log for its pace
+WATCH_SECONDS = 30.0
+
+#: added to a run's expected training time: its evaluation with
+#: ``tools/test.py`` and the start-up, with some margin (seconds)
+EVALUATION_SECONDS = 300
+
+#: an mmengine training log line: its time stamp and iteration
+_TRAIN_LINE = re.compile(
+    r'^(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d) - mmengine - '
+    r'\w+ - Iter\(train\)\s*\[\s*(\d+)/(\d+)\]', re.M)
+
+
+def remaining_seconds(log_text: str) -> Optional[float]:
+    """The training time left at the pace that one attempt's log,
+    ``log_text``, shows between its first ``Iter(train)`` line and its
+    last (their time stamps and iterations); None until two such lines
+    are there.
+
+    Not mmengine's logged ETA: that averages over everything since the
+    process started, so after ``--resume`` it counts the start-up and the
+    dataloader's advance through every trained iteration (minutes) and
+    stays inflated long after."""
+    found = _TRAIN_LINE.findall(log_text)
+    if len(found) < 2:
+        return None
+
+    def stamp(line) -> float:
+        # a leap year, so that a log of 29 February reads
+        return datetime.datetime(2000, *map(int, line[:5])).timestamp()
+
+    first, last = found[0], found[-1]
+    span = stamp(last) - stamp(first)
+    done = int(last[5]) - int(first[5])
+    if span < 0 or done <= 0:  # across a new year, or no progress yet
+        return None
+    return span / done * (int(last[6]) - int(last[5]))
+
+
+def train_until(command: List[str], env: dict, log_path: str,
+                deadline: Optional[float]) -> int:
+    """Run the training ``command`` (its output appended to ``log_path``)
+    and return its exit code; with a ``deadline``, stop it as soon as its
+    remaining time at the pace its log shows (:func:`remaining_seconds`)
+    plus its evaluation says it would end after it
+    (:class:`CannotFinish`): a run that cannot finish only holds a slot
+    that a shorter run could use."""
+    with open(log_path, 'a') as log:
+        start = log.tell()
+        process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        while True:
+            try:
+                return process.wait(timeout=WATCH_SECONDS)
+            except subprocess.TimeoutExpired:
+                pass
+            if deadline is None:
+                continue
+            with open(log_path) as log:
+                log.seek(start)
+                left = remaining_seconds(log.read())
+            if left is not None and (time.time() + left + EVALUATION_SECONDS
+                                     > deadline):
+                raise CannotFinish(
+                    f'its pace ({left / 60:.0f} min of training left, then '
+                    'its evaluation) passes --stop-by; stopped (--resume '
+                    'continues it from its last checkpoint)')
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def execute(run: dict,
+            work_root: str,
+            records_dir: str,
+            deadline: Optional[float] = None) -> dict:
+    """Train ``run``, evaluate it on its splits, write its record (unless
+    another runner holds it: :class:`RunningElsewhere`; or its pace says it
+    would end after ``deadline``: :class:`CannotFinish`)."""
+    work = osp.join(work_root, run['name'])
+    with claimed(work):
+        return _execute(run, work, records_dir, deadline)
+
+
+#: the file in a work dir that names the settings of the run it holds
+WORK_SETTINGS = 'settings.json'
+
+
+def work_settings(work: str, record: Optional[dict]) -> Optional[dict]:
+    """The settings of the run whose files ``work`` holds: its
+    :data:`WORK_SETTINGS` (``{}``, other than any run's, where that cannot
+    be read); for a work dir from before that file that holds files, those
+    of the run's ``record`` (it finished there); None when nothing says (an
+    empty or missing work dir, or one whose run was interrupted before that
+    file existed)."""
+    try:
+        with open(osp.join(work, WORK_SETTINGS)) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        pass
+    except ValueError:
+        return {}
+    holds_files = osp.isdir(work) and any(entry != 'RUNNING'
+                                          for entry in os.listdir(work))
+    return record.get('settings') if record and holds_files else None
+
+
+def holds_other_run(run: dict, work: str, record: Optional[dict]) -> bool:
+    """Whether ``work`` holds the files of a run with other settings than
+    ``run``'s (:func:`work_settings`; ``record``: the run's record now)."""
+    found = work_settings(work, record)
+    return found is not None and found != settings_of(run)
+
+
+def set_aside_other_run(run: dict, work: str,
+                        record: Optional[dict]) -> Optional[str]:
+    """Make ``work`` hold ``run`` alone: the files of a run made there with
+    other settings (a stale record's, now rerun) are moved into
+    ``work/other_settings_<time>/`` (kept, not deleted), so that
+    ``--resume`` never continues another run's checkpoint; then the run's
+    settings are written to :data:`WORK_SETTINGS`. Returns where the
+    other run's files went, or None if there was none.
+
+    Args:
+        run (dict): the run about to train in ``work``.
+        work (str): its work dir (claimed: it holds ``RUNNING``).
+        record (dict, optional): the run's record as it is now, if any.
+    """
+    aside = None
+    if holds_other_run(run, work, record):
+        aside = osp.join(work, time.strftime('other_settings_%Y%m%d_%H%M%S'))
+        os.makedirs(aside)
+        for entry in os.listdir(work):
+            if entry != 'RUNNING' and not entry.startswith('other_settings_'):
+                os.replace(osp.join(work, entry), osp.join(aside, entry))
+    path = osp.join(work, WORK_SETTINGS)
+    with open(path + '.tmp', 'w') as f:
+        json.dump(settings_of(run), f, indent=1, sort_keys=True)
+    os.replace(path + '.tmp', path)
+    return aside
+
+
+def checkpoint_iteration(work: str) -> int:
+    """The iteration of the checkpoint that ``--resume`` continues a run
+    in ``work`` from (``work/last_checkpoint``, ``iter_<N>.pth``); 0 for a
+    run that starts from scratch."""
+    try:
+        with open(osp.join(work, 'last_checkpoint')) as f:
+            found = re.search(r'iter_(\d+)\.pth$', f.read().strip())
+    except FileNotFoundError:
+        return 0
+    return int(found.group(1)) if found else 0
+
+
+def resumable_iteration(run: dict, work: str, record: Optional[dict]) -> int:
+    """The iteration ``run`` would resume from in ``work``: its
+    :func:`checkpoint_iteration` where the work dir holds this run or
+    nothing says otherwise; 0 where it holds another run's files
+    (:func:`set_aside_other_run` moves them away before it trains)."""
+    return 0 if holds_other_run(run, work,
+                                record) else checkpoint_iteration(work)
+
+
+def _execute(run: dict, work: str, records_dir: str,
+             deadline: Optional[float]) -> dict:
+    record_path = osp.join(records_dir, run['name'] + '.json')
+    aside = set_aside_other_run(run, work, read_record(records_dir,
+                                                       run['name']))
+    if aside:
+        print(
+            f'{run["name"]}: its work dir held a run with other settings; '
+            f'moved to {aside}',
+            flush=True)
+    env = dict(
+        os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONPATH=REPO)
+    options = dict(run['options'], **{'randomness.seed': run['seed']})
+    log_path = osp.join(work, 'train.log')
+    start = time.time()
+    # --resume: a run interrupted earlier (a session that ended) continues
+    # from its last checkpoint, exactly; a fresh work dir starts from zero
+    code = train_until([
+        sys.executable, 'tools/train.py', run['config'], '--work-dir', work,
+        '--resume', '--cfg-options'
+    ] + _options_args(options), env, log_path, deadline)
+    train_seconds = time.time() - start
+    if code != 0:
+        raise RuntimeError(f'{run["name"]}: training failed; see {log_path}')
+    with open(osp.join(work, 'last_checkpoint')) as f:
+        checkpoint = f.read().strip()
+    with open(log_path) as log:
+        resumed = re.findall(r'resumed epoch: \d+, iter: (\d+)', log.read())
+    record = dict(
+        method=run['method'],
+        seed=run['seed'],
+        stage=run['stage'],
+        settings=settings_of(run),
+        train_seconds=round(train_seconds),
+        resumed_at=[int(i) for i in resumed],
+        code_version=code_version(),
+        date=time.strftime('%Y-%m-%d %H:%M'))
+    for key in ('lr', 'multiple'):
+        if key in run:
+            record[key] = run[key]
+    record.update(curves_of(work))
+    if run['method'] not in ('teacher', ) + BASELINES:
+        record['published_weights'] = published_weights(run['config'])
+        record['loss_weights'] = {
+            k: v * term_multiple(run.get('multiple', 1.0), k)
+            for k, v in record['published_weights'].items()
+        }
+    for split in run['splits']:
+        test_options = {} if split == 'test' else {
+            'test_dataloader.dataset.data_prefix.img_path': 'img_dir/val',
+            'test_dataloader.dataset.data_prefix.seg_map_path': 'ann_dir/val'
+        }
+        with open(osp.join(work, f'{split}.log'), 'w') as log:
+            code = subprocess.call(
+                [
+                    sys.executable, 'tools/test.py', run['config'], checkpoint,
+                    '--work-dir',
+                    osp.join(work, split), '--cfg-options'
+                ] + _options_args(dict(options, **test_options)),
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT)
+        with open(osp.join(work, f'{split}.log')) as log:
+            text = log.read()
+        if code != 0:
+            raise RuntimeError(f'{run["name"]}: evaluation on {split} '
+                               f'failed; see {work}/{split}.log')
+        metrics = parse_metrics(text)
+        record[f'{split}_mIoU'] = metrics['mIoU']
+        record[f'{split}_per_class_IoU'] = metrics['per_class_IoU']
+    if run['stage'] == 'teacher':
+        target = osp.join(REPO, TEACHER_CHECKPOINT)
+        save_teacher_weights(checkpoint, target)
+        record['checkpoint_sha256'] = file_hash(target)
+    os.makedirs(records_dir, exist_ok=True)
+    with open(record_path, 'w') as f:
+        json.dump(record, f, indent=1, sort_keys=True)
+        f.write('\n')
+    return record
+
+
+def teacher_ready() -> bool:
+    return osp.isfile(osp.join(REPO, TEACHER_CHECKPOINT))

@@ -1,0 +1,107 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+"""The CamVid benchmark's fixed protocol: its configs, its rows (the
+methods and the students alone they are compared with), its grids, seeds
+and schedules, and the names of its runs."""
+import os.path as osp
+from typing import Dict
+
+REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
+CONFIGS = osp.join('distillation_configs', 'benchmarks', 'camvid_cpu')
+RECORDS = osp.join(REPO, 'docs', 'benchmarks', 'camvid', 'records')
+TEACHER_CONFIG = osp.join(CONFIGS, 'teacher_pspnet_r18-w32.py')
+BASELINE_CONFIG = osp.join(CONFIGS, 'baseline_pspnet_r18-w8.py')
+TEACHER_CHECKPOINT = osp.join('checkpoints', 'camvid_cpu',
+                              'teacher_pspnet_r18-w32.pth')
+
+#: the table's rows: method name -> its config (in CONFIGS)
+METHODS = {
+    'kd': 'kd.py',
+    'cwd_logits': 'cwd_logits.py',
+    'cwd_feature': 'cwd_feature.py',
+    'skd_pixel_pair': 'skd_pixel_pair.py',
+    'skd_pixel_pair_holistic': 'skd_pixel_pair_holistic.py',
+    'ifvd': 'ifvd.py',
+    'cgd': 'cgd.py',
+    'dist': 'dist.py',
+    'cirkd': 'cirkd.py',
+    'prerelu_pixel_pair': 'prerelu_pixel_pair.py',
+    'fitnet': 'fitnet.py',
+    'at': 'at.py',
+    'dsd': 'dsd.py',
+    'mgd': 'mgd.py',
+    'kd_logit_standardization': 'kd_logit_standardization.py',
+    'espnet_skd_pixel_pair': 'espnet_skd_pixel_pair.py',
+}
+#: the student alone that a row is compared with (default: 'baseline', the
+#: PSPNet; the ESPNet rows, SKD's own CamVid experiment, have their own)
+STUDENT_OF = {'espnet_skd_pixel_pair': 'espnet_baseline'}
+#: students alone with a fixed recipe (no learning-rate tuning)
+FIXED_BASELINES = {
+    'espnet_baseline': osp.join(CONFIGS, 'espnet_baseline.py'),
+}
+BASELINES = ('baseline', ) + tuple(FIXED_BASELINES)
+#: the method tuned over the full grid (:data:`FULL_WEIGHT_GRID`); its
+#: tuned strength sets every other method's second grid point
+REFERENCE_METHOD = 'kd'
+#: multiples of the published loss weights tried on val for the reference
+#: method (1 = published)
+FULL_WEIGHT_GRID = (0.1, 0.3, 1.0, 3.0)
+#: the values a calibrated multiple is rounded to (a 1-3 log scale)
+MULTIPLE_SCALE = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+#: learning rates tried on val for the student alone
+LR_GRID = (0.02, 0.05, 0.1)
+TUNE_SEED = 100
+#: the tuning runs' schedule (iterations): half the final runs' 16000, to
+#: halve the cost of the grid; the learning rate decays over it as over the
+#: full schedule (docs/benchmarks.md, "The protocol")
+TUNE_ITERS = 8000
+FINAL_SEEDS = (0, 1, 2)
+#: every final run validates this often (its record's ``val_curve``)
+FINAL_VAL_INTERVAL = 500
+#: the runner's stages, in order (each plans what the records allow)
+STAGES = ('teacher', 'lr', 'tune', 'final')
+#: the order in which ``run`` picks the next run among the stages: the
+#: final runs of every method whose grid is complete come before more
+#: tuning, so that the table's rows complete one by one
+RUN_ORDER = ('teacher', 'lr', 'final', 'tune')
+
+
+def run_name(stage: str, method: str, seed: int, variant: str = '') -> str:
+    """The record's file name (without .json) and the work dir's name."""
+    return '_'.join(p for p in (stage, method, variant, f's{seed}') if p)
+
+
+def published_weights(config: str) -> Dict[str, float]:
+    """Loss name -> loss_weight of a distillation config."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(REPO, config))
+    return {
+        k: float(v.get('loss_weight', 1.0))
+        for k, v in cfg.model.distill.losses.items()
+    }
+
+
+def config_max_iters(config: str) -> int:
+    """The iterations ``config`` (a path relative to the repository) trains
+    for: its ``train_cfg.max_iters``."""
+    from mmengine.config import Config
+    return Config.fromfile(osp.join(REPO, config)).train_cfg.max_iters
+
+
+def is_distillation(method: str) -> bool:
+    """Whether a row trains a student with a teacher."""
+    return method not in BASELINES and method != 'teacher'
+
+
+def student_of(method: str) -> str:
+    """The student alone a row trains (itself for a student alone or the
+    teacher)."""
+    if not is_distillation(method):
+        return method
+    return STUDENT_OF.get(method, 'baseline')
+
+
+def shares_the_lr(method: str) -> bool:
+    """Whether a row's student is the PSPNet trained with the learning rate
+    chosen for it (the ESPNet rows keep their student's fixed recipe)."""
+    return STUDENT_OF.get(method, 'baseline') == 'baseline'

@@ -1,0 +1,293 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+"""The benchmark's generated markdown: the results table (mean, std and
+seeds per row, the gap to the student alone), the tuning table, the
+diagnostics of every term and the calibrated weights against the tuned
+ones."""
+import statistics
+from typing import Dict, Iterable, List, Optional, Tuple
+
+from .grid import (early_ratios, gradient_strength, grid_progress,
+                   multiple_label, multiple_order, tune_name, tuned_multiple,
+                   weight_grid)
+from .protocol import (BASELINES, FINAL_SEEDS, FIXED_BASELINES, METHODS,
+                       REFERENCE_METHOD, STUDENT_OF, run_name)
+
+
+def summary(values: List[float]):
+    mean = statistics.mean(values)
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return mean, std
+
+
+def verdict(diff: float, std: float) -> str:
+    """The mark of a complete row's gap ``diff`` to the student alone, given
+    the larger ``std`` of the two rows: ``' (falls short)'`` below it,
+    ``' (> 2 std)'`` above it by more than twice ``std`` (the issue's
+    target for the best method), else ``''``."""
+    if diff < 0:
+        return ' (falls short)'
+    return ' (> 2 std)' if diff > 2 * std else ''
+
+
+def finals_by_method(
+        records: Dict[str, dict],
+        names: Optional[Iterable[str]] = None) -> Dict[str, List[dict]]:
+    """Method -> its final runs' records in seed order (of ``names`` only,
+    when given)."""
+    chosen = records if names is None else {n: records[n] for n in names}
+    by_method: Dict[str, List[dict]] = {}
+    for r in sorted(chosen.values(), key=lambda r: r['seed']):
+        if r['stage'] == 'final':
+            by_method.setdefault(r['method'], []).append(r)
+    return by_method
+
+
+def table(records: Dict[str, dict], superseded: Iterable[str] = ()) -> str:
+    """The markdown table of the final runs (mean, std and per-seed test
+    mIoU; chosen and published weights; the gap to the student alone).
+
+    Args:
+        records (dict): run name -> record.
+        superseded (Iterable[str]): final runs whose settings the plan no
+            longer wants (their row's tuning chose other weights since):
+            left out of the table and listed after it, so that a row never
+            mixes seeds of two settings.
+    """
+    superseded = set(superseded)
+    current = finals_by_method(records,
+                               [n for n in records if n not in superseded])
+    teacher = records.get(run_name('teacher', 'teacher', 0))
+    lines = []
+    if teacher:
+        lines.append(f'Teacher (PSPNet-R18 at width 32, trained alone under '
+                     f'the protocol): test mIoU {teacher["test_mIoU"]:.2f}, '
+                     f'val {teacher["val_mIoU"]:.2f}.\n')
+    students = {
+        name: summary([r['test_mIoU'] for r in current[name]])
+        for name in BASELINES if current.get(name)
+    }
+    lines.append(final_rows(current, students))
+    if superseded:
+        lines.append(
+            'Superseded: final runs at weights that their row\'s tuning '
+            'no longer chooses (a grid point added later won on val); they '
+            'are redone at the new weights (`run --rerun-stale`), and are '
+            'compared here with the same student alone:\n\n' +
+            final_rows(finals_by_method(records, superseded), students))
+    return '\n'.join(lines)
+
+
+def final_rows(by_method: Dict[str, List[dict]],
+               students: Dict[str, Tuple[float, float]]) -> str:
+    """The rows of :func:`table` for ``by_method``'s final runs, each
+    distillation row compared with its student alone in ``students``
+    (name -> test mean, std)."""
+    lines = [
+        '| method | weights (x published) | test mIoU, mean +- std | '
+        'vs. student alone | per seed | val mIoU |',
+        '|---|---|---|---|---|---|'
+    ]
+    order = ['baseline'] + [m for m in METHODS if m not in STUDENT_OF]
+    for name in FIXED_BASELINES:
+        order += [name] + [m for m, s in STUDENT_OF.items() if s == name]
+    for method in order:
+        runs = by_method.get(method)
+        if not runs:
+            continue
+        tests = [r['test_mIoU'] for r in runs]
+        mean, std = summary(tests)
+        partial = (f' ({len(runs)} of {len(FINAL_SEEDS)} seeds)'
+                   if len(runs) < len(FINAL_SEEDS) else '')
+        if method in BASELINES:
+            lr = runs[0].get('lr')
+            weights = 'student alone' + (f', lr {lr}' if lr else '')
+            gap = ''
+        else:
+            weights = multiple_label(runs[0]['multiple'])
+            base_mean, base_std = students.get(
+                STUDENT_OF.get(method, 'baseline'), (float('nan'), 0.0))
+            diff = mean - base_mean
+            gap = f'{diff:+.2f}' + ('' if partial else verdict(
+                diff, max(std, base_std)))
+        vals = statistics.mean(r['val_mIoU'] for r in runs)
+        lines.append(
+            f'| {method}{partial} | {weights} | {mean:.2f} +- {std:.2f} | '
+            f'{gap} | ' + ', '.join(f'{v:.2f}'
+                                    for v in tests) + f' | {vals:.2f} |')
+    return '\n'.join(lines) + '\n'
+
+
+def tuning_table(records: Dict[str, dict]) -> str:
+    """Val mIoU of every tuning run, by method and grid value."""
+    tunes = [r for r in records.values() if r['stage'] == 'tune']
+    lines = ['| method | grid value | val mIoU |', '|---|---|---|']
+
+    def order(r):
+        return r['method'], multiple_order(r.get('multiple', r.get('lr')))
+
+    for r in sorted(tunes, key=order):
+        value = (f'lr {r["lr"]}' if r['method'] == 'baseline' else
+                 multiple_label(r['multiple']))
+        lines.append(f'| {r["method"]} | {value} | {r["val_mIoU"]:.2f} |')
+    return '\n'.join(lines) + '\n'
+
+
+#: the distillation diagnostics a record's curves hold, as the table names
+#: them: (curve prefix, column heading)
+DIAGNOSTICS = (('kd_ratio', 'term / task loss'),
+               ('kd_grad_ratio', 'gradient norm / task loss\'s'),
+               ('kd_cosine', 'cosine with the task gradient'),
+               ('kd_agreement', 'agreement with the teacher (%)'))
+
+
+def curve_span(windows: Dict[str, float]) -> str:
+    """A curve over training as ``first -> last (min .. max)``."""
+    values = [windows[k] for k in sorted(windows, key=int)]
+    return (f'{values[0]:.3g} -> {values[-1]:.3g} '
+            f'({min(values):.3g} .. {max(values):.3g})')
+
+
+def diagnostics_table(methods, records: Dict[str, dict]) -> str:
+    """The measured evidence of what every distillation term did in every
+    tuning and final run: per term, over the 1000-iteration windows of its
+    record, its value and gradient norm relative to the task loss's, the
+    cosine of its gradient with the task gradient on the student (negative:
+    it fights the task) and, for logit terms, the student's agreement with
+    the teacher."""
+    lines = [
+        '| method | run | term | ' + ' | '.join(h for _, h in DIAGNOSTICS) +
+        ' | val mIoU |', '|---|---|---|' + '---|' * (len(DIAGNOSTICS) + 1)
+    ]
+    runs = [
+        r for r in records.values()
+        if r.get('method') in methods and r['stage'] in ('tune', 'final')
+    ]
+
+    def order(r):
+        return (list(METHODS).index(r['method']), r['stage']
+                != 'tune', multiple_order(r.get('multiple')), r['seed'])
+
+    for r in sorted(runs, key=order):
+        label = (f'tune {multiple_label(r["multiple"])}'
+                 if r['stage'] == 'tune' else f'final s{r["seed"]}')
+        curves = r.get('train_curves', {})
+        terms = sorted({
+            key.split('/', 1)[1]
+            for key in curves
+            for prefix, _ in DIAGNOSTICS if key.startswith(prefix + '/')
+        })
+        for term in terms:
+            cells = [
+                curve_span(curves[f'{prefix}/{term}'])
+                if curves.get(f'{prefix}/{term}') else ''
+                for prefix, _ in DIAGNOSTICS
+            ]
+            lines.append(f'| {r["method"]} | {label} | {term} | ' +
+                         ' | '.join(cells) + f' | {r["val_mIoU"]:.2f} |')
+    return '\n'.join(lines) + '\n'
+
+
+def diagnostics_document(methods, records: Dict[str, dict]) -> str:
+    """docs/benchmarks/camvid_diagnostics.md: :func:`diagnostics_table`
+    under a heading that says how it was made."""
+    return ('# CamVid distillation diagnostics (CPU protocol)\n\n'
+            'Written by `python tools/benchmarks/camvid_quality.py '
+            'diagnostics --out docs/benchmarks/camvid_diagnostics.md` from '
+            'the records in `docs/benchmarks/camvid/records/`; each '
+            'diagnostic over the 1000-iteration windows of a run, as '
+            '`first -> last (min .. max)`; what each measures: '
+            '`docs/benchmarks.md`.\n\n' + diagnostics_table(methods, records))
+
+
+def value_ratio(record: dict) -> float:
+    """The sum of a run's distillation terms over the task loss
+    (``kd_ratio``) over its first 1000 iterations."""
+    return sum(early_ratios(record, 'kd_ratio').values())
+
+
+def calibration_table(methods, records: Dict[str, dict]) -> str:
+    """Do calibrated weights reach the tuned ones? For every method with a
+    complete grid, measured in its tuning runs over their first 1000
+    iterations: the sum of its terms over the task loss (``kd_ratio``,
+    what ``Calibrated(ratio=r)`` fixes) and each term's gradient norm on
+    the student over the task loss's (``kd_grad_ratio``, what
+    ``Calibrated(on='grad')`` fixes), at the published and at the tuned
+    weights; and the multiples of the published weights that calibrating
+    to :data:`REFERENCE_METHOD`'s tuned value ratio or gradient strength
+    gives (unrounded). Every other method's second grid point is the
+    gradient one, rounded (:func:`weight_grid`), so its row says whether
+    that calibrated weight beat the published one on val. A grid with two
+    points done and more to run has its row, its tuned weight marked as
+    the best so far."""
+    reference = tuned_multiple(REFERENCE_METHOD, records)
+    if reference is None:
+        return 'The reference method has no complete grid yet.\n'
+    reference_record = records[tune_name(REFERENCE_METHOD, reference)]
+    target_value = value_ratio(reference_record)
+    target_grad = gradient_strength(reference_record)
+
+    def grads(record):
+        return ', '.join(
+            f'{k} {v:.3g}'
+            for k, v in sorted(early_ratios(record, 'kd_grad_ratio').items()))
+
+    def multiple_for(target: float, measured: float) -> str:
+        return f'x{target / measured:.2g}' if measured > 0 else 'n/a'
+
+    lines = [
+        f'Reference: {REFERENCE_METHOD} at its tuned weights, terms / task '
+        f'loss r = {target_value:.3g}, gradient strength '
+        f'g = {target_grad:.3g}.\n',
+        '| method | grid (x published) | tuned | val mIoU tuned / published '
+        '| terms / task loss, published -> tuned | gradient ratios, '
+        'published | gradient ratios, tuned | calibrated to r | '
+        'calibrated to g |', '|---|---|---|---|---|---|---|---|---|'
+    ]
+    for method in methods:
+        grid = weight_grid(method, records) or ()
+        m, pending = grid_progress(method, grid, records)
+        if len(grid) - len(pending) < 2:
+            continue
+        tuned = records[tune_name(method, m)]
+        published = records[tune_name(method, 1.0)]
+        so_far = ' so far ({} to run)'.format(', '.join(
+            'per term' if isinstance(v, dict) else multiple_label(v)
+            for v in pending)) if pending else ''
+        points = [
+            f'per term ({multiple_label(v)})'
+            if isinstance(v, dict) else f'{v:g}' for v in grid
+        ]
+        lines.append(
+            f'| {method} | {", ".join(points)} | '
+            f'{multiple_label(m)}{so_far} | '
+            f'{tuned["val_mIoU"]:.2f} / '
+            f'{published["val_mIoU"]:.2f} | {value_ratio(published):.3g} -> '
+            f'{value_ratio(tuned):.3g} | {grads(published)} | {grads(tuned)} '
+            f'| {multiple_for(target_value, value_ratio(published))} | '
+            f'{multiple_for(target_grad, gradient_strength(published))} |')
+    return '\n'.join(lines) + '\n'
+
+
+def quality_document(records: Dict[str, dict], superseded: Iterable[str],
+                     done: int, planned: int) -> str:
+    """docs/benchmarks/camvid_quality.md: :func:`table` (``superseded``: as
+    there) and :func:`tuning_table` under a heading that says how they were
+    made and how far the plan is (``done`` of its ``planned`` runs so
+    far)."""
+    return ('# CamVid distillation quality (CPU protocol)\n\n'
+            'Written by `python tools/benchmarks/camvid_quality.py '
+            'table --out docs/benchmarks/camvid_quality.md` from the '
+            'records in `docs/benchmarks/camvid/records/`; protocol '
+            f'in `docs/benchmarks.md`. {done} of the {planned} runs '
+            'planned so far are done (a method\'s final runs are '
+            'planned once its tuning is complete; `... '
+            'camvid_quality.py plan` lists them). A row appears with its '
+            'first final run; until its three seeds are in, it says '
+            'how many it has and its gap is not judged; then the gap '
+            'says "(> 2 std)" where it meets the issue\'s target for the '
+            'best method (above the student alone by more than twice '
+            'the larger std) and "(falls short)" where the row is '
+            'below the student alone (the measurements that explain '
+            'it: docs/benchmarks/camvid_diagnostics.md).\n\n' +
+            table(records, superseded) + '\nTuning (val split):\n\n' +
+            tuning_table(records))

@@ -1,0 +1,249 @@
+# Copyright (c) mmseg_kd contributors. All rights reserved.
+"""The runner's schedule: the next run to train, ``--jobs`` runs at a
+time, starting only runs that their expected time (from the records,
+corrected by this machine's measured pace) lets finish by ``--stop-by``."""
+import argparse
+import concurrent.futures
+import os.path as osp
+import re
+import statistics
+import sys
+import time
+from typing import Dict, List, Optional, Tuple
+
+from .execution import (EVALUATION_SECONDS, CannotFinish, RunningElsewhere,
+                        execute, resumable_iteration, teacher_ready)
+from .plan import current_records, stage_runs
+from .protocol import (BASELINES, RUN_ORDER, TEACHER_CHECKPOINT,
+                       config_max_iters, is_distillation, student_of)
+from .records import is_done, iterations_of, load_records, read_record
+
+
+def planned_iterations(run: dict) -> int:
+    """The iterations ``run`` will train: its ``--cfg-options``' or its
+    config's."""
+    if 'train_cfg.max_iters' in run['options']:
+        return run['options']['train_cfg.max_iters']
+    return config_max_iters(run['config'])
+
+
+def iteration_seconds(run: dict, records: Dict[str, dict]) -> Optional[float]:
+    """Seconds per training iteration ``run`` should take, from finished,
+    uninterrupted runs: of the same method; else of the same kind (student
+    alone or distillation) with the same student; else, for a distillation
+    row whose student has none, its student alone's rate plus what a teacher
+    added to the PSPNet student's. None without any. The median of the
+    machines the records were made on: :func:`run_all` corrects it by this
+    machine's pace."""
+
+    def rate(match) -> Optional[float]:
+        rates = [
+            r['train_seconds'] / iterations_of(r) for r in records.values()
+            if match(r.get('method', '')) and not r.get('resumed_at')
+            and iterations_of(r) and r.get('train_seconds')
+        ]
+        return statistics.median(rates) if rates else None
+
+    method = run['method']
+    per_iteration = rate(lambda m: m == method) or rate(
+        lambda m: student_of(m) == student_of(method) and is_distillation(
+            m) == is_distillation(method))
+    if per_iteration is None and is_distillation(method):
+        alone = rate(lambda m: m == student_of(method))
+        with_teacher = rate(
+            lambda m: is_distillation(m) and student_of(m) == 'baseline')
+        pspnet_alone = rate(lambda m: m == 'baseline')
+        if None not in (alone, with_teacher, pspnet_alone):
+            per_iteration = alone + with_teacher - pspnet_alone
+    return per_iteration
+
+
+def expected_seconds(run: dict,
+                     records: Dict[str, dict],
+                     pace: float = 1.0,
+                     done: int = 0) -> Optional[float]:
+    """How long ``run`` should take: :func:`iteration_seconds` times the
+    iterations it has left (``done`` of them are in a checkpoint it resumes
+    from: :func:`checkpoint_iteration`) times ``pace`` (this machine's
+    speed against the records': 0.6 where its runs took 60 % of their
+    estimates), plus :data:`EVALUATION_SECONDS`. None without an estimate.
+    Runs that overlapped other work on the machine make it pessimistic."""
+    per_iteration = iteration_seconds(run, records)
+    if per_iteration is None:
+        return None
+    left = max(planned_iterations(run) - done, 0)
+    return pace * per_iteration * left + EVALUATION_SECONDS
+
+
+def observed_pace(record: dict, estimate: Optional[float]) -> Optional[float]:
+    """A finished run's seconds per iteration over ``estimate`` (its
+    :func:`iteration_seconds` when it started); None for a resumed run (its
+    time covers a part) or without an estimate."""
+    iterations = iterations_of(record)
+    if not estimate or record.get('resumed_at') or not iterations:
+        return None
+    return record['train_seconds'] / iterations / estimate
+
+
+def parse_deadline(text: str, now: float) -> float:
+    """``HH:MM`` (local time) as epoch seconds: the next such time after
+    ``now``, when the machine will be gone, so that no run is started that
+    cannot finish by then (its work dir would be lost with it).
+
+    Raises:
+        argparse.ArgumentTypeError: not a time of day, or one that passed
+            less than 12 hours ago (a late start, not tomorrow's deadline).
+    """
+    match = re.fullmatch(r'(\d{1,2}):(\d{2})', text)
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise argparse.ArgumentTypeError(
+            f'--stop-by {text!r}: give a local time as HH:MM, e.g. 14:55')
+    t = time.localtime(now)
+
+    def on(day: int) -> float:
+        return time.mktime((t.tm_year, t.tm_mon, day, int(match[1]),
+                            int(match[2]), 0, 0, 0, -1))
+
+    today = on(t.tm_mday)
+    if today > now:
+        return today
+    if now - today < 12 * 3600:
+        raise argparse.ArgumentTypeError(
+            f'--stop-by {text}: that was {(now - today) / 60:.0f} min ago; '
+            'give a time still to come')
+    return on(t.tm_mday + 1)
+
+
+def next_run(stages, methods, records: Dict[str, dict],
+             skip) -> Optional[dict]:
+    """The next run to train: the first run not done and not in ``skip``
+    (running here, held by another runner, failed) of the first stage of
+    :data:`RUN_ORDER` that has one. Distillation runs wait for the
+    teacher's checkpoint."""
+    for stage in RUN_ORDER:
+        if stage not in stages:
+            continue
+        for run in stage_runs(stage, methods, records):
+            if run['name'] in skip or is_done(run, records):
+                continue
+            if run['method'] in ('teacher', ) + BASELINES or teacher_ready():
+                return run
+    return None
+
+
+def run_all(stages, args, records: Dict[str, dict]) -> None:
+    """Train runs of ``stages``, ``args.jobs`` at a time, choosing each
+    next run (:func:`next_run`) when a slot frees, from the records so far:
+    a method's final runs start as soon as its grid is complete."""
+    records, stale, _ = current_records(args.methods, records)
+    # a stale record of a stage not run here is left as it is (it decides
+    # nothing: it is not among ``records``)
+    stale = [
+        run['name'] for stage in stages
+        for run in stage_runs(stage, args.methods, records)
+        if run['name'] in stale
+    ]
+    if stale and not args.rerun_stale:
+        sys.exit(f'Records made with other settings: {stale}. Pass '
+                 '--rerun-stale to replace them.')
+    if not teacher_ready():
+        print(f'Distillation runs wait for the teacher checkpoint '
+              f'{TEACHER_CHECKPOINT}.')
+    skip, cannot_finish, started = set(), set(), 0
+    # rates come from the records as they were at the start, corrected by
+    # this machine's pace learned from the runs finished here (the runs
+    # finished here in the rates as well would count this machine twice)
+    rated_records = dict(records)
+    paces: List[float] = []
+    if args.stop_by is not None:
+        print('Starting no run that cannot finish by '
+              f'{time.strftime("%a %H:%M", time.localtime(args.stop_by))}.')
+
+    def stamp() -> str:
+        return f'[{time.strftime("%H:%M")}]'
+
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        # each run with its seconds per iteration estimated at its start
+        running: Dict[concurrent.futures.Future, Tuple[dict,
+                                                       Optional[float]]] = {}
+        while True:
+            while len(running) < args.jobs and (args.max_runs is None
+                                                or started < args.max_runs):
+                busy = skip | cannot_finish | {
+                    r['name']
+                    for r, _ in running.values()
+                }
+                # runs that another runner finished since (side by side)
+                on_disk, _, _ = current_records(args.methods,
+                                                load_records(args.records))
+                records.update({
+                    n: r
+                    for n, r in on_disk.items() if n not in records
+                })
+                run = next_run(stages, args.methods, records, busy)
+                if run is None:
+                    break
+                if run['name'] in records and not args.rerun_stale:
+                    # planned after the start (a grid point, a final) with
+                    # a record of other settings: never overwritten silently
+                    skip.add(run['name'])
+                    print(
+                        f'{stamp()} not starting {run["name"]}: its record '
+                        'has other settings (--rerun-stale replaces it)',
+                        flush=True)
+                    continue
+                if args.stop_by is not None:
+                    pace = statistics.median(paces) if paces else 1.0
+                    need = expected_seconds(
+                        run, rated_records, pace,
+                        resumable_iteration(
+                            run, osp.join(args.work_dir, run['name']),
+                            read_record(args.records, run['name'])))
+                    left = args.stop_by - time.time()
+                    if need is None or need > left:
+                        cannot_finish.add(run['name'])
+                        print(
+                            f'{stamp()} not starting {run["name"]}: ' +
+                            ('no finished run to estimate its time from'
+                             if need is None else f'needs ~{need / 60:.0f} '
+                             f'min (pace x{pace:.2f}), {left / 60:.0f} left '
+                             'before --stop-by'),
+                            flush=True)
+                        continue
+                running[pool.submit(execute, run, args.work_dir, args.records,
+                                    args.stop_by)] = (run,
+                                                      iteration_seconds(
+                                                          run, rated_records))
+                started += 1
+                print(f'{stamp()} started {run["name"]}', flush=True)
+            if not running:
+                return
+            done, _ = concurrent.futures.wait(
+                running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                run, estimate = running.pop(future)
+                try:
+                    record = future.result()
+                except RunningElsewhere as err:
+                    print(f'{stamp()} skipped: {err}', flush=True)
+                    skip.add(run['name'])
+                    continue
+                except CannotFinish as err:
+                    print(
+                        f'{stamp()} stopped {run["name"]}: {err}', flush=True)
+                    cannot_finish.add(run['name'])
+                    continue
+                except RuntimeError as err:
+                    print(f'{stamp()} FAILED {err}', flush=True)
+                    skip.add(run['name'])
+                    continue
+                records[run['name']] = record
+                pace = observed_pace(record, estimate)
+                if pace is not None:
+                    paces.append(pace)
+                scores = ', '.join(f'{s} {record[s + "_mIoU"]:.2f}'
+                                   for s in run['splits'])
+                print(
+                    f'{stamp()} {run["name"]}: {scores} '
+                    f'({record["train_seconds"] / 60:.0f} min)',
+                    flush=True)
