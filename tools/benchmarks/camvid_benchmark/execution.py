@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 import time
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 from .grid import term_multiple
 from .protocol import BASELINES, REPO, TEACHER_CHECKPOINT, published_weights
@@ -21,6 +21,7 @@ from .records import (code_version, curves_of, file_hash, parse_metrics,
 
 
 def _options_args(options: dict) -> List[str]:
+    """``options`` as ``--cfg-options`` arguments (``key=value``)."""
     return [f'{k}={v}' for k, v in options.items()]
 
 
@@ -44,7 +45,7 @@ class RunningElsewhere(Exception):
 
 
 @contextlib.contextmanager
-def claimed(work: str):
+def claimed(work: str) -> Iterator[None]:
     """Hold ``<work>/RUNNING`` (this process's id) while a run trains, so
     that two runners started side by side never train the same run; a lock
     left by a process that no longer exists is taken over."""
@@ -251,6 +252,10 @@ def resumable_iteration(run: dict, work: str, record: Optional[dict]) -> int:
 
 def _execute(run: dict, work: str, records_dir: str,
              deadline: Optional[float]) -> dict:
+    """:func:`execute` in the claimed work dir ``work``: train (resuming
+    what it holds of this run), evaluate on the run's splits, write and
+    return the record (for the teacher, also its weights at
+    ``TEACHER_CHECKPOINT``)."""
     record_path = osp.join(records_dir, run['name'] + '.json')
     aside = set_aside_other_run(run, work, read_record(records_dir,
                                                        run['name']))
@@ -332,4 +337,6 @@ def _execute(run: dict, work: str, records_dir: str,
 
 
 def teacher_ready() -> bool:
+    """Whether the teacher's weights, which every distillation row loads,
+    are at ``TEACHER_CHECKPOINT``."""
     return osp.isfile(osp.join(REPO, TEACHER_CHECKPOINT))

@@ -3,7 +3,7 @@
 file of the protocol with its ``--cfg-options``), and the records that the
 plan derived from them still wants."""
 import os.path as osp
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .grid import best, tune_name, tuned_multiple, weight_grid, weight_options
 from .protocol import (BASELINE_CONFIG, CONFIGS, FINAL_SEEDS,
@@ -14,6 +14,7 @@ from .records import is_done
 
 
 def teacher_run() -> dict:
+    """The teacher trained alone (seed 0), evaluated on val and test."""
     return dict(
         name=run_name('teacher', 'teacher', 0),
         stage='teacher',
@@ -96,7 +97,7 @@ def lr_options(config: str, lr: float) -> Dict[str, float]:
     return {} if wrapper.optimizer.lr == lr else {key: lr}
 
 
-def tune_runs(methods, records: Dict[str, dict]) -> List[dict]:
+def tune_runs(methods: Sequence[str], records: Dict[str, dict]) -> List[dict]:
     """Every method at every multiple of its :func:`weight_grid` (the
     published weights alone while the rest waits for them), at the
     :data:`TUNE_ITERS` schedule and the chosen learning rate (a row whose
@@ -142,7 +143,7 @@ def final_run(method: str, seed: int, config: str, options: dict,
         **extra)
 
 
-def final_runs(methods, records: Dict[str, dict]) -> List[dict]:
+def final_runs(methods: Sequence[str], records: Dict[str, dict]) -> List[dict]:
     """The final runs whose tuning is complete (chosen lr, weights)."""
     lr = chosen_lr(records)
     if lr is None:
@@ -175,7 +176,8 @@ def final_runs(methods, records: Dict[str, dict]) -> List[dict]:
     return runs
 
 
-def stage_runs(stage: str, methods, records: Dict[str, dict]) -> List[dict]:
+def stage_runs(stage: str, methods: Sequence[str],
+               records: Dict[str, dict]) -> List[dict]:
     """The runs of one stage that the records so far allow."""
     if stage == 'teacher':
         return [teacher_run()]
@@ -186,15 +188,18 @@ def stage_runs(stage: str, methods, records: Dict[str, dict]) -> List[dict]:
     return final_runs(methods, records)
 
 
-def planned(methods, records) -> List[dict]:
+def planned(methods: Sequence[str], records: Dict[str, dict]) -> List[dict]:
+    """Every run of every stage that the records so far allow, in stage
+    order."""
     return [
         run for stage in STAGES for run in stage_runs(stage, methods, records)
     ]
 
 
 def current_records(
-        methods, records: Dict[str,
-                               dict]) -> Tuple[Dict[str, dict], list, list]:
+        methods: Sequence[str],
+        records: Dict[str,
+                      dict]) -> Tuple[Dict[str, dict], List[str], List[dict]]:
     """The records that the plan, derived from them, still wants with the
     settings they were made with, and the names of the others (stale).
 

@@ -1,13 +1,18 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 """The benchmark's figures: validation mIoU over training, and test mIoU
 per row with its seeds and its student alone."""
-from typing import Dict, List
+from typing import TYPE_CHECKING, Dict, List, Tuple
 
 from .protocol import BASELINES, FINAL_SEEDS, METHODS, student_of
 from .reports import summary
 
+if TYPE_CHECKING:  # matplotlib is imported only to draw
+    from matplotlib.figure import Figure
 
-def _figure(width: float, height: float):
+
+def _figure(width: float, height: float) -> 'Figure':
+    """A matplotlib figure of ``width`` x ``height`` inches drawn off
+    screen (Agg), whatever the backend."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     fig = Figure(figsize=(width, height), dpi=100)
@@ -15,7 +20,8 @@ def _figure(width: float, height: float):
     return fig
 
 
-def _curve(record: dict):
+def _curve(record: dict) -> Tuple[List[int], List[float]]:
+    """A record's validation curve as (iterations, mIoU), in order."""
     points = sorted((int(k), v) for k, v in record['val_curve'].items())
     return [p[0] for p in points], [p[1] for p in points]
 

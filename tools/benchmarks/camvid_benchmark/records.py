@@ -9,7 +9,7 @@ import os.path as osp
 import re
 import statistics
 import subprocess
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from .protocol import BASELINES, REPO, TEACHER_CHECKPOINT
 
@@ -21,7 +21,7 @@ RESULT_SECTIONS = ('model', 'train_dataloader', 'val_dataloader',
                    'randomness')
 
 
-def _without_data_roots(obj):
+def _without_data_roots(obj: Any) -> Any:
     """``obj`` with every ``data_root`` value replaced by a placeholder:
     where this machine keeps CamVid ($CAMVID_ROOT) does not decide a result,
     and records must be reusable on another machine."""
@@ -58,6 +58,7 @@ def resolved_config_hash(config: str, options: dict) -> str:
 
 
 def file_hash(path: str) -> Optional[str]:
+    """sha256 of a file (16 hex digits); None where there is none."""
     if not osp.isfile(path):
         return None
     digest = hashlib.sha256()
@@ -80,6 +81,7 @@ def settings_of(run: dict) -> dict:
 
 
 def load_records(folder: str) -> Dict[str, dict]:
+    """Run name -> record, of every ``*.json`` in ``folder``."""
     out = {}
     for path in sorted(glob.glob(osp.join(folder, '*.json'))):
         with open(path) as f:
@@ -98,6 +100,7 @@ def read_record(records_dir: str, name: str) -> Optional[dict]:
 
 
 def is_done(run: dict, records: Dict[str, dict]) -> bool:
+    """Whether ``run`` has a record made with its settings."""
     record = records.get(run['name'])
     return record is not None and record.get('settings') == settings_of(run)
 
@@ -122,6 +125,7 @@ def parse_metrics(log: str) -> dict:
 
 
 def code_version() -> str:
+    """The repository's commit (short), or ``'unknown'`` outside git."""
     try:
         return subprocess.check_output(['git', 'rev-parse', '--short', 'HEAD'],
                                        cwd=REPO,

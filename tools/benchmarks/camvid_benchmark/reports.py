@@ -4,7 +4,7 @@ seeds per row, the gap to the student alone), the tuning table, the
 diagnostics of every term and the calibrated weights against the tuned
 ones."""
 import statistics
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .grid import (early_ratios, gradient_strength, grid_progress,
                    multiple_label, multiple_order, tune_name, tuned_multiple,
@@ -13,7 +13,8 @@ from .protocol import (BASELINES, FINAL_SEEDS, FIXED_BASELINES, METHODS,
                        REFERENCE_METHOD, STUDENT_OF, run_name)
 
 
-def summary(values: List[float]):
+def summary(values: List[float]) -> Tuple[float, float]:
+    """Mean and sample standard deviation (0 for one value)."""
     mean = statistics.mean(values)
     std = statistics.stdev(values) if len(values) > 1 else 0.0
     return mean, std
@@ -147,7 +148,7 @@ def curve_span(windows: Dict[str, float]) -> str:
             f'({min(values):.3g} .. {max(values):.3g})')
 
 
-def diagnostics_table(methods, records: Dict[str, dict]) -> str:
+def diagnostics_table(methods: Sequence[str], records: Dict[str, dict]) -> str:
     """The measured evidence of what every distillation term did in every
     tuning and final run: per term, over the 1000-iteration windows of its
     record, its value and gradient norm relative to the task loss's, the
@@ -187,7 +188,8 @@ def diagnostics_table(methods, records: Dict[str, dict]) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def diagnostics_document(methods, records: Dict[str, dict]) -> str:
+def diagnostics_document(methods: Sequence[str], records: Dict[str,
+                                                               dict]) -> str:
     """docs/benchmarks/camvid_diagnostics.md: :func:`diagnostics_table`
     under a heading that says how it was made."""
     return ('# CamVid distillation diagnostics (CPU protocol)\n\n'
@@ -205,7 +207,7 @@ def value_ratio(record: dict) -> float:
     return sum(early_ratios(record, 'kd_ratio').values())
 
 
-def calibration_table(methods, records: Dict[str, dict]) -> str:
+def calibration_table(methods: Sequence[str], records: Dict[str, dict]) -> str:
     """Do calibrated weights reach the tuned ones? For every method with a
     complete grid, measured in its tuning runs over their first 1000
     iterations: the sum of its terms over the task loss (``kd_ratio``,

@@ -9,7 +9,7 @@ import re
 import statistics
 import sys
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from .execution import (EVALUATION_SECONDS, CannotFinish, RunningElsewhere,
                         execute, resumable_iteration, teacher_ready)
@@ -114,8 +114,8 @@ def parse_deadline(text: str, now: float) -> float:
     return on(t.tm_mday + 1)
 
 
-def next_run(stages, methods, records: Dict[str, dict],
-             skip) -> Optional[dict]:
+def next_run(stages: Sequence[str], methods: Sequence[str],
+             records: Dict[str, dict], skip: Set[str]) -> Optional[dict]:
     """The next run to train: the first run not done and not in ``skip``
     (running here, held by another runner, failed) of the first stage of
     :data:`RUN_ORDER` that has one. Distillation runs wait for the
@@ -131,7 +131,8 @@ def next_run(stages, methods, records: Dict[str, dict],
     return None
 
 
-def run_all(stages, args, records: Dict[str, dict]) -> None:
+def run_all(stages: Sequence[str], args: argparse.Namespace,
+            records: Dict[str, dict]) -> None:
     """Train runs of ``stages``, ``args.jobs`` at a time, choosing each
     next run (:func:`next_run`) when a slot frees, from the records so far:
     a method's final runs start as soon as its grid is complete."""
