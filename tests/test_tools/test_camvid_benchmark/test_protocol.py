@@ -1,13 +1,15 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 """camvid_benchmark.protocol: every row is a config file of the protocol,
 with its student and teacher, and builds and trains."""
+import os
 import os.path as osp
 
 import pytest
 import torch
 from camvid_benchmark.protocol import (BASELINE_CONFIG, CONFIGS,
                                        FIXED_BASELINES, METHODS, STUDENT_OF,
-                                       TEACHER_CHECKPOINT, TEACHER_CONFIG)
+                                       TEACHER_CHECKPOINT, TEACHER_CONFIG,
+                                       load_config)
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmseg.registry import MODELS
@@ -58,3 +60,23 @@ def test_rows_build_and_train(method, fresh_message_hub):
     assert cfg.model.distill.monitor.grad_cosine_interval == 500
     assert any(k.startswith('kd_cosine/') for k in log)
     assert any(k.startswith('kd_grad_ratio/') for k in log)
+
+
+def test_configs_are_parsed_again_when_they_change(tmp_path, monkeypatch):
+    """Parsed once while the files stay as they are, each caller given its
+    own copy; a changed file (size or time) or environment is read again,
+    so a runner never plans from configs that a checkout replaced."""
+    path = tmp_path / 'protocol.py'
+    path.write_text("x = 1\ny = '{{$MMSEG_KD_TEST_VALUE:a}}'\n")
+    first = load_config(str(path))
+    first.x = 5
+    assert load_config(str(path)).x == 1  # the cached one is unchanged
+    path.write_text("x = 22\ny = '{{$MMSEG_KD_TEST_VALUE:a}}'\n")
+    assert load_config(str(path)).x == 22
+    stat = os.stat(path)
+    path.write_text("x = 33\ny = '{{$MMSEG_KD_TEST_VALUE:a}}'\n")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert load_config(str(path)).x == 33  # the same size, a later time
+    assert load_config(str(path)).y == 'a'
+    monkeypatch.setenv('MMSEG_KD_TEST_VALUE', 'b')
+    assert load_config(str(path)).y == 'b'

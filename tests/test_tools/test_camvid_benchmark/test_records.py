@@ -2,14 +2,15 @@
 """camvid_benchmark.records: a record is reused only with the same
 settings; its scores and curves come from the run's logs."""
 import json
+import os
 import os.path as osp
 
 import pytest
 from camvid_benchmark.plan import lr_runs
 from camvid_benchmark.plots import plot_results, plot_val_curves
 from camvid_benchmark.protocol import BASELINE_CONFIG, FINAL_SEEDS, TUNE_ITERS
-from camvid_benchmark.records import (curves_of, is_done, load_records,
-                                      parse_metrics, settings_of)
+from camvid_benchmark.records import (curves_of, file_hash, is_done,
+                                      load_records, parse_metrics, settings_of)
 from mmengine.config import Config
 
 from ...conftest import REPO
@@ -47,6 +48,20 @@ def test_settings_do_not_depend_on_where_camvid_is(monkeypatch):
     assert settings_of(run) == one
     changed = dict(run, options=dict(run['options'], **{'randomness.seed': 7}))
     assert settings_of(changed)['resolved'] != one['resolved']
+
+
+def test_a_file_is_hashed_again_when_it_changes(tmp_path):
+    """The teacher's hash in every record's settings is read once while
+    the file stays as it is, and again when it is replaced."""
+    path = tmp_path / 'teacher.pth'
+    assert file_hash(str(path)) is None
+    path.write_bytes(b'one')
+    one = file_hash(str(path))
+    assert file_hash(str(path)) == one
+    stat = os.stat(path)
+    path.write_bytes(b'two')  # the same size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert file_hash(str(path)) not in (None, one)
 
 
 def test_metrics_parsed_from_mmseg_test_log():

@@ -8,8 +8,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from .grid import best, tune_name, tuned_multiple, weight_grid, weight_options
 from .protocol import (BASELINE_CONFIG, CONFIGS, FINAL_SEEDS,
                        FINAL_VAL_INTERVAL, FIXED_BASELINES, LR_GRID, METHODS,
-                       REPO, STAGES, STUDENT_OF, TEACHER_CONFIG, TUNE_ITERS,
-                       TUNE_SEED, config_max_iters, run_name, shares_the_lr)
+                       STAGES, STUDENT_OF, TEACHER_CONFIG, TUNE_ITERS,
+                       TUNE_SEED, config_max_iters, load_config, run_name,
+                       shares_the_lr)
 from .records import is_done
 
 
@@ -31,8 +32,7 @@ def schedule_options(config: str, iters: int) -> Dict[str, int]:
     that ends with the loop (the student's, a discriminator's), so that the
     learning rate decays over the shorter run exactly as it does over the
     full one."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(REPO, config))
+    cfg = load_config(config)
     full = cfg.train_cfg.max_iters
     options = {'train_cfg.max_iters': iters}
     schedulers = cfg.param_scheduler
@@ -89,8 +89,7 @@ def chosen_lr(records: Dict[str, dict]) -> Optional[float]:
 def lr_options(config: str, lr: float) -> Dict[str, float]:
     """The --cfg-options that give ``config``'s student the shared learning
     rate ``lr`` (empty when the config already has it)."""
-    from mmengine.config import Config
-    wrapper = Config.fromfile(osp.join(REPO, config)).optim_wrapper
+    wrapper = load_config(config).optim_wrapper
     key = 'optim_wrapper.optimizer.lr'
     if 'student' in wrapper:  # a critic has its own wrapper
         wrapper, key = wrapper.student, 'optim_wrapper.student.optimizer.lr'

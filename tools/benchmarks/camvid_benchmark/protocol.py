@@ -2,8 +2,16 @@
 """The CamVid benchmark's fixed protocol: its configs, its rows (the
 methods and the students alone they are compared with), its grids, seeds
 and schedules, and the names of its runs."""
+import copy
+import functools
+import hashlib
+import json
+import os
 import os.path as osp
-from typing import Dict
+from typing import TYPE_CHECKING, Dict
+
+if TYPE_CHECKING:  # mmengine is imported only to read configs
+    from mmengine.config import Config
 
 REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
 CONFIGS = osp.join('distillation_configs', 'benchmarks', 'camvid_cpu')
@@ -71,10 +79,45 @@ def run_name(stage: str, method: str, seed: int, variant: str = '') -> str:
     return '_'.join(p for p in (stage, method, variant, f's{seed}') if p)
 
 
+def config_files_state(config: str) -> str:
+    """A digest of what parsing ``config`` (relative to the repository, or
+    absolute) depends on and what can change under a running process (a
+    checkout): the size and modification time of ``config`` and of every
+    file under ``distillation_configs/``, and the environment (a config may
+    read ``{{$VAR}}``)."""
+    paths = [osp.join(REPO, config)]
+    for root, _, names in os.walk(osp.join(REPO, 'distillation_configs')):
+        paths += [osp.join(root, name) for name in names]
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError:
+            continue
+        digest.update(f'{path}:{stat.st_mtime_ns}:{stat.st_size}\n'.encode())
+    digest.update(json.dumps(sorted(os.environ.items())).encode())
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed_config(path: str, state: str) -> 'Config':
+    """``path`` parsed, once per :func:`config_files_state` ``state``."""
+    from mmengine.config import Config
+    return Config.fromfile(path)
+
+
+def load_config(config: str) -> 'Config':
+    """``config`` (relative to the repository, or absolute) parsed, as a
+    copy the caller may change. Parsed once while the config files stay as
+    they are (:func:`config_files_state`): planning reads the same few
+    files hundreds of times (mmengine's parsing takes 0.1 s a file)."""
+    path = osp.join(REPO, config)
+    return copy.deepcopy(_parsed_config(path, config_files_state(path)))
+
+
 def published_weights(config: str) -> Dict[str, float]:
     """Loss name -> loss_weight of a distillation config."""
-    from mmengine.config import Config
-    cfg = Config.fromfile(osp.join(REPO, config))
+    cfg = load_config(config)
     return {
         k: float(v.get('loss_weight', 1.0))
         for k, v in cfg.model.distill.losses.items()
@@ -84,8 +127,7 @@ def published_weights(config: str) -> Dict[str, float]:
 def config_max_iters(config: str) -> int:
     """The iterations ``config`` (a path relative to the repository) trains
     for: its ``train_cfg.max_iters``."""
-    from mmengine.config import Config
-    return Config.fromfile(osp.join(REPO, config)).train_cfg.max_iters
+    return load_config(config).train_cfg.max_iters
 
 
 def is_distillation(method: str) -> bool:

@@ -2,16 +2,19 @@
 """A run's record: the settings its result depends on (compared before a
 record is reused), the scores parsed from mmseg's test log and what the run
 logged over training; reading the records of a folder."""
+import functools
 import glob
 import hashlib
 import json
+import os
 import os.path as osp
 import re
 import statistics
 import subprocess
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
-from .protocol import BASELINES, REPO, TEACHER_CHECKPOINT
+from .protocol import (BASELINES, REPO, TEACHER_CHECKPOINT, config_files_state,
+                       load_config)
 
 #: the sections of a config that decide a run's result (not helper
 #: variables, logging or checkpoint intervals)
@@ -38,11 +41,23 @@ def _without_data_roots(obj: Any) -> Any:
 def resolved_config_hash(config: str, options: dict) -> str:
     """sha256 of the sections of the run's resolved config that decide its
     result (:data:`RESULT_SECTIONS`), so a record is reused only for the
-    same settings, whatever file layout gave them."""
-    from mmengine.config import Config
+    same settings, whatever file layout gave them. Computed once while the
+    config files stay as they are (:func:`config_files_state`)."""
+    key = (config, json.dumps(options, sort_keys=True,
+                              default=str), config_files_state(config))
+    if key not in _RESOLVED_HASHES:
+        _RESOLVED_HASHES[key] = _hash_resolved_config(config, options)
+    return _RESOLVED_HASHES[key]
 
+
+#: (config, options as JSON, config_files_state) -> resolved_config_hash
+_RESOLVED_HASHES: Dict[Tuple[str, str, str], str] = {}
+
+
+def _hash_resolved_config(config: str, options: dict) -> str:
+    """:func:`resolved_config_hash`, computed."""
     from mmseg_kd.segmentors import resolve_model_entry
-    cfg = Config.fromfile(osp.join(REPO, config))
+    cfg = load_config(config)
     if options:
         cfg.merge_from_dict(dict(options))
     sections = {k: cfg.get(k) for k in RESULT_SECTIONS}
@@ -58,9 +73,17 @@ def resolved_config_hash(config: str, options: dict) -> str:
 
 
 def file_hash(path: str) -> Optional[str]:
-    """sha256 of a file (16 hex digits); None where there is none."""
+    """sha256 of a file (16 hex digits); None where there is none. Read
+    once while its size and modification time stay the same."""
     if not osp.isfile(path):
         return None
+    stat = os.stat(path)
+    return _file_hash(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=None)
+def _file_hash(path: str, mtime_ns: int, size: int) -> str:
+    """:func:`file_hash` of ``path`` as it is at ``mtime_ns``, ``size``."""
     digest = hashlib.sha256()
     with open(path, 'rb') as f:
         for block in iter(lambda: f.read(1 << 20), b''):
