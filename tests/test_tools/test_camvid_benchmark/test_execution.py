@@ -1,6 +1,7 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 """camvid_benchmark.execution: one runner per run, a work dir holds one
 run's settings, a run that cannot finish is stopped."""
+import json
 import os
 import os.path as osp
 import sys
@@ -9,13 +10,13 @@ import time
 import pytest
 import torch
 from camvid_benchmark import execution
-from camvid_benchmark.execution import (checkpoint_iteration, claimed,
+from camvid_benchmark.execution import (checkpoint_iteration, claimed, execute,
                                         remaining_seconds, resumable_iteration,
                                         save_teacher_weights,
                                         set_aside_other_run, train_until,
                                         work_settings)
-from camvid_benchmark.plan import lr_runs
-from camvid_benchmark.protocol import TEACHER_CONFIG
+from camvid_benchmark.plan import lr_runs, schedule_options
+from camvid_benchmark.protocol import BASELINE_CONFIG, TEACHER_CONFIG
 from camvid_benchmark.records import settings_of
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
@@ -172,3 +173,41 @@ def test_a_run_whose_eta_passes_the_deadline_is_stopped(tmp_path, monkeypatch):
     assert train_until(quick, {}, str(log), deadline) == 0
     failing = [sys.executable, '-c', 'exit(3)']
     assert train_until(failing, {}, str(log), deadline) == 3
+
+
+def test_a_run_trains_evaluates_and_writes_its_record(tmp_path, camvid_like,
+                                                      monkeypatch):
+    """One run end to end, on the generated miniature CamVid: the protocol's
+    student alone for 4 iterations with tools/train.py, evaluated with
+    tools/test.py on val and test, and its record on disk with what the
+    issue asks of one (method, seed, scores, per-class IoU, settings, train
+    time, code version) and its curves."""
+    monkeypatch.setenv('CAMVID_ROOT', camvid_like)
+    run = dict(
+        name='final_baseline_s0',
+        stage='final',
+        method='baseline',
+        seed=0,
+        config=BASELINE_CONFIG,
+        options=dict(
+            schedule_options(BASELINE_CONFIG, 4), **{
+                'train_cfg.val_interval': 2,
+                'default_hooks.logger.interval': 1,
+                'train_dataloader.batch_size': 2
+            }),
+        splits=('val', 'test'))
+    records = tmp_path / 'records'
+    record = execute(run, str(tmp_path / 'work'), str(records))
+    with open(records / 'final_baseline_s0.json') as f:
+        assert json.load(f) == record
+    assert (record['method'], record['seed'], record['stage']) == ('baseline',
+                                                                   0, 'final')
+    assert record['settings'] == settings_of(run)
+    for split in ('val', 'test'):
+        assert 0.0 <= record[f'{split}_mIoU'] <= 100.0
+        assert 'Sky' in record[f'{split}_per_class_IoU']
+    assert record['train_seconds'] > 0 and record['resumed_at'] == []
+    assert record['code_version']
+    assert set(record['val_curve']) == {'2', '4'}
+    assert set(record['train_curves']['loss']) == {'1000'}  # one window
+    assert checkpoint_iteration(str(tmp_path / 'work' / run['name'])) == 4
