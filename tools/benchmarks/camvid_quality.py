@@ -72,7 +72,7 @@ from camvid_benchmark.protocol import METHODS, RECORDS, REPO, STAGES
 from camvid_benchmark.records import is_done, load_records
 from camvid_benchmark.reports import (calibration_table, diagnostics_document,
                                       quality_document)
-from camvid_benchmark.scheduler import parse_deadline, run_all
+from camvid_benchmark.scheduler import parse_deadline, run_all, work_left
 
 
 def main(argv=None):
@@ -112,6 +112,14 @@ def main(argv=None):
             state = 'done' if is_done(run, current) else (
                 'stale' if run['name'] in stale else 'todo')
             print(f'{state:5s} {run["name"]}')
+        todo = [run for run in plan if not is_done(run, current)]
+        seconds, unknown = work_left(todo, current, args.work_dir,
+                                     args.records)
+        print(f'{len(todo)} of the {len(plan)} runs planned so far to do: '
+              f'~{seconds / 3600:.1f} core-hours at the pace of the records '
+              f'(from the checkpoints in {args.work_dir}); '
+              f'{unknown} without an estimate yet. A grid adds its next '
+              'points and a row its finals as the records land.')
         return
     if args.command == 'plot':
         os.makedirs(args.plot_dir, exist_ok=True)

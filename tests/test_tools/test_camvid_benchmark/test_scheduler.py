@@ -15,7 +15,7 @@ from camvid_benchmark.protocol import (BASELINE_CONFIG, CONFIGS, FINAL_SEEDS,
 from camvid_benchmark.records import iterations_of, settings_of
 from camvid_benchmark.scheduler import (expected_seconds, next_run,
                                         observed_pace, parse_deadline,
-                                        planned_iterations, run_all)
+                                        planned_iterations, run_all, work_left)
 
 from .helpers import lr_chosen, tuned_record
 
@@ -299,3 +299,19 @@ def test_run_refuses_only_stale_records_of_its_stages(tmp_path, monkeypatch):
     for stages in (('final', ), STAGES):
         with pytest.raises(SystemExit, match=f"{first['name']}.*--rerun"):
             run_all(stages, args, records)
+
+
+def test_work_left_counts_what_each_run_still_needs(tmp_path):
+    """``plan``'s budget: each run's expected time from the checkpoint it
+    would resume from; a run without an estimate is counted apart."""
+    records = _records_with_a_timed_final()  # the student alone: 0.1 s/it
+    finals = final_runs([], records)[1:]  # seeds 1 and 2, 16000 its each
+    work = tmp_path / finals[0]['name']
+    work.mkdir()
+    (work / 'last_checkpoint').write_text(str(work / 'iter_12000.pth'))
+    kd = next(r for r in tune_runs(['kd'], records) if r['stage'] == 'tune')
+    seconds, unknown = work_left(finals + [kd], records, str(tmp_path),
+                                 str(tmp_path))
+    assert seconds == pytest.approx(0.1 * (4000 + 16000) +
+                                    2 * EVALUATION_SECONDS)
+    assert unknown == 1  # no distillation run yet to estimate KD's from

@@ -75,6 +75,27 @@ def expected_seconds(run: dict,
     return pace * per_iteration * left + EVALUATION_SECONDS
 
 
+def work_left(runs: Sequence[dict], records: Dict[str, dict], work_root: str,
+              records_dir: str) -> Tuple[float, int]:
+    """What ``runs`` still need, one after another on one core: the sum of
+    their :func:`expected_seconds` at the records' pace, each from the
+    checkpoint it would resume from in ``work_root``
+    (:func:`resumable_iteration`), and how many of them have no estimate
+    (left out of the sum)."""
+    seconds, unknown = 0.0, 0
+    for run in runs:
+        need = expected_seconds(
+            run,
+            records,
+            done=resumable_iteration(run, osp.join(work_root, run['name']),
+                                     read_record(records_dir, run['name'])))
+        if need is None:
+            unknown += 1
+        else:
+            seconds += need
+    return seconds, unknown
+
+
 def observed_pace(record: dict, estimate: Optional[float]) -> Optional[float]:
     """A finished run's seconds per iteration over ``estimate`` (its
     :func:`iteration_seconds` when it started); None for a resumed run (its
