@@ -248,3 +248,23 @@ def test_tool_wrong_path_exits_with_close_names(tmp_path):
         in proc.stderr
     assert 'Traceback' not in proc.stderr
     assert '--debug' in proc.stderr
+
+
+@pytest.mark.parametrize('where', ['pretrained', 'init_cfg'])
+def test_unavailable_pretrained_weights_name_the_option(tmp_path, where):
+    """A student whose pretrained weights cannot be loaded here fails to
+    initialise with the --cfg-options that switch them off, wherever its
+    config asks for them."""
+    model = tiny_cfg()
+    missing = str(tmp_path / 'missing.pth')
+    student = model['student']['model']
+    if where == 'pretrained':
+        student['pretrained'] = missing
+        option = 'model.student.overrides.pretrained=None'
+    else:
+        student['backbone']['init_cfg'] = dict(
+            type='Pretrained', checkpoint=missing)
+        option = 'model.student.overrides.backbone.init_cfg=None'
+    cfg = Config.fromfile(write_config(tmp_path / 'cfg.py', model))
+    with pytest.raises(RuntimeError, match=f'--cfg-options {option}'):
+        probe_lib.build_model(cfg)

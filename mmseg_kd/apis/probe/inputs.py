@@ -3,10 +3,10 @@
 it, and one batch (the dataloader's first, or random)."""
 import copy
 import logging
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.logging import MMLogger
 from mmseg.models import SegDataPreProcessor
 from mmseg.models.segmentors import EncoderDecoder
@@ -66,6 +66,12 @@ def build_model(cfg: Config, device: str = 'cpu') -> nn.Module:
     return model.to(device)
 
 
+def plain_entry(entry: Mapping[str, Any]) -> dict:
+    """A ``teacher=``/``student=`` entry of a config (a ``ConfigDict``, or
+    a dict) as a plain dict of plain values, the caller's own copy."""
+    return ConfigDict(copy.deepcopy(dict(entry))).to_dict()
+
+
 def teacher_entries(cfg: Config) -> Dict[str, Any]:
     """The teacher entries of a distillation config by name: ``teacher``
     for ``teacher=``, each name of ``teachers=``."""
@@ -87,10 +93,7 @@ def _pretrained_off(cfg: Config) -> str:
     """The --cfg-options that switch off the student's pretrained weights,
     wherever its config asks for them (``pretrained`` or the backbone's
     ``init_cfg``, as the SegFormer and Swin configs do)."""
-    student, _ = resolve_model_entry(
-        copy.deepcopy(cfg.model.student.to_dict() if hasattr(
-            cfg.model.student, 'to_dict') else dict(cfg.model.student)),
-        'student')
+    student, _ = resolve_model_entry(plain_entry(cfg.model.student), 'student')
     options = []
     if student.get('pretrained'):
         options.append('model.student.overrides.pretrained=None')

@@ -11,7 +11,7 @@ from torch import Tensor
 from ...distill.network import forward_network
 from ...segmentors.model_loading import resolve_model_entry
 from ...utils import mmseg_scope, revert_unusable_sync_bn
-from .inputs import teacher_entries
+from .inputs import plain_entry, teacher_entries
 from .report import ModuleRow
 
 
@@ -48,9 +48,7 @@ def list_modules(cfg: Config,
     if side not in entries:
         raise ValueError(f'side must be one of {sorted(entries)}, got '
                          f'{side!r}.')
-    entry = entries[side]
-    entry = entry.to_dict() if hasattr(entry, 'to_dict') else dict(entry)
-    model_cfg, _ = resolve_model_entry(entry, side)
+    model_cfg, _ = resolve_model_entry(plain_entry(entries[side]), side)
     with mmseg_scope():
         model = revert_unusable_sync_bn(MODELS.build(model_cfg), side)
     model.eval()
