@@ -198,6 +198,7 @@ def test_a_run_trains_evaluates_and_writes_its_record(tmp_path, camvid_like,
         splits=('val', 'test'))
     records = tmp_path / 'records'
     record = execute(run, str(tmp_path / 'work'), str(records))
+    assert os.listdir(records) == ['final_baseline_s0.json']  # whole
     with open(records / 'final_baseline_s0.json') as f:
         assert json.load(f) == record
     assert (record['method'], record['seed'], record['stage']) == ('baseline',

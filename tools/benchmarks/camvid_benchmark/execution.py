@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 import time
-from typing import Iterator, List, Optional
+from typing import Dict, Iterator, List, NamedTuple, Optional
 
 from .grid import term_multiple
 from .protocol import BASELINES, REPO, TEACHER_CHECKPOINT, published_weights
@@ -250,45 +250,98 @@ def resumable_iteration(run: dict, work: str, record: Optional[dict]) -> int:
                                 record) else checkpoint_iteration(work)
 
 
-def _execute(run: dict, work: str, records_dir: str,
-             deadline: Optional[float]) -> dict:
-    """:func:`execute` in the claimed work dir ``work``: train (resuming
-    what it holds of this run), evaluate on the run's splits, write and
-    return the record (for the teacher, also its weights at
-    ``TEACHER_CHECKPOINT``)."""
-    record_path = osp.join(records_dir, run['name'] + '.json')
-    aside = set_aside_other_run(run, work, read_record(records_dir,
-                                                       run['name']))
-    if aside:
-        print(
-            f'{run["name"]}: its work dir held a run with other settings; '
-            f'moved to {aside}',
-            flush=True)
-    env = dict(
+class Trained(NamedTuple):
+    """What :func:`train` leaves for the evaluation and the record."""
+    #: the final checkpoint (``work/last_checkpoint``)
+    checkpoint: str
+    #: wall time of this attempt (seconds)
+    seconds: float
+    #: the iterations the run was resumed at, over all its attempts
+    resumed_at: List[int]
+
+
+def _subprocess_env() -> dict:
+    """The environment of a run's tools: one thread each (two runs side
+    by side on two cores), this repository importable."""
+    return dict(
         os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONPATH=REPO)
-    options = dict(run['options'], **{'randomness.seed': run['seed']})
+
+
+def _cfg_options(run: dict) -> dict:
+    """The ``--cfg-options`` of every tool a run calls: its own and its
+    seed."""
+    return dict(run['options'], **{'randomness.seed': run['seed']})
+
+
+def train(run: dict, work: str, deadline: Optional[float]) -> Trained:
+    """Train ``run`` in ``work`` with ``tools/train.py --resume``: a run
+    interrupted earlier (a session that ended) continues from its last
+    checkpoint, exactly; a fresh work dir starts from zero. Stopped at
+    ``deadline`` (:func:`train_until`).
+
+    Raises:
+        RuntimeError: training failed (its log named).
+    """
     log_path = osp.join(work, 'train.log')
     start = time.time()
-    # --resume: a run interrupted earlier (a session that ended) continues
-    # from its last checkpoint, exactly; a fresh work dir starts from zero
     code = train_until([
         sys.executable, 'tools/train.py', run['config'], '--work-dir', work,
         '--resume', '--cfg-options'
-    ] + _options_args(options), env, log_path, deadline)
-    train_seconds = time.time() - start
+    ] + _options_args(_cfg_options(run)), _subprocess_env(), log_path,
+                       deadline)
+    seconds = time.time() - start
     if code != 0:
         raise RuntimeError(f'{run["name"]}: training failed; see {log_path}')
     with open(osp.join(work, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
     with open(log_path) as log:
         resumed = re.findall(r'resumed epoch: \d+, iter: (\d+)', log.read())
+    return Trained(checkpoint, seconds, [int(i) for i in resumed])
+
+
+def evaluate(run: dict, work: str, checkpoint: str, split: str) -> dict:
+    """mIoU and per-class IoU of ``checkpoint`` on ``split`` (``'val'`` or
+    ``'test'``), with ``tools/test.py`` (its log: ``work/<split>.log``).
+
+    Raises:
+        RuntimeError: the evaluation failed (its log named).
+    """
+    split_options = {} if split == 'test' else {
+        'test_dataloader.dataset.data_prefix.img_path': 'img_dir/val',
+        'test_dataloader.dataset.data_prefix.seg_map_path': 'ann_dir/val'
+    }
+    log_path = osp.join(work, f'{split}.log')
+    with open(log_path, 'w') as log:
+        code = subprocess.call(
+            [
+                sys.executable, 'tools/test.py', run['config'], checkpoint,
+                '--work-dir',
+                osp.join(work, split), '--cfg-options'
+            ] + _options_args(dict(_cfg_options(run), **split_options)),
+            cwd=REPO,
+            env=_subprocess_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT)
+    if code != 0:
+        raise RuntimeError(f'{run["name"]}: evaluation on {split} '
+                           f'failed; see {log_path}')
+    with open(log_path) as log:
+        return parse_metrics(log.read())
+
+
+def make_record(run: dict, work: str, trained: Trained,
+                scores: Dict[str, dict]) -> dict:
+    """The record of ``run``: what it is (method, seed, stage, its grid
+    value), the settings it was made with, its time, the code version,
+    the curves its logs in ``work`` hold, its loss weights and its
+    ``scores`` (split -> :func:`evaluate`'s result)."""
     record = dict(
         method=run['method'],
         seed=run['seed'],
         stage=run['stage'],
         settings=settings_of(run),
-        train_seconds=round(train_seconds),
-        resumed_at=[int(i) for i in resumed],
+        train_seconds=round(trained.seconds),
+        resumed_at=trained.resumed_at,
         code_version=code_version(),
         date=time.strftime('%Y-%m-%d %H:%M'))
     for key in ('lr', 'multiple'):
@@ -301,38 +354,47 @@ def _execute(run: dict, work: str, records_dir: str,
             k: v * term_multiple(run.get('multiple', 1.0), k)
             for k, v in record['published_weights'].items()
         }
-    for split in run['splits']:
-        test_options = {} if split == 'test' else {
-            'test_dataloader.dataset.data_prefix.img_path': 'img_dir/val',
-            'test_dataloader.dataset.data_prefix.seg_map_path': 'ann_dir/val'
-        }
-        with open(osp.join(work, f'{split}.log'), 'w') as log:
-            code = subprocess.call(
-                [
-                    sys.executable, 'tools/test.py', run['config'], checkpoint,
-                    '--work-dir',
-                    osp.join(work, split), '--cfg-options'
-                ] + _options_args(dict(options, **test_options)),
-                cwd=REPO,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT)
-        with open(osp.join(work, f'{split}.log')) as log:
-            text = log.read()
-        if code != 0:
-            raise RuntimeError(f'{run["name"]}: evaluation on {split} '
-                               f'failed; see {work}/{split}.log')
-        metrics = parse_metrics(text)
+    for split, metrics in scores.items():
         record[f'{split}_mIoU'] = metrics['mIoU']
         record[f'{split}_per_class_IoU'] = metrics['per_class_IoU']
-    if run['stage'] == 'teacher':
-        target = osp.join(REPO, TEACHER_CHECKPOINT)
-        save_teacher_weights(checkpoint, target)
-        record['checkpoint_sha256'] = file_hash(target)
+    return record
+
+
+def write_record(record: dict, records_dir: str, name: str) -> None:
+    """``records_dir/<name>.json``, written whole or not at all (a runner
+    stopped while writing leaves no half record for the next to read)."""
     os.makedirs(records_dir, exist_ok=True)
-    with open(record_path, 'w') as f:
+    path = osp.join(records_dir, name + '.json')
+    with open(path + '.tmp', 'w') as f:
         json.dump(record, f, indent=1, sort_keys=True)
         f.write('\n')
+    os.replace(path + '.tmp', path)
+
+
+def _execute(run: dict, work: str, records_dir: str,
+             deadline: Optional[float]) -> dict:
+    """:func:`execute` in the claimed work dir ``work``: make it hold this
+    run alone, :func:`train`, :func:`evaluate` on the run's splits, write
+    and return the record (for the teacher, also its weights at
+    ``TEACHER_CHECKPOINT``)."""
+    aside = set_aside_other_run(run, work, read_record(records_dir,
+                                                       run['name']))
+    if aside:
+        print(
+            f'{run["name"]}: its work dir held a run with other settings; '
+            f'moved to {aside}',
+            flush=True)
+    trained = train(run, work, deadline)
+    scores = {
+        split: evaluate(run, work, trained.checkpoint, split)
+        for split in run['splits']
+    }
+    record = make_record(run, work, trained, scores)
+    if run['stage'] == 'teacher':
+        target = osp.join(REPO, TEACHER_CHECKPOINT)
+        save_teacher_weights(trained.checkpoint, target)
+        record['checkpoint_sha256'] = file_hash(target)
+    write_record(record, records_dir, run['name'])
     return record
 
 
