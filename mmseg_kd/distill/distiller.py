@@ -528,8 +528,12 @@ class Distiller(BaseModule):
                     _select(teacher, route.teacher).detach(),
                     None if image is None else image.detach())
             if route.calibration:
+                # a term its schedule holds at 0 (computed only for DDP's
+                # sake) does not calibrate: its weight is set on the steps
+                # where it counts
                 weight = self._calibrated_weight(key, value, task_loss,
-                                                 grad_norm, calibrate)
+                                                 grad_norm, calibrate
+                                                 and factor != 0.0)
                 value = ({
                     k: v * weight
                     for k, v in value.items()

@@ -21,6 +21,9 @@ before the first step, e.g. ``LinearWarmup(begin=-1, end=1999)`` gives
 * ``dict(type='LinearDecay', begin=B, end=E)``: 1 until ``begin``, falling
   linearly to 0 at ``end``, 0 afterwards.
 * ``dict(type='Stop', at=N)``: 1 before ``N``, 0 from ``N`` on.
+* ``dict(type='Start', at=N)``: 0 before ``N``, 1 from ``N`` on (a term
+  that joins training late; a ``Calibrated`` weight is then set on the
+  steps from ``N`` on, past the student's first iterations).
 
 Example, CGD+WS of SegDistill (ramp 0->1 over 2k iterations, decay to 0
 between 110k and 120k)::
@@ -77,6 +80,12 @@ def _stop(at: int):
     return lambda i: 1.0 if i < at else 0.0
 
 
+def _start(at: int):
+    if at < 0:
+        raise ValueError(f'Start: `at` must be >= 0, got {at}.')
+    return lambda i: 0.0 if i < at else 1.0
+
+
 def _check_span(name: str, begin: int, end: int) -> None:
     if not end > begin:
         raise ValueError(f'{name}: need begin < end, got begin={begin}, '
@@ -88,6 +97,7 @@ _PHASES = {
     'ExpWarmup': _exp_warmup,
     'LinearDecay': _linear_decay,
     'Stop': _stop,
+    'Start': _start,
 }
 
 

@@ -102,3 +102,32 @@ def test_gradient_calibration():
     other, _, _ = kd(ratio=0.25, on='grad')
     with pytest.raises(ValueError, match="on='grad'"):
         other(student, t, task_loss=task)
+
+
+def test_calibration_waits_for_the_terms_schedule():
+    """A term held at 0 by its schedule does not calibrate, even when it is
+    computed (times 0) because a connector's parameters need a gradient:
+    the weight is set on the first step where the term counts, from that
+    step's values (past a start-up spike like DIST's)."""
+    gen = torch.Generator().manual_seed(3)
+    s = dict(feat=torch.randn(2, 4, 6, 6, generator=gen))
+    t = dict(feat=torch.randn(2, 8, 6, 6, generator=gen))
+    distiller = Distiller(
+        dict(
+            loss_cwd=dict(
+                type='ChannelWiseDivergence',
+                student='feat',
+                teacher='feat',
+                loss_weight=dict(type='Calibrated', ratio=0.5),
+                weight_schedule=[dict(type='Start', at=2)])),
+        s,
+        t,
+        connectors=dict(feat=dict(type='ChannelConnector')))
+    for iteration in (0, 1):
+        out = distiller(s, t, iteration=iteration, task_loss=torch.tensor(9.))
+        assert out.terms['loss_cwd'].item() == 0
+        assert out.terms['loss_cwd'].grad_fn is not None  # for DDP
+        assert int(distiller.calibration_steps[0]) == 0
+    out = distiller(s, t, iteration=2, task_loss=torch.tensor(2.0))
+    assert int(distiller.calibration_steps[0]) == 1
+    assert out.terms['loss_cwd'].item() == pytest.approx(0.5 * 2.0)

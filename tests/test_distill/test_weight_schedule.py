@@ -64,3 +64,11 @@ def test_shipped_cgd_ws_follows_the_references_one_based_steps():
         reference = min(step / 2000, 1.0) * min(
             1.0, max(0.0, (120000 - step) / 10000))
         assert sched(step - 1) == pytest.approx(reference, abs=1e-12), step
+
+
+def test_start():
+    sched = WeightSchedule(dict(type='Start', at=100))
+    assert sched(0) == 0.0 and sched(99) == 0.0
+    assert sched(100) == 1.0 and sched(10**6) == 1.0
+    with pytest.raises(ValueError, match='Start'):
+        WeightSchedule(dict(type='Start', at=-1))
