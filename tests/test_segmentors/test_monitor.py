@@ -79,13 +79,22 @@ def test_train_step_logs_the_diagnostics(fresh_message_hub):
     assert logs[2]['kd_factor/loss_warm'] == 0.5
 
 
-def test_calibrated_weights_resume_and_reach_tensorboard(tmp_path):
-    """A Calibrated weight is set on the first step, kept in the checkpoint
-    (a resumed run does not calibrate again) and logged where TensorBoard
-    and tools/plot_loss_terms.py read it."""
+@pytest.mark.parametrize('term,start', [('loss_cwd', None),
+                                        ('loss_cwd_feat', 2)])
+def test_calibrated_weights_resume_and_reach_tensorboard(
+        tmp_path, term, start):
+    """A Calibrated weight is set on the first step where its term counts,
+    kept in the checkpoint (a resumed run does not calibrate again) and
+    logged where TensorBoard and tools/plot_loss_terms.py read it. With
+    ``Start(at=2)`` on a connected term (computed times 0 before), it is
+    set at iteration 2, the resumed run's first step, exactly as in the
+    uninterrupted run."""
     distill = copy.deepcopy(FEATURE_CWD)
-    distill['losses']['loss_cwd']['loss_weight'] = dict(
-        type='Calibrated', ratio=0.3)
+    distill['losses'][term]['loss_weight'] = dict(type='Calibrated', ratio=0.3)
+    if start is not None:
+        distill['losses'][term]['weight_schedule'] = [
+            dict(type='Start', at=start)
+        ]
 
     def cfg_for(work_dir):
         cfg = tiny_camvid_cfg(str(work_dir), iters=4, distill=distill)
@@ -100,13 +109,18 @@ def test_calibrated_weights_resume_and_reach_tensorboard(tmp_path):
     for key, value in ref.model.state_dict().items():
         assert torch.equal(value, resumed.model.state_dict()[key]), key
     scalars = ref.message_hub.log_scalars
-    assert 'train/kd_weight/loss_cwd' in scalars
-    assert 'train/kd_ratio/loss_cwd' in scalars
-    assert 'train/kd_agreement/loss_cwd' in scalars
+    assert f'train/kd_weight/{term}' in scalars
+    assert f'train/kd_ratio/{term}' in scalars
+    if term == 'loss_cwd':  # a logit term
+        assert 'train/kd_agreement/loss_cwd' in scalars
     from mmseg_kd import visualization as vis
     records = vis.read_log(vis.find_logs(str(tmp_path / 'ref'))[-1])
     diag = vis.diagnostic_series(records)
-    assert 'kd_weight/loss_cwd' in diag and 'kd_ratio/loss_cwd' in diag
+    assert f'kd_weight/{term}' in diag and f'kd_ratio/{term}' in diag
+    # logged (1-based) from the step that set it: iteration `start`
+    its, weights = diag[f'kd_weight/{term}']
+    assert list(its) == list(range((start or 0) + 1, 5))
+    assert weights[0] == pytest.approx(weight, rel=1e-4)
     assert not any(k.startswith('kd_') for k in vis.loss_series(records))
 
 
