@@ -31,6 +31,7 @@ between 110k and 120k)::
     weight_schedule=[dict(type='LinearWarmup', end=2000),
                      dict(type='LinearDecay', begin=110000, end=120000)]
 """
+import functools
 import math
 from typing import Callable, List, Optional, Sequence
 
@@ -74,16 +75,12 @@ def _linear_decay(begin: int, end: int):
     return factor
 
 
-def _stop(at: int):
+def _switch(name: str, before: float, at: int):
+    """``before`` until iteration ``at``, ``1 - before`` from it on (the
+    ``Stop`` and ``Start`` phases)."""
     if at < 0:
-        raise ValueError(f'Stop: `at` must be >= 0, got {at}.')
-    return lambda i: 1.0 if i < at else 0.0
-
-
-def _start(at: int):
-    if at < 0:
-        raise ValueError(f'Start: `at` must be >= 0, got {at}.')
-    return lambda i: 0.0 if i < at else 1.0
+        raise ValueError(f'{name}: `at` must be >= 0, got {at}.')
+    return lambda i: before if i < at else 1.0 - before
 
 
 def _check_span(name: str, begin: int, end: int) -> None:
@@ -96,8 +93,8 @@ _PHASES = {
     'LinearWarmup': _linear_warmup,
     'ExpWarmup': _exp_warmup,
     'LinearDecay': _linear_decay,
-    'Stop': _stop,
-    'Start': _start,
+    'Stop': functools.partial(_switch, 'Stop', 1.0),
+    'Start': functools.partial(_switch, 'Start', 0.0),
 }
 
 
