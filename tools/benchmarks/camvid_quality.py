@@ -70,8 +70,8 @@ from camvid_benchmark.plan import current_records
 from camvid_benchmark.plots import plot_results, plot_val_curves
 from camvid_benchmark.protocol import METHODS, RECORDS, REPO, STAGES
 from camvid_benchmark.records import is_done, load_records
-from camvid_benchmark.reports import (calibration_table, diagnostics_document,
-                                      quality_document)
+from camvid_benchmark.reports import (calibration_document,
+                                      diagnostics_document, quality_document)
 from camvid_benchmark.scheduler import parse_deadline, run_all, work_left
 
 
@@ -130,7 +130,7 @@ def main(argv=None):
         return
     if args.command in ('calibration', 'diagnostics'):
         document = (
-            calibration_table
+            calibration_document
             if args.command == 'calibration' else diagnostics_document)
         text = document(args.methods, records)
         print(text)

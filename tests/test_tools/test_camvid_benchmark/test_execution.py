@@ -15,7 +15,7 @@ from camvid_benchmark.execution import (checkpoint_iteration, claimed, execute,
                                         save_teacher_weights,
                                         set_aside_other_run, train_until,
                                         work_settings)
-from camvid_benchmark.plan import lr_runs, schedule_options
+from camvid_benchmark.plan import lr_runs, schedule_options, tune_runs
 from camvid_benchmark.protocol import BASELINE_CONFIG, TEACHER_CONFIG
 from camvid_benchmark.records import settings_of
 from mmengine.config import Config
@@ -23,6 +23,7 @@ from mmengine.registry import DefaultScope
 from mmseg.registry import MODELS
 
 from ...conftest import REPO
+from .helpers import lr_chosen
 
 
 def test_a_run_is_trained_by_one_runner_at_a_time(tmp_path):
@@ -212,3 +213,32 @@ def test_a_run_trains_evaluates_and_writes_its_record(tmp_path, camvid_like,
     assert set(record['val_curve']) == {'2', '4'}
     assert set(record['train_curves']['loss']) == {'1000'}  # one window
     assert checkpoint_iteration(str(tmp_path / 'work' / run['name'])) == 4
+
+
+def test_a_record_says_which_weights_its_run_trained_with(tmp_path):
+    """A grid point's weights are the published ones times its multiple
+    (per term at a per-term point); a weight set in training is recorded as
+    its settings beside the row's published weights (read from the row's
+    own config, which has numbers)."""
+    trained = execution.Trained(checkpoint='', seconds=1.0, resumed_at=[])
+    tuned = [
+        r for r in tune_runs(['dist'], lr_chosen())
+        if r['name'] == 'tune_dist_w1_s100'
+    ][0]
+    point = dict(tuned, multiple=dict(loss_dist=0.1, loss_dist_aux=0.01))
+    record = execution.make_record(point, str(tmp_path), trained, {})
+    assert record['published_weights'] == dict(
+        loss_dist=1.0, loss_dist_aux=0.4)
+    assert record['loss_weights'] == pytest.approx(
+        dict(loss_dist=0.1, loss_dist_aux=0.004))
+    calibrated = next(
+        r for r in tune_runs(['dist'], lr_chosen())
+        if r['name'] == 'check_dist_calibrated_s100')
+    record = execution.make_record(calibrated, str(tmp_path), trained, {})
+    assert record['published_weights'] == dict(
+        loss_dist=1.0, loss_dist_aux=0.4)
+    assert record['loss_weights'] == {
+        k: dict(type='Calibrated', ratio=1.5, on='grad', steps=10)
+        for k in ('loss_dist', 'loss_dist_aux')
+    }
+    assert record['stage'] == 'check' and 'multiple' not in record

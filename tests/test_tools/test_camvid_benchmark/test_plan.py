@@ -9,7 +9,7 @@ from camvid_benchmark.plan import (chosen_lr, current_records, final_runs,
                                    lr_runs, planned, schedule_options,
                                    tune_runs)
 from camvid_benchmark.protocol import (BASELINE_CONFIG, CONFIGS, FINAL_SEEDS,
-                                       FINAL_VAL_INTERVAL, METHODS)
+                                       FINAL_VAL_INTERVAL, METHODS, TUNE_ITERS)
 from camvid_benchmark.records import settings_of
 from camvid_benchmark.reports import table
 from mmengine.config import Config
@@ -165,3 +165,34 @@ def test_a_stale_record_decides_no_grid():
     assert weight_grid('dist', current) is None
     # the published run is still wanted as it was made: it stays current
     assert 'tune_dist_w1_s100' in current
+
+
+def test_a_row_with_weights_set_in_training_is_checked_beside_its_grid():
+    """DIST's config with Calibrated weights is trained at the tuning
+    schedule with the chosen learning rate, on val, as a check (not a point
+    of the grid, so the finals keep the grid's choice); it waits for the
+    learning rate and is planned only for DIST."""
+    assert not any('calibrated' in r['name'] for r in tune_runs(['dist'], {}))
+    records = lr_chosen()
+    for r in lr_runs():  # a rate other than the configs' own
+        records[r['name']]['val_mIoU'] = 50.0 if r['lr'] == 0.1 else 40.0
+    runs = tune_runs(['kd', 'dist'], records)
+    checks = [r for r in runs if 'calibrated' in r['name']]
+    assert len(checks) == 1
+    check = checks[0]
+    assert check['name'] == 'check_dist_calibrated_s100'
+    assert (check['stage'], check['method'],
+            check['splits']) == ('check', 'dist', ('val', ))
+    assert check['config'] == osp.join(CONFIGS, 'dist_calibrated.py')
+    assert check['options'] == dict(
+        schedule_options(check['config'], TUNE_ITERS),
+        **{'optim_wrapper.optimizer.lr': 0.1})
+    assert 'multiple' not in check
+    assert not any('calibrated' in r['name']
+                   for r in tune_runs(['kd'], records))
+    finish_tuning(['kd', 'dist'], records, lambda method, m: 50.0,
+                  dict(kd=1.0, dist=dict(loss_dist=1.0, loss_dist_aux=1.0)))
+    assert {
+        r['config']
+        for r in final_runs(['dist'], records) if r['method'] == 'dist'
+    } == {osp.join(CONFIGS, 'dist.py')}

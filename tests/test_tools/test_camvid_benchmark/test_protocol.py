@@ -6,10 +6,11 @@ import os.path as osp
 
 import pytest
 import torch
-from camvid_benchmark.protocol import (BASELINE_CONFIG, CONFIGS,
-                                       FIXED_BASELINES, METHODS, STUDENT_OF,
-                                       TEACHER_CHECKPOINT, TEACHER_CONFIG,
-                                       load_config)
+from camvid_benchmark.protocol import (BASELINE_CONFIG, CALIBRATED_CONFIGS,
+                                       CONFIGS, FIXED_BASELINES, METHODS,
+                                       STUDENT_OF, TEACHER_CHECKPOINT,
+                                       TEACHER_CONFIG, config_weights,
+                                       load_config, published_weights)
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmseg.registry import MODELS
@@ -80,3 +81,35 @@ def test_configs_are_parsed_again_when_they_change(tmp_path, monkeypatch):
     assert load_config(str(path)).y == 'a'
     monkeypatch.setenv('MMSEG_KD_TEST_VALUE', 'b')
     assert load_config(str(path)).y == 'b'
+
+
+def test_the_calibrated_dist_config_sets_its_weights_from_iteration_1000(
+        fresh_message_hub):
+    """DIST's row with Calibrated weights: its terms are off before
+    iteration 1000 and calibrate (on the gradient) from there; its weights
+    are not numbers, so the row's published weights are dist.py's, and
+    asking the calibrated config for them names that."""
+    path = osp.join(CONFIGS, CALIBRATED_CONFIGS['dist'])
+    assert config_weights(path) == {
+        k: dict(type='Calibrated', ratio=1.5, on='grad', steps=10)
+        for k in ('loss_dist', 'loss_dist_aux')
+    }
+    with pytest.raises(ValueError, match='set in training.*METHODS'):
+        published_weights(path)
+    assert published_weights(osp.join(CONFIGS, METHODS['dist'])) == dict(
+        loss_dist=1.0, loss_dist_aux=0.4)
+    cfg = load_config(path)
+    cfg.model.teacher.checkpoint = None
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = MODELS.build(cfg.model)
+    from mmengine.optim import OptimWrapper
+    wrapper = OptimWrapper(torch.optim.SGD(model.student.parameters(), lr=0))
+    distiller = model.distiller
+    for it, seen in ((0, 0), (999, 0), (1000, 1), (1001, 2)):
+        fresh_message_hub.update_info('iter', it)
+        log = model.train_step(random_batch((64, 64), 2, 11), wrapper)
+        assert distiller.calibration_steps.tolist() == [seen, seen], it
+        if it < 1000:  # off: not computed, logged as 0
+            assert float(log['loss_dist']) == 0.0
+    assert all(w > 0 for w in distiller.calibrated_weights.tolist())
+    assert float(log['loss_dist']) > 0.0

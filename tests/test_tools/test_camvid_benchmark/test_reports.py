@@ -1,7 +1,8 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 """camvid_benchmark.reports: the tables compute what they say."""
 
-from camvid_benchmark.reports import (calibration_table, diagnostics_table,
+from camvid_benchmark.reports import (calibration_document, calibration_table,
+                                      diagnostics_table, in_training_table,
                                       table)
 
 from .helpers import finish_tuning, lr_chosen
@@ -176,3 +177,47 @@ def test_diagnostics_table_spans_every_term_curve():
     assert fit == ('| kd | tune x3 | loss_fit |  | 2 -> 2 (2 .. 2) |  |  '
                    '| 50.00 |')
     assert '| at |' not in diagnostics_table(['kd', 'cwd_logits'], records)
+
+
+def test_weights_set_in_training_are_reported_beside_the_grid():
+    """A run whose weights its config sets in training: per term, its
+    setting and the weight it set (the last window of its kd_weight curve)
+    as a multiple of the published one, its val mIoU, the grid's best and
+    published val and the student alone's best; its diagnostics have their
+    own label; the calibration document holds both tables."""
+    records = lr_chosen()
+    finish_tuning(['kd', 'dist'], records, lambda method, m: 50.0 + (m != 1.0),
+                  dict(kd=1.0, dist=0.1))
+    assert 'No run with weights' in in_training_table(['dist'], records)
+    setting = dict(type='Calibrated', ratio=1.5, on='grad', steps=10)
+    records['check_dist_calibrated_s100'] = dict(
+        method='dist',
+        stage='check',
+        seed=100,
+        val_mIoU=52.5,
+        published_weights=dict(loss_dist=1.0, loss_dist_aux=0.4),
+        loss_weights=dict(loss_dist=setting, loss_dist_aux=setting),
+        train_curves={
+            'kd_weight/loss_dist': {
+                '2000': 7.0,
+                '8000': 8.0
+            },
+            'kd_grad_ratio/loss_dist': {
+                '1000': 0.0,
+                '2000': 1.5
+            },
+        })
+    text = in_training_table(['kd', 'dist'], records)
+    rows = text.splitlines()[2:]
+    assert rows[0] == (
+        '| check_dist_calibrated_s100 | loss_dist | Calibrated(ratio=1.5, '
+        'on=grad, steps=10) | 8 (x8) | 52.50 | 51.00 / 50.00 (x3) | 50.00 |')
+    # a weight not logged (never calibrated) says so
+    assert '| loss_dist_aux | Calibrated(' in rows[1] and 'not set' in rows[1]
+    assert in_training_table(['kd'], records).startswith('No run')
+    diagnostics = diagnostics_table(['dist'], records)
+    assert ('| dist | tune, calibrated in training | loss_dist |  | '
+            '0 -> 1.5 (0 .. 1.5) |') in diagnostics
+    document = calibration_document(['kd', 'dist'], records)
+    assert document.startswith(calibration_table(['kd', 'dist'], records))
+    assert document.endswith(text)

@@ -12,10 +12,11 @@ import re
 import subprocess
 import sys
 import time
-from typing import Dict, Iterator, List, NamedTuple, Optional
+from typing import Dict, Iterator, List, NamedTuple, Optional, Union
 
 from .grid import term_multiple
-from .protocol import BASELINES, REPO, TEACHER_CHECKPOINT, published_weights
+from .protocol import (CONFIGS, METHODS, REPO, TEACHER_CHECKPOINT,
+                       config_weights, is_distillation, published_weights)
 from .records import (code_version, curves_of, file_hash, parse_metrics,
                       read_record, settings_of)
 
@@ -329,6 +330,18 @@ def evaluate(run: dict, work: str, checkpoint: str, split: str) -> dict:
         return parse_metrics(log.read())
 
 
+def run_weights(run: dict) -> Dict[str, Union[float, dict]]:
+    """Loss name -> the loss weight a distillation ``run`` trains with: its
+    config's number times the run's multiple of it (its grid point), or
+    the settings of a weight its config sets in training (what that weight
+    became is its record's ``kd_weight/<name>`` curve)."""
+    multiple = run.get('multiple', 1.0)
+    return {
+        k: v if isinstance(v, dict) else v * term_multiple(multiple, k)
+        for k, v in config_weights(run['config']).items()
+    }
+
+
 def make_record(run: dict, work: str, trained: Trained,
                 scores: Dict[str, dict]) -> dict:
     """The record of ``run``: what it is (method, seed, stage, its grid
@@ -348,12 +361,10 @@ def make_record(run: dict, work: str, trained: Trained,
         if key in run:
             record[key] = run[key]
     record.update(curves_of(work))
-    if run['method'] not in ('teacher', ) + BASELINES:
-        record['published_weights'] = published_weights(run['config'])
-        record['loss_weights'] = {
-            k: v * term_multiple(run.get('multiple', 1.0), k)
-            for k, v in record['published_weights'].items()
-        }
+    if is_distillation(run['method']):
+        record['published_weights'] = published_weights(
+            osp.join(CONFIGS, METHODS[run['method']]))
+        record['loss_weights'] = run_weights(run)
     for split, metrics in scores.items():
         record[f'{split}_mIoU'] = metrics['mIoU']
         record[f'{split}_per_class_IoU'] = metrics['per_class_IoU']

@@ -8,7 +8,7 @@ import hashlib
 import json
 import os
 import os.path as osp
-from typing import TYPE_CHECKING, Dict
+from typing import TYPE_CHECKING, Dict, Union
 
 if TYPE_CHECKING:  # mmengine is imported only to read configs
     from mmengine.config import Config
@@ -40,6 +40,11 @@ METHODS = {
     'kd_logit_standardization': 'kd_logit_standardization.py',
     'espnet_skd_pixel_pair': 'espnet_skd_pixel_pair.py',
 }
+#: rows checked with loss weights that set themselves in training
+#: (``Calibrated``) instead of a grid: method -> the config (in CONFIGS) of
+#: its row with such weights, trained at the tuning schedule and evaluated
+#: on val beside the row's grid (:func:`plan.calibrated_runs`)
+CALIBRATED_CONFIGS = {'dist': 'dist_calibrated.py'}
 #: the student alone that a row is compared with (default: 'baseline', the
 #: PSPNet; the ESPNet rows, SKD's own CamVid experiment, have their own)
 STUDENT_OF = {'espnet_skd_pixel_pair': 'espnet_baseline'}
@@ -115,13 +120,35 @@ def load_config(config: str) -> 'Config':
     return copy.deepcopy(_parsed_config(path, config_files_state(path)))
 
 
-def published_weights(config: str) -> Dict[str, float]:
-    """Loss name -> loss_weight of a distillation config."""
+def config_weights(config: str) -> Dict[str, Union[float, dict]]:
+    """Loss name -> loss_weight of a distillation config as it is written:
+    a number, or the settings of a weight set in training (a plain dict,
+    e.g. ``{'type': 'Calibrated', 'ratio': 1.5, 'on': 'grad'}``)."""
     cfg = load_config(config)
     return {
-        k: float(v.get('loss_weight', 1.0))
+        k:
+        v.loss_weight.to_dict() if isinstance(v.get('loss_weight'), dict) else
+        float(v.get('loss_weight', 1.0))
         for k, v in cfg.model.distill.losses.items()
     }
+
+
+def published_weights(config: str) -> Dict[str, float]:
+    """Loss name -> loss_weight of a distillation config whose weights are
+    numbers (a row's config: its published weights).
+
+    Raises:
+        ValueError: a weight set in training (a ``Calibrated`` dict), which
+            has no number to scale; name the row's own config instead.
+    """
+    weights = config_weights(config)
+    for name, weight in weights.items():
+        if isinstance(weight, dict):
+            raise ValueError(
+                f'{config}: {name}\'s loss_weight is set in training '
+                f'({weight}), not a number; the published weights are those '
+                'of the row\'s config (protocol.METHODS)')
+    return weights
 
 
 def config_max_iters(config: str) -> int:

@@ -9,6 +9,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from .grid import (early_ratios, gradient_strength, grid_progress,
                    multiple_label, multiple_order, tune_name, tuned_multiple,
                    weight_grid)
+from .plan import lr_runs
 from .protocol import (BASELINES, FINAL_SEEDS, FIXED_BASELINES, METHODS,
                        REFERENCE_METHOD, STUDENT_OF, run_name)
 
@@ -148,29 +149,40 @@ def curve_span(windows: Dict[str, float]) -> str:
             f'({min(values):.3g} .. {max(values):.3g})')
 
 
+def run_label(record: dict) -> str:
+    """A run as the diagnostics table names it: ``tune x0.3``,
+    ``tune, calibrated in training`` (a check run whose weights are set in
+    training) or ``final s1``."""
+    if record['stage'] == 'final':
+        return f'final s{record["seed"]}'
+    if record['stage'] == 'check':
+        return 'tune, calibrated in training'
+    return f'tune {multiple_label(record["multiple"])}'
+
+
 def diagnostics_table(methods: Sequence[str], records: Dict[str, dict]) -> str:
     """The measured evidence of what every distillation term did in every
-    tuning and final run: per term, over the 1000-iteration windows of its
-    record, its value and gradient norm relative to the task loss's, the
-    cosine of its gradient with the task gradient on the student (negative:
-    it fights the task) and, for logit terms, the student's agreement with
-    the teacher."""
+    tuning and final run (and every run with weights set in training): per
+    term, over the 1000-iteration windows of its record, its value and
+    gradient norm relative to the task loss's, the cosine of its gradient
+    with the task gradient on the student (negative: it fights the task)
+    and, for logit terms, the student's agreement with the teacher."""
     lines = [
         '| method | run | term | ' + ' | '.join(h for _, h in DIAGNOSTICS) +
         ' | val mIoU |', '|---|---|---|' + '---|' * (len(DIAGNOSTICS) + 1)
     ]
+    stages = ('tune', 'check', 'final')  # the checks: weights set in training
     runs = [
-        r for r in records.values()
-        if r.get('method') in methods and r['stage'] in ('tune', 'final')
+        r for r in records.values() if r.get('method') in methods and (
+            r['stage'] in ('tune', 'final') or is_calibrated(r))
     ]
 
     def order(r):
-        return (list(METHODS).index(r['method']), r['stage']
-                != 'tune', multiple_order(r.get('multiple')), r['seed'])
+        return (list(METHODS).index(r['method']), stages.index(r['stage']),
+                multiple_order(r.get('multiple')), r['seed'])
 
     for r in sorted(runs, key=order):
-        label = (f'tune {multiple_label(r["multiple"])}'
-                 if r['stage'] == 'tune' else f'final s{r["seed"]}')
+        label = run_label(r)
         curves = r.get('train_curves', {})
         terms = sorted({
             key.split('/', 1)[1]
@@ -268,6 +280,86 @@ def calibration_table(methods: Sequence[str], records: Dict[str, dict]) -> str:
             f'| {multiple_for(target_value, value_ratio(published))} | '
             f'{multiple_for(target_grad, gradient_strength(published))} |')
     return '\n'.join(lines) + '\n'
+
+
+def is_calibrated(record: dict) -> bool:
+    """Whether a run's loss weights were set in training (a weight given
+    by its settings, a dict, rather than a number)."""
+    return any(
+        isinstance(w, dict) for w in record.get('loss_weights', {}).values())
+
+
+def weight_settings(weight: dict) -> str:
+    """A weight set in training as the table shows it:
+    ``Calibrated(ratio=1.5, on=grad, steps=10)``."""
+    rest = ', '.join(f'{k}={v}' for k, v in weight.items() if k != 'type')
+    return f'{weight.get("type", "?")}({rest})'
+
+
+def last_value(windows: Dict[str, float]) -> Optional[float]:
+    """A curve's value in its last window (None for no curve)."""
+    return windows[max(windows, key=int)] if windows else None
+
+
+def in_training_table(methods: Sequence[str], records: Dict[str, dict]) -> str:
+    """Weights set in training against the grid: for every run of
+    ``methods`` whose loss weights its config sets in training (a check
+    run, :func:`plan.calibrated_runs`), each term's setting, the weight it
+    set (its ``kd_weight`` curve's last window) and that as a multiple of
+    the published weight, and its val mIoU beside the best of its row's
+    grid so far, the published weights' and the student alone's (its best
+    learning rate)."""
+    runs = sorted(((n, r) for n, r in records.items()
+                   if r.get('method') in methods and is_calibrated(r)),
+                  key=lambda item: list(METHODS).index(item[1]['method']))
+    if not runs:
+        return 'No run with weights set in training yet.\n'
+    alone = [
+        records[r['name']]['val_mIoU'] for r in lr_runs()
+        if r['name'] in records
+    ]
+    alone_cell = f'{max(alone):.2f}' if alone else 'n/a'
+    lines = [
+        '| run | term | weight | set to (x published) | val mIoU | grid\'s '
+        'best so far / published (val) | student alone (val, best lr) |',
+        '|---|---|---|---|---|---|---|'
+    ]
+    for name, r in runs:
+        method = r['method']
+        grid = weight_grid(method, records) or (1.0, )
+        m, _ = grid_progress(method, grid, records)
+        tuned = records.get(tune_name(method, m)) if m is not None else None
+        published = records.get(tune_name(method, 1.0))
+        grid_cell = ' / '.join(f'{x["val_mIoU"]:.2f}' if x else 'n/a'
+                               for x in (tuned, published))
+        if tuned:
+            grid_cell += f' ({multiple_label(m)})'
+        for term, weight in sorted(r['loss_weights'].items()):
+            if isinstance(weight, dict):
+                set_to = last_value(
+                    r.get('train_curves', {}).get(f'kd_weight/{term}', {}))
+                label = weight_settings(weight)
+            else:
+                set_to, label = weight, f'{weight:g}'
+            base = r.get('published_weights', {}).get(term)
+            set_cell = 'not set' if set_to is None else (
+                f'{set_to:.3g}' + (f' (x{set_to / base:.2g})' if base else ''))
+            lines.append(f'| {name} | {term} | {label} | {set_cell} | '
+                         f'{r["val_mIoU"]:.2f} | {grid_cell} | '
+                         f'{alone_cell} |')
+    return '\n'.join(lines) + '\n'
+
+
+def calibration_document(methods: Sequence[str], records: Dict[str,
+                                                               dict]) -> str:
+    """docs/benchmarks/camvid_calibration.md: :func:`calibration_table`
+    (weights calibrated offline, from the tuning runs) and
+    :func:`in_training_table` (weights set in training)."""
+    return (calibration_table(methods, records) +
+            '\nWeights set in training (`loss_weight=dict(type='
+            '\'Calibrated\', ...)` in a config of the protocol), each run '
+            'at the tuning schedule on val, against its row\'s grid:\n\n' +
+            in_training_table(methods, records))
 
 
 def quality_document(records: Dict[str, dict], superseded: Iterable[str],
