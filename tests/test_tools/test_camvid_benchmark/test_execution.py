@@ -218,8 +218,8 @@ def test_a_run_trains_evaluates_and_writes_its_record(tmp_path, camvid_like,
 def test_a_record_says_which_weights_its_run_trained_with(tmp_path):
     """A grid point's weights are the published ones times its multiple
     (per term at a per-term point); a weight set in training is recorded as
-    its settings beside the row's published weights (read from the row's
-    own config, which has numbers)."""
+    its settings beside the published weights of the row it is compared
+    with (whose config has numbers)."""
     trained = execution.Trained(checkpoint='', seconds=1.0, resumed_at=[])
     tuned = [
         r for r in tune_runs(['dist'], lr_chosen())
@@ -232,8 +232,8 @@ def test_a_record_says_which_weights_its_run_trained_with(tmp_path):
     assert record['loss_weights'] == pytest.approx(
         dict(loss_dist=0.1, loss_dist_aux=0.004))
     calibrated = next(
-        r for r in tune_runs(['dist'], lr_chosen())
-        if r['name'] == 'check_dist_calibrated_s100')
+        r for r in tune_runs(['dist_calibrated'], lr_chosen())
+        if r['method'] == 'dist_calibrated')
     record = execution.make_record(calibrated, str(tmp_path), trained, {})
     assert record['published_weights'] == dict(
         loss_dist=1.0, loss_dist_aux=0.4)
@@ -241,4 +241,4 @@ def test_a_record_says_which_weights_its_run_trained_with(tmp_path):
         k: dict(type='Calibrated', ratio=1.5, on='grad', steps=10)
         for k in ('loss_dist', 'loss_dist_aux')
     }
-    assert record['stage'] == 'check' and 'multiple' not in record
+    assert record['stage'] == 'tune' and record['multiple'] == 1.0

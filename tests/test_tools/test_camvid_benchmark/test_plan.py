@@ -167,32 +167,36 @@ def test_a_stale_record_decides_no_grid():
     assert 'tune_dist_w1_s100' in current
 
 
-def test_a_row_with_weights_set_in_training_is_checked_beside_its_grid():
-    """DIST's config with Calibrated weights is trained at the tuning
-    schedule with the chosen learning rate, on val, as a check (not a point
-    of the grid, so the finals keep the grid's choice); it waits for the
-    learning rate and is planned only for DIST."""
-    assert not any('calibrated' in r['name'] for r in tune_runs(['dist'], {}))
+def test_a_row_with_weights_set_in_training_has_no_grid():
+    """dist_calibrated (DIST with Calibrated weights) is tuned once, its
+    config as it is, at the tuning schedule with the chosen learning rate;
+    its finals follow that one run, with no weight options, whatever DIST's
+    own grid chose."""
+    assert not any(r['method'] == 'dist_calibrated'
+                   for r in tune_runs(['dist_calibrated'], {}))
     records = lr_chosen()
     for r in lr_runs():  # a rate other than the configs' own
         records[r['name']]['val_mIoU'] = 50.0 if r['lr'] == 0.1 else 40.0
-    runs = tune_runs(['kd', 'dist'], records)
-    checks = [r for r in runs if 'calibrated' in r['name']]
-    assert len(checks) == 1
-    check = checks[0]
-    assert check['name'] == 'check_dist_calibrated_s100'
-    assert (check['stage'], check['method'],
-            check['splits']) == ('check', 'dist', ('val', ))
-    assert check['config'] == osp.join(CONFIGS, 'dist_calibrated.py')
-    assert check['options'] == dict(
-        schedule_options(check['config'], TUNE_ITERS),
+    runs = [
+        r for r in tune_runs(['kd', 'dist_calibrated'], records)
+        if r['method'] == 'dist_calibrated'
+    ]
+    assert len(runs) == 1
+    tune = runs[0]
+    assert tune['name'] == 'tune_dist_calibrated_w1_s100'
+    assert tune['config'] == osp.join(CONFIGS, 'dist_calibrated.py')
+    assert tune['options'] == dict(
+        schedule_options(tune['config'], TUNE_ITERS),
         **{'optim_wrapper.optimizer.lr': 0.1})
-    assert 'multiple' not in check
-    assert not any('calibrated' in r['name']
-                   for r in tune_runs(['kd'], records))
-    finish_tuning(['kd', 'dist'], records, lambda method, m: 50.0,
-                  dict(kd=1.0, dist=dict(loss_dist=1.0, loss_dist_aux=1.0)))
-    assert {
-        r['config']
-        for r in final_runs(['dist'], records) if r['method'] == 'dist'
-    } == {osp.join(CONFIGS, 'dist.py')}
+    assert final_runs(['dist_calibrated'], records) == final_runs([], records)
+    records[tune['name']] = tuned_record(tune, 55.0)
+    finals = [
+        r for r in final_runs(['dist_calibrated'], records)
+        if r['method'] == 'dist_calibrated'
+    ]
+    assert [r['seed'] for r in finals] == list(FINAL_SEEDS)
+    assert finals[0]['config'] == tune['config']
+    assert finals[0]['options'] == {
+        'optim_wrapper.optimizer.lr': 0.1,
+        'train_cfg.val_interval': FINAL_VAL_INTERVAL
+    }

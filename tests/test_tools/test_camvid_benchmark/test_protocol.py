@@ -6,11 +6,12 @@ import os.path as osp
 
 import pytest
 import torch
-from camvid_benchmark.protocol import (BASELINE_CONFIG, CALIBRATED_CONFIGS,
-                                       CONFIGS, FIXED_BASELINES, METHODS,
-                                       STUDENT_OF, TEACHER_CHECKPOINT,
-                                       TEACHER_CONFIG, config_weights,
-                                       load_config, published_weights)
+from camvid_benchmark.protocol import (BASELINE_CONFIG, CONFIGS,
+                                       FIXED_BASELINES, METHODS,
+                                       SET_IN_TRAINING, STUDENT_OF,
+                                       TEACHER_CHECKPOINT, TEACHER_CONFIG,
+                                       config_weights, load_config,
+                                       published_row, published_weights)
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmseg.registry import MODELS
@@ -89,13 +90,15 @@ def test_the_calibrated_dist_config_sets_its_weights_from_iteration_1000(
     iteration 1000 and calibrate (on the gradient) from there; its weights
     are not numbers, so the row's published weights are dist.py's, and
     asking the calibrated config for them names that."""
-    path = osp.join(CONFIGS, CALIBRATED_CONFIGS['dist'])
+    assert SET_IN_TRAINING == {'dist_calibrated': 'dist'}
+    path = osp.join(CONFIGS, METHODS['dist_calibrated'])
     assert config_weights(path) == {
         k: dict(type='Calibrated', ratio=1.5, on='grad', steps=10)
         for k in ('loss_dist', 'loss_dist_aux')
     }
-    with pytest.raises(ValueError, match='set in training.*METHODS'):
+    with pytest.raises(ValueError, match='set in training.*published_row'):
         published_weights(path)
+    assert published_row('dist_calibrated') == 'dist'
     assert published_weights(osp.join(CONFIGS, METHODS['dist'])) == dict(
         loss_dist=1.0, loss_dist_aux=0.4)
     cfg = load_config(path)

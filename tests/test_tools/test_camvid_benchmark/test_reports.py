@@ -3,7 +3,7 @@
 
 from camvid_benchmark.reports import (calibration_document, calibration_table,
                                       diagnostics_table, in_training_table,
-                                      table)
+                                      table, tuning_table)
 
 from .helpers import finish_tuning, lr_chosen
 
@@ -180,20 +180,23 @@ def test_diagnostics_table_spans_every_term_curve():
 
 
 def test_weights_set_in_training_are_reported_beside_the_grid():
-    """A run whose weights its config sets in training: per term, its
-    setting and the weight it set (the last window of its kd_weight curve)
-    as a multiple of the published one, its val mIoU, the grid's best and
-    published val and the student alone's best; its diagnostics have their
-    own label; the calibration document holds both tables."""
+    """A row whose weights its config sets in training: per term of its
+    tuning run, its setting and the weight it set (the last window of its
+    kd_weight curve) as a multiple of the published one, its val mIoU, the
+    best and the published val of the grid of the row it is compared with
+    and the student alone's best; the tables label its weights "set in
+    training"; the calibration document holds both tables."""
     records = lr_chosen()
     finish_tuning(['kd', 'dist'], records, lambda method, m: 50.0 + (m != 1.0),
                   dict(kd=1.0, dist=0.1))
-    assert 'No run with weights' in in_training_table(['dist'], records)
+    methods = ['kd', 'dist', 'dist_calibrated']
+    assert 'No run with weights' in in_training_table(methods, records)
     setting = dict(type='Calibrated', ratio=1.5, on='grad', steps=10)
-    records['check_dist_calibrated_s100'] = dict(
-        method='dist',
-        stage='check',
+    tuned = dict(
+        method='dist_calibrated',
+        stage='tune',
         seed=100,
+        multiple=1.0,
         val_mIoU=52.5,
         published_weights=dict(loss_dist=1.0, loss_dist_aux=0.4),
         loss_weights=dict(loss_dist=setting, loss_dist_aux=setting),
@@ -207,17 +210,26 @@ def test_weights_set_in_training_are_reported_beside_the_grid():
                 '2000': 1.5
             },
         })
-    text = in_training_table(['kd', 'dist'], records)
+    records['tune_dist_calibrated_w1_s100'] = tuned
+    text = in_training_table(methods, records)
     rows = text.splitlines()[2:]
     assert rows[0] == (
-        '| check_dist_calibrated_s100 | loss_dist | Calibrated(ratio=1.5, '
+        '| tune_dist_calibrated_w1_s100 | loss_dist | Calibrated(ratio=1.5, '
         'on=grad, steps=10) | 8 (x8) | 52.50 | 51.00 / 50.00 (x3) | 50.00 |')
     # a weight not logged (never calibrated) says so
     assert '| loss_dist_aux | Calibrated(' in rows[1] and 'not set' in rows[1]
-    assert in_training_table(['kd'], records).startswith('No run')
-    diagnostics = diagnostics_table(['dist'], records)
-    assert ('| dist | tune, calibrated in training | loss_dist |  | '
-            '0 -> 1.5 (0 .. 1.5) |') in diagnostics
-    document = calibration_document(['kd', 'dist'], records)
-    assert document.startswith(calibration_table(['kd', 'dist'], records))
+    assert in_training_table(['kd', 'dist'], records).startswith('No run')
+    assert ('| dist_calibrated | tune set in training | loss_dist |  | '
+            '0 -> 1.5 (0 .. 1.5) |') in diagnostics_table(methods, records)
+    assert '| dist_calibrated | set in training | 52.50 |' in tuning_table(
+        {'tune_dist_calibrated_w1_s100': tuned})
+    finals = {
+        f'final_dist_calibrated_s{seed}':
+        dict(tuned, stage='final', seed=seed, test_mIoU=test)
+        for seed, test in enumerate((47.0, 48.0, 49.0))
+    }
+    assert '| dist_calibrated | set in training | 48.00 +- 1.00 |' in table(
+        finals)
+    document = calibration_document(methods, records)
+    assert document.startswith(calibration_table(methods, records))
     assert document.endswith(text)

@@ -16,7 +16,8 @@ from typing import Dict, Iterator, List, NamedTuple, Optional, Union
 
 from .grid import term_multiple
 from .protocol import (CONFIGS, METHODS, REPO, TEACHER_CHECKPOINT,
-                       config_weights, is_distillation, published_weights)
+                       config_weights, is_distillation, published_row,
+                       published_weights)
 from .records import (code_version, curves_of, file_hash, parse_metrics,
                       read_record, settings_of)
 
@@ -363,7 +364,7 @@ def make_record(run: dict, work: str, trained: Trained,
     record.update(curves_of(work))
     if is_distillation(run['method']):
         record['published_weights'] = published_weights(
-            osp.join(CONFIGS, METHODS[run['method']]))
+            osp.join(CONFIGS, METHODS[published_row(run['method'])]))
         record['loss_weights'] = run_weights(run)
     for split, metrics in scores.items():
         record[f'{split}_mIoU'] = metrics['mIoU']

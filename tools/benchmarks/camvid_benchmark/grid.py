@@ -10,8 +10,8 @@ import warnings
 from typing import Dict, List, Optional, Tuple, Union
 
 from .protocol import (CONFIGS, FULL_WEIGHT_GRID, METHODS, MULTIPLE_SCALE,
-                       REFERENCE_METHOD, TUNE_SEED, published_weights,
-                       run_name)
+                       REFERENCE_METHOD, SET_IN_TRAINING, TUNE_SEED,
+                       published_weights, run_name)
 
 #: a grid point: one multiple of every term's published loss weight, or
 #: (a multi-term method's per-term point) a multiple per term
@@ -183,12 +183,16 @@ def weight_grid(method: str,
     measured in the method's published run), and for a method of several
     terms (losses of its config that measured a gradient) the per-term
     point that splits that strength equally among them
-    (:func:`per_term_multiples`; left out where it is one of the others).
+    (:func:`per_term_multiples`; left out where it is one of the others);
+    for a row whose weights are set in training
+    (:data:`SET_IN_TRAINING`), its config as it is, ``(1.0, )``.
     None while that is unknown (only the published run can be planned),
     with a warning naming the fix where a record lacks the gradient curve
     it needs."""
     if method == REFERENCE_METHOD:
         return FULL_WEIGHT_GRID
+    if method in SET_IN_TRAINING:  # its config as it is, no grid
+        return (1.0, )
     published = records.get(tune_name(method, 1.0))
     if published is None:
         return None

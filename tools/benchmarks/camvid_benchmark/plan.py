@@ -6,11 +6,11 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .grid import best, tune_name, tuned_multiple, weight_grid, weight_options
-from .protocol import (BASELINE_CONFIG, CALIBRATED_CONFIGS, CONFIGS,
-                       FINAL_SEEDS, FINAL_VAL_INTERVAL, FIXED_BASELINES,
-                       LR_GRID, METHODS, STAGES, STUDENT_OF, TEACHER_CONFIG,
-                       TUNE_ITERS, TUNE_SEED, config_max_iters, load_config,
-                       run_name, shares_the_lr)
+from .protocol import (BASELINE_CONFIG, CONFIGS, FINAL_SEEDS,
+                       FINAL_VAL_INTERVAL, FIXED_BASELINES, LR_GRID, METHODS,
+                       STAGES, STUDENT_OF, TEACHER_CONFIG, TUNE_ITERS,
+                       TUNE_SEED, config_max_iters, load_config, run_name,
+                       shares_the_lr)
 from .records import is_done
 
 
@@ -101,8 +101,7 @@ def tune_runs(methods: Sequence[str], records: Dict[str, dict]) -> List[dict]:
     published weights alone while the rest waits for them), at the
     :data:`TUNE_ITERS` schedule and the chosen learning rate (a row whose
     student shares it waits for :func:`chosen_lr`); then the convergence
-    checks: the rows with weights set in training (:func:`calibrated_runs`)
-    and the convergence check (at twice the final schedule)."""
+    check (at twice the final schedule)."""
     lr = chosen_lr(records)
     runs = []
     for method in methods:
@@ -124,33 +123,7 @@ def tune_runs(methods: Sequence[str], records: Dict[str, dict]) -> List[dict]:
                         **weight_options(config, m)),
                     splits=('val', )))
     # last: nothing waits for it, and it is the longest run of the stage
-    return runs + calibrated_runs(methods, lr) + [convergence_run()]
-
-
-def calibrated_runs(methods: Sequence[str], lr: Optional[float]) -> List[dict]:
-    """Each of ``methods`` that has a config with loss weights set in
-    training (:data:`CALIBRATED_CONFIGS`) trained with it, at the tuning
-    schedule and the chosen learning rate ``lr`` (a row whose student
-    shares it waits for it), evaluated on val: stage ``check``, beside the
-    row's grid and comparable with its points, not one of them (the finals
-    keep the grid's choice)."""
-    runs = []
-    for method in methods:
-        if method not in CALIBRATED_CONFIGS or (shares_the_lr(method)
-                                                and lr is None):
-            continue
-        config = osp.join(CONFIGS, CALIBRATED_CONFIGS[method])
-        shared = lr_options(config, lr) if shares_the_lr(method) else {}
-        runs.append(
-            dict(
-                name=run_name('check', method, TUNE_SEED, 'calibrated'),
-                stage='check',
-                method=method,
-                seed=TUNE_SEED,
-                config=config,
-                options=dict(schedule_options(config, TUNE_ITERS), **shared),
-                splits=('val', )))
-    return runs
+    return runs + [convergence_run()]
 
 
 def final_run(method: str, seed: int, config: str, options: dict,

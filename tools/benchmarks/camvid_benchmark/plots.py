@@ -38,7 +38,7 @@ def plot_val_curves(records: Dict[str, dict], out_file: str) -> None:
         its, values = _curve(r)
         if r['method'] == 'teacher':
             label, style = 'teacher (width 32)', dict(color='black')
-        elif r['stage'] == 'check' and r['method'] == 'baseline':
+        elif r['stage'] == 'check':
             label, style = (f'student alone, {its[-1]} iterations, seed '
                             f'{r["seed"]} (check)'), dict(
                                 color='tab:gray', linestyle='--')

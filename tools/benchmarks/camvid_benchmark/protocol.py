@@ -31,6 +31,7 @@ METHODS = {
     'ifvd': 'ifvd.py',
     'cgd': 'cgd.py',
     'dist': 'dist.py',
+    'dist_calibrated': 'dist_calibrated.py',
     'cirkd': 'cirkd.py',
     'prerelu_pixel_pair': 'prerelu_pixel_pair.py',
     'fitnet': 'fitnet.py',
@@ -40,11 +41,11 @@ METHODS = {
     'kd_logit_standardization': 'kd_logit_standardization.py',
     'espnet_skd_pixel_pair': 'espnet_skd_pixel_pair.py',
 }
-#: rows checked with loss weights that set themselves in training
-#: (``Calibrated``) instead of a grid: method -> the config (in CONFIGS) of
-#: its row with such weights, trained at the tuning schedule and evaluated
-#: on val beside the row's grid (:func:`plan.calibrated_runs`)
-CALIBRATED_CONFIGS = {'dist': 'dist_calibrated.py'}
+#: rows whose loss weights set themselves in training (``Calibrated``)
+#: instead of being tuned over a grid: row -> the row whose published
+#: weights and grid it is compared with (its config's weights are not
+#: numbers); its one tuning run is its config as it is
+SET_IN_TRAINING = {'dist_calibrated': 'dist'}
 #: the student alone that a row is compared with (default: 'baseline', the
 #: PSPNet; the ESPNet rows, SKD's own CamVid experiment, have their own)
 STUDENT_OF = {'espnet_skd_pixel_pair': 'espnet_baseline'}
@@ -133,6 +134,13 @@ def config_weights(config: str) -> Dict[str, Union[float, dict]]:
     }
 
 
+def published_row(method: str) -> str:
+    """The row whose config holds ``method``'s published loss weights
+    (itself, or for a row of :data:`SET_IN_TRAINING` the row it is
+    compared with)."""
+    return SET_IN_TRAINING.get(method, method)
+
+
 def published_weights(config: str) -> Dict[str, float]:
     """Loss name -> loss_weight of a distillation config whose weights are
     numbers (a row's config: its published weights).
@@ -147,7 +155,7 @@ def published_weights(config: str) -> Dict[str, float]:
             raise ValueError(
                 f'{config}: {name}\'s loss_weight is set in training '
                 f'({weight}), not a number; the published weights are those '
-                'of the row\'s config (protocol.METHODS)')
+                'of the row it is compared with (protocol.published_row)')
     return weights
 
 

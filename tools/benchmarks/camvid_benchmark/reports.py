@@ -11,7 +11,7 @@ from .grid import (early_ratios, gradient_strength, grid_progress,
                    weight_grid)
 from .plan import lr_runs
 from .protocol import (BASELINES, FINAL_SEEDS, FIXED_BASELINES, METHODS,
-                       REFERENCE_METHOD, STUDENT_OF, run_name)
+                       REFERENCE_METHOD, STUDENT_OF, published_row, run_name)
 
 
 def summary(values: List[float]) -> Tuple[float, float]:
@@ -29,6 +29,21 @@ def verdict(diff: float, std: float) -> str:
     if diff < 0:
         return ' (falls short)'
     return ' (> 2 std)' if diff > 2 * std else ''
+
+
+def is_calibrated(record: dict) -> bool:
+    """Whether a run's loss weights were set in training (a weight given
+    by its settings, a dict, rather than a number)."""
+    return any(
+        isinstance(w, dict) for w in record.get('loss_weights', {}).values())
+
+
+def weights_label(record: dict) -> str:
+    """A run's loss weights as the tables show them: its grid point
+    (``x0.3``, per term ``kd x1, at x0.01``), or ``set in training``."""
+    if is_calibrated(record):
+        return 'set in training'
+    return multiple_label(record['multiple'])
 
 
 def finals_by_method(
@@ -105,7 +120,7 @@ def final_rows(by_method: Dict[str, List[dict]],
             weights = 'student alone' + (f', lr {lr}' if lr else '')
             gap = ''
         else:
-            weights = multiple_label(runs[0]['multiple'])
+            weights = weights_label(runs[0])
             base_mean, base_std = students.get(
                 STUDENT_OF.get(method, 'baseline'), (float('nan'), 0.0))
             diff = mean - base_mean
@@ -128,8 +143,8 @@ def tuning_table(records: Dict[str, dict]) -> str:
         return r['method'], multiple_order(r.get('multiple', r.get('lr')))
 
     for r in sorted(tunes, key=order):
-        value = (f'lr {r["lr"]}' if r['method'] == 'baseline' else
-                 multiple_label(r['multiple']))
+        value = (f'lr {r["lr"]}'
+                 if r['method'] == 'baseline' else weights_label(r))
         lines.append(f'| {r["method"]} | {value} | {r["val_mIoU"]:.2f} |')
     return '\n'.join(lines) + '\n'
 
@@ -151,35 +166,31 @@ def curve_span(windows: Dict[str, float]) -> str:
 
 def run_label(record: dict) -> str:
     """A run as the diagnostics table names it: ``tune x0.3``,
-    ``tune, calibrated in training`` (a check run whose weights are set in
-    training) or ``final s1``."""
+    ``tune set in training`` or ``final s1``."""
     if record['stage'] == 'final':
         return f'final s{record["seed"]}'
-    if record['stage'] == 'check':
-        return 'tune, calibrated in training'
-    return f'tune {multiple_label(record["multiple"])}'
+    return f'tune {weights_label(record)}'
 
 
 def diagnostics_table(methods: Sequence[str], records: Dict[str, dict]) -> str:
     """The measured evidence of what every distillation term did in every
-    tuning and final run (and every run with weights set in training): per
-    term, over the 1000-iteration windows of its record, its value and
-    gradient norm relative to the task loss's, the cosine of its gradient
-    with the task gradient on the student (negative: it fights the task)
-    and, for logit terms, the student's agreement with the teacher."""
+    tuning and final run: per term, over the 1000-iteration windows of its
+    record, its value and gradient norm relative to the task loss's, the
+    cosine of its gradient with the task gradient on the student (negative:
+    it fights the task) and, for logit terms, the student's agreement with
+    the teacher."""
     lines = [
         '| method | run | term | ' + ' | '.join(h for _, h in DIAGNOSTICS) +
         ' | val mIoU |', '|---|---|---|' + '---|' * (len(DIAGNOSTICS) + 1)
     ]
-    stages = ('tune', 'check', 'final')  # the checks: weights set in training
     runs = [
-        r for r in records.values() if r.get('method') in methods and (
-            r['stage'] in ('tune', 'final') or is_calibrated(r))
+        r for r in records.values()
+        if r.get('method') in methods and r['stage'] in ('tune', 'final')
     ]
 
     def order(r):
-        return (list(METHODS).index(r['method']), stages.index(r['stage']),
-                multiple_order(r.get('multiple')), r['seed'])
+        return (list(METHODS).index(r['method']), r['stage']
+                != 'tune', multiple_order(r.get('multiple')), r['seed'])
 
     for r in sorted(runs, key=order):
         label = run_label(r)
@@ -282,13 +293,6 @@ def calibration_table(methods: Sequence[str], records: Dict[str, dict]) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def is_calibrated(record: dict) -> bool:
-    """Whether a run's loss weights were set in training (a weight given
-    by its settings, a dict, rather than a number)."""
-    return any(
-        isinstance(w, dict) for w in record.get('loss_weights', {}).values())
-
-
 def weight_settings(weight: dict) -> str:
     """A weight set in training as the table shows it:
     ``Calibrated(ratio=1.5, on=grad, steps=10)``."""
@@ -302,15 +306,16 @@ def last_value(windows: Dict[str, float]) -> Optional[float]:
 
 
 def in_training_table(methods: Sequence[str], records: Dict[str, dict]) -> str:
-    """Weights set in training against the grid: for every run of
-    ``methods`` whose loss weights its config sets in training (a check
-    run, :func:`plan.calibrated_runs`), each term's setting, the weight it
+    """Weights set in training against the grid: for every tuning run of
+    ``methods`` whose loss weights its config sets in training (a row of
+    :data:`protocol.SET_IN_TRAINING`), each term's setting, the weight it
     set (its ``kd_weight`` curve's last window) and that as a multiple of
-    the published weight, and its val mIoU beside the best of its row's
-    grid so far, the published weights' and the student alone's (its best
-    learning rate)."""
-    runs = sorted(((n, r) for n, r in records.items()
-                   if r.get('method') in methods and is_calibrated(r)),
+    the published weight, and its val mIoU beside the best of the grid so
+    far of the row it is compared with, that row's published weights' and
+    the student alone's (its best learning rate)."""
+    runs = sorted(((n, r)
+                   for n, r in records.items() if r.get('method') in methods
+                   and r['stage'] == 'tune' and is_calibrated(r)),
                   key=lambda item: list(METHODS).index(item[1]['method']))
     if not runs:
         return 'No run with weights set in training yet.\n'
@@ -325,7 +330,7 @@ def in_training_table(methods: Sequence[str], records: Dict[str, dict]) -> str:
         '|---|---|---|---|---|---|---|'
     ]
     for name, r in runs:
-        method = r['method']
+        method = published_row(r['method'])
         grid = weight_grid(method, records) or (1.0, )
         m, _ = grid_progress(method, grid, records)
         tuned = records.get(tune_name(method, m)) if m is not None else None
@@ -357,8 +362,8 @@ def calibration_document(methods: Sequence[str], records: Dict[str,
     :func:`in_training_table` (weights set in training)."""
     return (calibration_table(methods, records) +
             '\nWeights set in training (`loss_weight=dict(type='
-            '\'Calibrated\', ...)` in a config of the protocol), each run '
-            'at the tuning schedule on val, against its row\'s grid:\n\n' +
+            '\'Calibrated\', ...)` in a row\'s config), its tuning run '
+            'against the grid of the row it is compared with:\n\n' +
             in_training_table(methods, records))
 
 
