@@ -125,11 +125,13 @@ def config_weights(config: str) -> Dict[str, Union[float, dict]]:
     """Loss name -> loss_weight of a distillation config as it is written:
     a number, or the settings of a weight set in training (a plain dict,
     e.g. ``{'type': 'Calibrated', 'ratio': 1.5, 'on': 'grad'}``)."""
+
+    def as_written(weight) -> Union[float, dict]:
+        return weight.to_dict() if isinstance(weight, dict) else float(weight)
+
     cfg = load_config(config)
     return {
-        k:
-        v.loss_weight.to_dict() if isinstance(v.get('loss_weight'), dict) else
-        float(v.get('loss_weight', 1.0))
+        k: as_written(v.get('loss_weight', 1.0))
         for k, v in cfg.model.distill.losses.items()
     }
 
@@ -147,7 +149,8 @@ def published_weights(config: str) -> Dict[str, float]:
 
     Raises:
         ValueError: a weight set in training (a ``Calibrated`` dict), which
-            has no number to scale; name the row's own config instead.
+            has no number to scale; the published weights of such a row
+            are in the config of :func:`published_row`.
     """
     weights = config_weights(config)
     for name, weight in weights.items():
