@@ -126,7 +126,7 @@ def config_weights(config: str) -> Dict[str, Union[float, dict]]:
     a number, or the settings of a weight set in training (a plain dict,
     e.g. ``{'type': 'Calibrated', 'ratio': 1.5, 'on': 'grad'}``)."""
 
-    def as_written(weight) -> Union[float, dict]:
+    def as_written(weight: Union[float, dict]) -> Union[float, dict]:
         return weight.to_dict() if isinstance(weight, dict) else float(weight)
 
     cfg = load_config(config)
