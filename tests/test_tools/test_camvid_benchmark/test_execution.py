@@ -147,9 +147,14 @@ def test_a_run_whose_eta_passes_the_deadline_is_stopped(tmp_path, monkeypatch):
     assert remaining_seconds(
         line('23:59:50', 50).replace('12/03', '11/30') +
         line('00:00:10', 100).replace('12/03', '12/01')) == pytest.approx(280)
+    # judged only over a long enough stretch: a few slow minutes (other
+    # work on the cores) do not stop a run
+    assert remaining_seconds(three, min_span=60) is None
+    assert remaining_seconds(three, min_span=50) == pytest.approx(325)
     monkeypatch.setattr(execution, 'WATCH_SECONDS', 0.1)
+    monkeypatch.setattr(execution, 'PACE_SPAN_SECONDS', 20.0)
 
-    def trainer(seconds_per_50):
+    def trainer(seconds_per_50, sleep=30):
         lines = [
             line(f'10:{m:02d}:{s:02d}', i)
             for i, (m,
@@ -158,7 +163,7 @@ def test_a_run_whose_eta_passes_the_deadline_is_stopped(tmp_path, monkeypatch):
         return [
             sys.executable, '-c',
             f'import time; print({lines!r}[0], end="", flush=True); '
-            f'print({lines!r}[1], end="", flush=True); time.sleep(30)'
+            f'print({lines!r}[1], end="", flush=True); time.sleep({sleep})'
         ]
 
     log = tmp_path / 'train.log'
@@ -170,6 +175,10 @@ def test_a_run_whose_eta_passes_the_deadline_is_stopped(tmp_path, monkeypatch):
         # 1 s per iteration, 700 left: past the deadline
         train_until(trainer(50), {}, str(log), deadline)
     assert time.time() - start < 25  # stopped, not waited for
+    # the same slow pace over a stretch shorter than PACE_SPAN_SECONDS
+    # (0.3 s per iteration, 210 s left against 100): not judged yet
+    near = time.time() + execution.EVALUATION_SECONDS + 100
+    assert train_until(trainer(15, sleep=1), {}, str(log), near) == 0
     quick = [sys.executable, '-c', f'print({line("10:00:00", 1)!r})']
     assert train_until(quick, {}, str(log), deadline) == 0
     failing = [sys.executable, '-c', 'exit(3)']

@@ -86,6 +86,13 @@ class CannotFinish(Exception):
 #: seconds between two looks at a training run's log for its pace
 WATCH_SECONDS = 30.0
 
+#: the training time a run's log must span before its pace is judged
+#: against ``--stop-by`` (seconds): a few minutes of other work on the
+#: cores (a test suite, an install) slows a one-thread run for a while,
+#: and judged over those minutes alone it would be stopped and its slot
+#: lost although its pace over the run keeps to the deadline
+PACE_SPAN_SECONDS = 900.0
+
 #: added to a run's expected training time: its evaluation with
 #: ``tools/test.py`` and the start-up, with some margin (seconds)
 EVALUATION_SECONDS = 300
@@ -96,11 +103,11 @@ _TRAIN_LINE = re.compile(
     r'\w+ - Iter\(train\)\s*\[\s*(\d+)/(\d+)\]', re.M)
 
 
-def remaining_seconds(log_text: str) -> Optional[float]:
+def remaining_seconds(log_text: str, min_span: float = 0.0) -> Optional[float]:
     """The training time left at the pace that one attempt's log,
     ``log_text``, shows between its first ``Iter(train)`` line and its
     last (their time stamps and iterations); None until two such lines
-    are there.
+    are there, at least ``min_span`` seconds apart.
 
     Not mmengine's logged ETA: that averages over everything since the
     process started, so after ``--resume`` it counts the start-up and the
@@ -119,6 +126,8 @@ def remaining_seconds(log_text: str) -> Optional[float]:
     done = int(last[5]) - int(first[5])
     if span < 0 or done <= 0:  # across a new year, or no progress yet
         return None
+    if span < min_span:  # too short a stretch to judge the pace by
+        return None
     return span / done * (int(last[6]) - int(last[5]))
 
 
@@ -129,7 +138,8 @@ def train_until(command: List[str], env: dict, log_path: str,
     remaining time at the pace its log shows (:func:`remaining_seconds`)
     plus its evaluation says it would end after it
     (:class:`CannotFinish`): a run that cannot finish only holds a slot
-    that a shorter run could use."""
+    that a shorter run could use. Its pace is judged once its log spans
+    :data:`PACE_SPAN_SECONDS` of training, not before."""
     with open(log_path, 'a') as log:
         start = log.tell()
         process = subprocess.Popen(
@@ -144,7 +154,7 @@ def train_until(command: List[str], env: dict, log_path: str,
                 continue
             with open(log_path) as log:
                 log.seek(start)
-                left = remaining_seconds(log.read())
+                left = remaining_seconds(log.read(), PACE_SPAN_SECONDS)
             if left is not None and (time.time() + left + EVALUATION_SECONDS
                                      > deadline):
                 raise CannotFinish(
