@@ -90,7 +90,7 @@ def test_the_calibrated_dist_config_sets_its_weights_from_iteration_1000(
     iteration 1000 and calibrate (on the gradient) from there; its weights
     are not numbers, so the row's published weights are dist.py's, and
     asking the calibrated config for them names that."""
-    assert SET_IN_TRAINING == {'dist_calibrated': 'dist'}
+    assert SET_IN_TRAINING['dist_calibrated'] == 'dist'
     path = osp.join(CONFIGS, METHODS['dist_calibrated'])
     assert config_weights(path) == {
         k: dict(type='Calibrated', ratio=1.5, on='grad', steps=10)
@@ -116,3 +116,22 @@ def test_the_calibrated_dist_config_sets_its_weights_from_iteration_1000(
             assert float(log['loss_dist']) == 0.0
     assert all(w > 0 for w in distiller.calibrated_weights.tolist())
     assert float(log['loss_dist']) > 0.0
+
+
+def test_the_calibrated_kd_ls_config_sets_its_weight_from_iteration_1000(
+        fresh_message_hub):
+    """KD with logit standardisation's row with a Calibrated weight: its one
+    term calibrates to KD's tuned gradient strength (3x the task's) from
+    iteration 1000, keeps the row's temperature and standardisation, and is
+    compared with the grid-tuned kd_logit_standardization row."""
+    method = 'kd_logit_standardization_calibrated'
+    assert SET_IN_TRAINING[method] == 'kd_logit_standardization'
+    path = osp.join(CONFIGS, METHODS[method])
+    assert config_weights(path) == {
+        'loss_kd': dict(type='Calibrated', ratio=3.0, on='grad', steps=10)
+    }
+    term = load_config(path).model.distill.losses.loss_kd
+    assert term.tau == 2.0 and term.logit_standardization
+    assert term.weight_schedule == [dict(type='Start', at=1000)]
+    with pytest.raises(ValueError, match='set in training.*published_row'):
+        published_weights(path)

@@ -39,13 +39,18 @@ METHODS = {
     'dsd': 'dsd.py',
     'mgd': 'mgd.py',
     'kd_logit_standardization': 'kd_logit_standardization.py',
+    'kd_logit_standardization_calibrated':
+    'kd_logit_standardization_calibrated.py',
     'espnet_skd_pixel_pair': 'espnet_skd_pixel_pair.py',
 }
 #: rows whose loss weights set themselves in training (``Calibrated``)
 #: instead of being tuned over a grid: row -> the row whose published
 #: weights and grid it is compared with (its config's weights are not
 #: numbers); its one tuning run is its config as it is
-SET_IN_TRAINING = {'dist_calibrated': 'dist'}
+SET_IN_TRAINING = {
+    'dist_calibrated': 'dist',
+    'kd_logit_standardization_calibrated': 'kd_logit_standardization',
+}
 #: the student alone that a row is compared with (default: 'baseline', the
 #: PSPNet; the ESPNet rows, SKD's own CamVid experiment, have their own)
 STUDENT_OF = {'espnet_skd_pixel_pair': 'espnet_baseline'}
