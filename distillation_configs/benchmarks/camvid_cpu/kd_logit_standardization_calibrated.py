@@ -6,10 +6,10 @@
 # docs/benchmarks/camvid_calibration.md), set from iterations 1000 - 1009
 # (Start: the term is off before iteration 1000). Why: z-scoring divides
 # the student's logits by their spread, which is tiny at initialisation,
-# so the term's gradient is 3 to 12 times the task's over the first 1000
-# iterations and 0.2 - 0.3 times it (at the published weight) from there
+# so at the published weight the term's gradient is about 12 times the
+# task's over the first 1000 iterations and 0.15 - 0.3 times it from there
 # to the end; the grid's calibration, read over the first 1000 iterations,
-# chose x0.3, which leaves the term at 0.05 - 0.09 of the task's gradient
+# chose x0.3, which leaves the term at 0.04 - 0.10 of the task's gradient
 # for the rest of the run (docs/benchmarks/camvid_diagnostics.md). Its one
 # tuning run is this config as it is; it is compared with the
 # kd_logit_standardization row (docs/benchmarks.md).
