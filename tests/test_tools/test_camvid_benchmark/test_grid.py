@@ -4,7 +4,8 @@ method is tuned over (calibrated, per term) and the point chosen."""
 import os.path as osp
 
 import pytest
-from camvid_benchmark.grid import (calibrated_multiple, multiple_label,
+from camvid_benchmark.grid import (calibrated_multiple,
+                                   later_gradient_strength, multiple_label,
                                    per_term_multiples, reference_strength,
                                    tuned_multiple, weight_grid, weight_options)
 from camvid_benchmark.plan import final_runs, tune_runs
@@ -147,3 +148,29 @@ def test_a_method_of_several_terms_has_a_per_term_point():
     finish_tuning(['kd', 'skd_pixel_pair'], records, lambda method, m: 50.0,
                   grads)
     assert weight_grid('skd_pixel_pair', records) == (1.0, 3.0)
+
+
+def test_later_gradient_strength_averages_the_windows_after_the_first():
+    """Summed over the terms per window, averaged over the windows after
+    each curve's first; a term strong at the start and weak after it (KD
+    with logit standardisation at x0.3) is weak here."""
+    record = dict(
+        train_curves={
+            'kd_grad_ratio/loss_a': {
+                '1000': 3.0,
+                '2000': 0.1,
+                '3000': 0.3
+            },
+            'kd_grad_ratio/loss_b': {
+                '1000': 1.0,
+                '2000': 0.5,
+                '3000': 0.5
+            },
+            'kd_ratio/loss_a': {
+                '2000': 100.0
+            },
+        })
+    assert later_gradient_strength(record) == pytest.approx(0.7)
+    first_only = {'kd_grad_ratio/loss_a': {'1000': 3.0}}
+    assert later_gradient_strength(dict(train_curves=first_only)) is None
+    assert later_gradient_strength({}) is None

@@ -103,6 +103,8 @@ def test_calibration_table_from_the_tuning_records():
     assert '| 0.1, 0.3, 1, 3 | x0.3 |' in kd and '0.5 -> 0.15' in kd
     assert 'loss_kd 1 |' in kd and 'loss_kd 0.3 |' in kd  # grad ratios
     assert kd.endswith('| x0.3 | x0.3 |')
+    # the helper's records hold 9 after their first window
+    assert '| 0.3 -> 9 |' in kd
     dist = next(line for line in text.splitlines()
                 if line.startswith('| dist'))
     # dist's published strength 0.1 -> x3 exactly; its grid is (1, 3);
@@ -110,6 +112,13 @@ def test_calibration_table_from_the_tuning_records():
     assert '| 1, 3 | x3 | 51.00 / 50.00 | 0.5 -> 1.5 |' in dist
     assert dist.endswith('| x0.3 | x3 |')
     assert 'cwd_logits' not in text  # its tuning is not complete
+    # a tuned run whose pull fades after the first 1000 iterations
+    for curve in records['tune_kd_w0.3_s100']['train_curves'].values():
+        curve.update({'2000': 0.01, '3000': 0.03})
+    kd = next(
+        line for line in calibration_table(['kd'], records).splitlines()
+        if line.startswith('| kd'))
+    assert '| 0.3 -> 0.02 (fades) |' in kd
 
 
 def test_diagnostics_table_spans_every_term_curve():

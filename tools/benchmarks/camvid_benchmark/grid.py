@@ -95,6 +95,24 @@ def gradient_strength(record: dict) -> float:
     return sum(ratios.values())
 
 
+def later_gradient_strength(record: dict) -> Optional[float]:
+    """What :func:`gradient_strength` misses: the mean over a record's
+    curve windows after the first of its terms' summed gradient ratios
+    (``kd_grad_ratio``). A term whose pull fades once the student has left
+    its random start (KD with logit standardisation, DIST) is strong in
+    the first window and weak here, so a weight calibrated on the first
+    window alone switches it off for the rest of training. None for a
+    record with no later window."""
+    sums: Dict[int, float] = {}
+    for key, windows in record.get('train_curves', {}).items():
+        if key.startswith('kd_grad_ratio/') and windows:
+            first = min(windows, key=int)
+            for window, ratio in windows.items():
+                if window != first:
+                    sums[int(window)] = sums.get(int(window), 0.0) + ratio
+    return sum(sums.values()) / len(sums) if sums else None
+
+
 def tune_name(method: str, multiple: Multiple) -> str:
     """The name of ``method``'s tuning run at ``multiple`` (``wterms`` at
     its per-term point)."""

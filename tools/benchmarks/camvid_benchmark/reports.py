@@ -7,8 +7,8 @@ import statistics
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .grid import (early_ratios, gradient_strength, grid_progress,
-                   multiple_label, multiple_order, tune_name, tuned_multiple,
-                   weight_grid)
+                   later_gradient_strength, multiple_label, multiple_order,
+                   tune_name, tuned_multiple, weight_grid)
 from .plan import lr_runs
 from .protocol import (BASELINES, FINAL_SEEDS, FIXED_BASELINES, METHODS,
                        REFERENCE_METHOD, STUDENT_OF, published_row, run_name)
@@ -230,6 +230,11 @@ def value_ratio(record: dict) -> float:
     return sum(early_ratios(record, 'kd_ratio').values())
 
 
+#: a term whose gradient strength after the first 1000 iterations is
+#: under 1/FADED of its strength in them "fades" (the calibration table)
+FADED = 5.0
+
+
 def calibration_table(methods: Sequence[str], records: Dict[str, dict]) -> str:
     """Do calibrated weights reach the tuned ones? For every method with a
     complete grid, measured in its tuning runs over their first 1000
@@ -239,8 +244,11 @@ def calibration_table(methods: Sequence[str], records: Dict[str, dict]) -> str:
     ``Calibrated(on='grad')`` fixes), at the published and at the tuned
     weights; and the multiples of the published weights that calibrating
     to :data:`REFERENCE_METHOD`'s tuned value ratio or gradient strength
-    gives (unrounded). Every other method's second grid point is the
-    gradient one, rounded (:func:`weight_grid`), so its row says whether
+    gives (unrounded); and, because those first 1000 iterations can
+    mislead, the tuned run's gradient strength there and over the rest of
+    training (:func:`later_gradient_strength`), "fades" where the rest is
+    under a fifth of the start. Every other method's second grid point is
+    the gradient one, rounded (:func:`weight_grid`), so its row says whether
     that calibrated weight beat the published one on val. A grid with two
     points done and more to run has its row, its tuned weight marked as
     the best so far."""
@@ -259,14 +267,23 @@ def calibration_table(methods: Sequence[str], records: Dict[str, dict]) -> str:
     def multiple_for(target: float, measured: float) -> str:
         return f'x{target / measured:.2g}' if measured > 0 else 'n/a'
 
+    def strength_over_training(record):
+        start, rest = gradient_strength(record), later_gradient_strength(
+            record)
+        if rest is None:
+            return f'{start:.3g} -> n/a'
+        fades = ' (fades)' if rest < start / FADED else ''
+        return f'{start:.3g} -> {rest:.3g}{fades}'
+
     lines = [
         f'Reference: {REFERENCE_METHOD} at its tuned weights, terms / task '
         f'loss r = {target_value:.3g}, gradient strength '
         f'g = {target_grad:.3g}.\n',
         '| method | grid (x published) | tuned | val mIoU tuned / published '
         '| terms / task loss, published -> tuned | gradient ratios, '
-        'published | gradient ratios, tuned | calibrated to r | '
-        'calibrated to g |', '|---|---|---|---|---|---|---|---|---|'
+        'published | gradient ratios, tuned | gradient strength, tuned: '
+        'first 1000 iterations -> rest | calibrated to r | '
+        'calibrated to g |', '|---|---|---|---|---|---|---|---|---|---|'
     ]
     for method in methods:
         grid = weight_grid(method, records) or ()
@@ -288,6 +305,7 @@ def calibration_table(methods: Sequence[str], records: Dict[str, dict]) -> str:
             f'{tuned["val_mIoU"]:.2f} / '
             f'{published["val_mIoU"]:.2f} | {value_ratio(published):.3g} -> '
             f'{value_ratio(tuned):.3g} | {grads(published)} | {grads(tuned)} '
+            f'| {strength_over_training(tuned)} '
             f'| {multiple_for(target_value, value_ratio(published))} | '
             f'{multiple_for(target_grad, gradient_strength(published))} |')
     return '\n'.join(lines) + '\n'
