@@ -135,3 +135,40 @@ def test_the_calibrated_kd_ls_config_sets_its_weight_from_iteration_1000(
     assert term.weight_schedule == [dict(type='Start', at=1000)]
     with pytest.raises(ValueError, match='set in training.*published_row'):
         published_weights(path)
+
+
+@pytest.mark.parametrize('method', sorted(SET_IN_TRAINING))
+def test_rows_set_in_training_follow_one_rule(method):
+    """Every row set in training is its grid row's config with each term's
+    weight calibrated on the gradient from iteration 1000 to an equal
+    share of KD's tuned gradient strength (g = 3), and nothing else
+    changed."""
+    row = SET_IN_TRAINING[method]
+    assert row in METHODS and row not in SET_IN_TRAINING
+    calibrated = load_config(osp.join(CONFIGS, METHODS[method]))
+    grid = load_config(osp.join(CONFIGS, METHODS[row]))
+    terms = calibrated.model.distill.losses
+    assert set(terms) == set(grid.model.distill.losses)
+    for name, term in terms.items():
+        assert term.loss_weight == dict(
+            type='Calibrated', ratio=3.0 / len(terms), on='grad', steps=10)
+        assert term.weight_schedule == [dict(type='Start', at=1000)]
+        rest = {
+            k: v
+            for k, v in term.items()
+            if k not in ('loss_weight', 'weight_schedule')
+        }
+        published = grid.model.distill.losses[name]
+        assert rest == {
+            k: v
+            for k, v in published.items()
+            if k not in ('loss_weight', 'weight_schedule')
+        }, name
+    assert published_row(method) == row
+
+    def without_losses(cfg):  # nor the configs' own helper variables
+        out = {k: v for k, v in cfg.to_dict().items() if k[0] != '_'}
+        del out['model']['distill']['losses']
+        return out
+
+    assert without_losses(calibrated) == without_losses(grid)

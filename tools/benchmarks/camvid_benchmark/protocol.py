@@ -34,6 +34,7 @@ METHODS = {
     'dist_calibrated': 'dist_calibrated.py',
     'cirkd': 'cirkd.py',
     'prerelu_pixel_pair': 'prerelu_pixel_pair.py',
+    'prerelu_pixel_pair_calibrated': 'prerelu_pixel_pair_calibrated.py',
     'fitnet': 'fitnet.py',
     'at': 'at.py',
     'dsd': 'dsd.py',
@@ -50,6 +51,7 @@ METHODS = {
 SET_IN_TRAINING = {
     'dist_calibrated': 'dist',
     'kd_logit_standardization_calibrated': 'kd_logit_standardization',
+    'prerelu_pixel_pair_calibrated': 'prerelu_pixel_pair',
 }
 #: the student alone that a row is compared with (default: 'baseline', the
 #: PSPNet; the ESPNet rows, SKD's own CamVid experiment, have their own)
