@@ -216,7 +216,8 @@ def test_weights_set_in_training_are_reported_beside_the_grid():
             },
             'kd_grad_ratio/loss_dist': {
                 '1000': 0.0,
-                '2000': 1.5
+                '2000': 1.5,
+                '8000': 2.5
             },
         })
     records['tune_dist_calibrated_w1_s100'] = tuned
@@ -224,12 +225,14 @@ def test_weights_set_in_training_are_reported_beside_the_grid():
     rows = text.splitlines()[2:]
     assert rows[0] == (
         '| tune_dist_calibrated_w1_s100 | loss_dist | Calibrated(ratio=1.5, '
-        'on=grad, steps=10) | 8 (x8) | 52.50 | 51.00 / 50.00 (x3) | 50.00 |')
+        'on=grad, steps=10) | 8 (x8) | 1.5 .. 2.5 | 52.50 | 51.00 / 50.00 '
+        '(x3) | 50.00 |')  # the gradient from iteration 2000, when set
     # a weight not logged (never calibrated) says so
     assert '| loss_dist_aux | Calibrated(' in rows[1] and 'not set' in rows[1]
+    assert '| not set | n/a |' in rows[1]
     assert in_training_table(['kd', 'dist'], records).startswith('No run')
     assert ('| dist_calibrated | tune set in training | loss_dist |  | '
-            '0 -> 1.5 (0 .. 1.5) |') in diagnostics_table(methods, records)
+            '0 -> 2.5 (0 .. 2.5) |') in diagnostics_table(methods, records)
     assert '| dist_calibrated | set in training | 52.50 |' in tuning_table(
         {'tune_dist_calibrated_w1_s100': tuned})
     finals = {

@@ -328,9 +328,11 @@ def in_training_table(methods: Sequence[str], records: Dict[str, dict]) -> str:
     ``methods`` whose loss weights its config sets in training (a row of
     :data:`protocol.SET_IN_TRAINING`), each term's setting, the weight it
     set (its ``kd_weight`` curve's last window) and that as a multiple of
-    the published weight, and its val mIoU beside the best of the grid so
-    far of the row it is compared with, that row's published weights' and
-    the student alone's (its best learning rate)."""
+    the published weight, the term's gradient ratio to the task's over the
+    windows from the one where the weight was set (``min .. max``: does
+    the pull hold?), and its val mIoU beside the best of the grid so far of
+    the row it is compared with, that row's published weights' and the
+    student alone's (its best learning rate)."""
     runs = sorted(((n, r)
                    for n, r in records.items() if r.get('method') in methods
                    and r['stage'] == 'tune' and is_calibrated(r)),
@@ -343,9 +345,9 @@ def in_training_table(methods: Sequence[str], records: Dict[str, dict]) -> str:
     ]
     alone_cell = f'{max(alone):.2f}' if alone else 'n/a'
     lines = [
-        '| run | term | weight | set to (x published) | val mIoU | grid\'s '
-        'best so far / published (val) | student alone (val, best lr) |',
-        '|---|---|---|---|---|---|---|'
+        '| run | term | weight | set to (x published) | gradient / task\'s '
+        'once set | val mIoU | grid\'s best so far / published (val) | '
+        'student alone (val, best lr) |', '|---|---|---|---|---|---|---|---|'
     ]
     for name, r in runs:
         method = published_row(r['method'])
@@ -357,18 +359,26 @@ def in_training_table(methods: Sequence[str], records: Dict[str, dict]) -> str:
                                for x in (tuned, published))
         if tuned:
             grid_cell += f' ({multiple_label(m)})'
+        curves = r.get('train_curves', {})
         for term, weight in sorted(r['loss_weights'].items()):
+            weights = curves.get(f'kd_weight/{term}', {})
             if isinstance(weight, dict):
-                set_to = last_value(
-                    r.get('train_curves', {}).get(f'kd_weight/{term}', {}))
+                set_to = last_value(weights)
                 label = weight_settings(weight)
             else:
                 set_to, label = weight, f'{weight:g}'
+            grads = curves.get(f'kd_grad_ratio/{term}', {})
+            held = [
+                v for k, v in grads.items()
+                if weights and int(k) >= min(map(int, weights))
+            ]
+            held_cell = (f'{min(held):.3g} .. {max(held):.3g}'
+                         if held else 'n/a')
             base = r.get('published_weights', {}).get(term)
             set_cell = 'not set' if set_to is None else (
                 f'{set_to:.3g}' + (f' (x{set_to / base:.2g})' if base else ''))
             lines.append(f'| {name} | {term} | {label} | {set_cell} | '
-                         f'{r["val_mIoU"]:.2f} | {grid_cell} | '
+                         f'{held_cell} | {r["val_mIoU"]:.2f} | {grid_cell} | '
                          f'{alone_cell} |')
     return '\n'.join(lines) + '\n'
 
