@@ -59,19 +59,19 @@ two runs side by side, one thread each.
 
 The work is done by the ``camvid_benchmark`` package beside this script
 (one job per module: protocol, grid, records, plan, execution, scheduler,
-reports, plots).
+reports, calibration_report, plots).
 """
 import argparse
 import os
 import os.path as osp
 import time
 
+from camvid_benchmark.calibration_report import calibration_document
 from camvid_benchmark.plan import current_records
 from camvid_benchmark.plots import plot_results, plot_val_curves
 from camvid_benchmark.protocol import METHODS, RECORDS, REPO, STAGES
 from camvid_benchmark.records import is_done, load_records
-from camvid_benchmark.reports import (calibration_document,
-                                      diagnostics_document, quality_document)
+from camvid_benchmark.reports import diagnostics_document, quality_document
 from camvid_benchmark.scheduler import parse_deadline, run_all, work_left
 
 

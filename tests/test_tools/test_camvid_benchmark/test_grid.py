@@ -4,6 +4,7 @@ method is tuned over (calibrated, per term) and the point chosen."""
 import os.path as osp
 
 import pytest
+from camvid_benchmark.calibration_report import calibration_table
 from camvid_benchmark.grid import (calibrated_multiple,
                                    later_gradient_strength, multiple_label,
                                    per_term_multiples, reference_strength,
@@ -11,8 +12,7 @@ from camvid_benchmark.grid import (calibrated_multiple,
 from camvid_benchmark.plan import final_runs, tune_runs
 from camvid_benchmark.protocol import (CONFIGS, FULL_WEIGHT_GRID, LR_GRID,
                                        METHODS, published_weights)
-from camvid_benchmark.reports import (calibration_table, diagnostics_table,
-                                      tuning_table)
+from camvid_benchmark.reports import diagnostics_table, tuning_table
 
 from .helpers import finish_tuning, lr_chosen
 

@@ -11,5 +11,6 @@ One job per module, each importing only those above it:
 * :mod:`.execution`: training, evaluating and recording one run;
 * :mod:`.scheduler`: which run next, ``--jobs`` at a time, by
   ``--stop-by``;
-* :mod:`.reports` and :mod:`.plots`: the generated tables and figures.
+* :mod:`.reports`, :mod:`.calibration_report` and :mod:`.plots`: the
+  generated tables and figures.
 """
