@@ -157,10 +157,10 @@ def in_training_table(methods: Sequence[str], records: Dict[str, dict]) -> str:
                 label = weight_settings(weight)
             else:
                 set_to, label = weight, f'{weight:g}'
-            grads = curves.get(f'kd_grad_ratio/{term}', {})
+            set_from = min(map(int, weights)) if weights else None
             held = [
-                v for k, v in grads.items()
-                if weights and int(k) >= min(map(int, weights))
+                v for k, v in curves.get(f'kd_grad_ratio/{term}', {}).items()
+                if set_from is not None and int(k) >= set_from
             ]
             held_cell = (f'{min(held):.3g} .. {max(held):.3g}'
                          if held else 'n/a')
