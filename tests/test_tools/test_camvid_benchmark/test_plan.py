@@ -3,8 +3,8 @@
 and the records the plan still wants."""
 import os.path as osp
 
-from camvid_benchmark.grid import (reference_strength, weight_grid,
-                                   weight_options)
+from camvid_benchmark.grid import (reference_strength, tuned_multiple,
+                                   weight_grid, weight_options)
 from camvid_benchmark.plan import (chosen_lr, current_records, final_runs,
                                    lr_runs, planned, schedule_options,
                                    tune_runs)
@@ -170,8 +170,8 @@ def test_a_stale_record_decides_no_grid():
 def test_a_row_with_weights_set_in_training_has_no_grid():
     """dist_calibrated (DIST with Calibrated weights) is tuned once, its
     config as it is, at the tuning schedule with the chosen learning rate;
-    its finals follow that one run, with no weight options, whatever DIST's
-    own grid chose."""
+    its finals, with no weight options, follow once that run beats on val
+    the point that DIST's own grid chose (val decides, as within a grid)."""
     assert not any(r['method'] == 'dist_calibrated'
                    for r in tune_runs(['dist_calibrated'], {}))
     records = lr_chosen()
@@ -190,6 +190,10 @@ def test_a_row_with_weights_set_in_training_has_no_grid():
         **{'optim_wrapper.optimizer.lr': 0.1})
     assert final_runs(['dist_calibrated'], records) == final_runs([], records)
     records[tune['name']] = tuned_record(tune, 55.0)
+    # DIST's grid is not complete: nothing to compare with yet
+    assert final_runs(['dist_calibrated'], records) == final_runs([], records)
+    finish_tuning(['kd', 'dist'], records, lambda method, m: 50.0 + (m != 1.0),
+                  dict(kd=1.0, dist=0.1))
     finals = [
         r for r in final_runs(['dist_calibrated'], records)
         if r['method'] == 'dist_calibrated'
@@ -200,3 +204,32 @@ def test_a_row_with_weights_set_in_training_has_no_grid():
         'optim_wrapper.optimizer.lr': 0.1,
         'train_cfg.val_interval': FINAL_VAL_INTERVAL
     }
+
+
+def test_a_row_set_in_training_that_loses_to_its_grid_gets_no_finals():
+    """The pre-ReLU row set in training collapsed in its tuning run: its
+    val mIoU below (or level with) the point the pre-ReLU grid chose, it
+    gets no final runs; one point better, it does."""
+    records = lr_chosen()
+    finish_tuning(['kd', 'prerelu_pixel_pair'], records,
+                  lambda method, m: 50.0 + (m != 1.0),
+                  dict(
+                      kd=1.0,
+                      prerelu_pixel_pair=dict(
+                          loss_prerelu_pixel=0.5, loss_prerelu_pair=0.5)))
+    chosen = tuned_multiple('prerelu_pixel_pair', records)
+    assert chosen is not None and chosen != 1.0  # the grid chose 51.0
+    tune = tune_runs(['prerelu_pixel_pair_calibrated'], records)[0]
+    assert tune['method'] == 'prerelu_pixel_pair_calibrated'
+
+    def finals_with(val):
+        records[tune['name']] = tuned_record(tune, val)
+        return [
+            r['seed']
+            for r in final_runs(['prerelu_pixel_pair_calibrated'], records)
+            if r['method'] == 'prerelu_pixel_pair_calibrated'
+        ]
+
+    assert finals_with(0.87) == []
+    assert finals_with(51.0) == []  # a tie: the grid's weights win
+    assert finals_with(52.0) == list(FINAL_SEEDS)

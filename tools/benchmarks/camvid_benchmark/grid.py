@@ -253,6 +253,20 @@ def tuned_multiple(method: str, records: Dict[str,
     return None if pending else best_so_far
 
 
+def beats_its_grid_row(method: str, records: Dict[str, dict]) -> bool:
+    """Whether the one tuning run of ``method``, a row whose weights are
+    set in training (:data:`SET_IN_TRAINING`), has a better val mIoU than
+    the point that the row it is compared with chose (:func:`tuned_multiple`):
+    val decides, as it does within a grid. False while either is unknown,
+    and on a tie (the grid's weights, published or tuned, win it)."""
+    row = SET_IN_TRAINING[method]
+    own = records.get(tune_name(method, 1.0))
+    chosen = tuned_multiple(row, records)
+    if own is None or chosen is None:
+        return False
+    return own['val_mIoU'] > records[tune_name(row, chosen)]['val_mIoU']
+
+
 def grid_progress(
         method: str, grid: Tuple[Multiple, ...],
         records: Dict[str, dict]) -> Tuple[Optional[Multiple], List[Multiple]]:

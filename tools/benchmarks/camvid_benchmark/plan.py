@@ -5,12 +5,13 @@ plan derived from them still wants."""
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .grid import best, tune_name, tuned_multiple, weight_grid, weight_options
+from .grid import (beats_its_grid_row, best, tune_name, tuned_multiple,
+                   weight_grid, weight_options)
 from .protocol import (BASELINE_CONFIG, CONFIGS, FINAL_SEEDS,
                        FINAL_VAL_INTERVAL, FIXED_BASELINES, LR_GRID, METHODS,
-                       STAGES, STUDENT_OF, TEACHER_CONFIG, TUNE_ITERS,
-                       TUNE_SEED, config_max_iters, load_config, run_name,
-                       shares_the_lr)
+                       SET_IN_TRAINING, STAGES, STUDENT_OF, TEACHER_CONFIG,
+                       TUNE_ITERS, TUNE_SEED, config_max_iters, load_config,
+                       run_name, shares_the_lr)
 from .records import is_done
 
 
@@ -143,7 +144,9 @@ def final_run(method: str, seed: int, config: str, options: dict,
 
 
 def final_runs(methods: Sequence[str], records: Dict[str, dict]) -> List[dict]:
-    """The final runs whose tuning is complete (chosen lr, weights)."""
+    """The final runs whose tuning is complete (chosen lr, weights); for a
+    row whose weights are set in training, only once its tuning run has
+    beaten the point its grid row chose (:func:`beats_its_grid_row`)."""
     lr = chosen_lr(records)
     if lr is None:
         return []
@@ -163,6 +166,9 @@ def final_runs(methods: Sequence[str], records: Dict[str, dict]) -> List[dict]:
         m = tuned_multiple(method, records)
         if m is None:
             continue
+        if method in SET_IN_TRAINING and not beats_its_grid_row(
+                method, records):
+            continue  # val decides: its grid row's weights won (or wait)
         shared = lr_options(config, lr) if shares_the_lr(method) else {}
         runs += [
             final_run(
