@@ -55,47 +55,76 @@ def parse_loss_weight(value: Union[float, dict],
     return 1.0, cal._replace(steps=int(cal.steps))
 
 
-def gradient_norm(value: Tensor, params: Sequence[Tensor]) -> float:
-    """L2 norm of d value / d params (the graph is kept)."""
+#: Below this mean cosine between a term's gradient and the task loss's on
+#: the calibration steps, an ``on='grad'`` weight is set with a warning: a
+#: term (nearly) orthogonal to the task, forced to the task's scale, has
+#: collapsed a student (docs/benchmarks.md, the pre-ReLU row set in
+#: training, cosine ~0), while terms at 0.44 and more helped.
+LOW_COSINE = 0.1
+
+
+class Estimate(NamedTuple):
+    """One step's estimate of a calibrated weight.
+
+    Attributes:
+        weight (float): The weight that gives the requested ratio.
+        cosine (float, optional): Cosine between the term's and the task
+            loss's gradients on the student (``on='grad'`` only).
+    """
+    weight: float
+    cosine: Optional[float] = None
+
+
+def flat_gradient(value: Tensor, params: Sequence[Tensor]) -> Tensor:
+    """d value / d params as one flat float vector, zeros for parameters
+    ``value`` does not reach (the graph is kept)."""
     grads = torch.autograd.grad(
         value, list(params), retain_graph=True, allow_unused=True)
-    squares = [g.float().pow(2).sum() for g in grads if g is not None]
-    return float(torch.stack(squares).sum().sqrt()) if squares else 0.0
+    return torch.cat([
+        (g if g is not None else torch.zeros_like(p)).reshape(-1).float()
+        for g, p in zip(grads, params)
+    ])
 
 
 def estimate_weight(
         cal: Calibration, term: Tensor, task: Tensor,
-        grad_norm: Optional[Callable[[Tensor], float]]) -> Optional[float]:
-    """One step's estimate of the weight that gives ``cal.ratio``, averaged
-    over the ranks that have one; None when no rank has one: a rank has
-    none when its term (or its gradient) is 0, or when the term or the task
-    loss is not finite (a NaN or inf step must not become the weight).
+        gradient: Optional[Callable[[Tensor], Tensor]]) -> Optional[Estimate]:
+    """One step's estimate of the weight that gives ``cal.ratio`` (and, for
+    ``on='grad'``, of the gradients' cosine), averaged over the ranks that
+    have one; None when no rank has one: a rank has none when its term (or
+    its gradient) is 0, or when the term or the task loss is not finite (a
+    NaN or inf step must not become the weight).
 
     Args:
         cal (Calibration): The request.
         term (Tensor): The term's unweighted value (with its graph for
             ``on='grad'``).
         task (Tensor): The student's task loss (likewise).
-        grad_norm (callable, optional): Tensor -> gradient norm on the
-            student's parameters, needed for ``on='grad'``.
+        gradient (callable, optional): Tensor -> its flat gradient on the
+            student's parameters (:func:`flat_gradient`), needed for
+            ``on='grad'``.
     """
+    cosine = 0.0
     if cal.on == 'value':
         num, den = float(task.detach()), float(term.detach())
     else:
-        if grad_norm is None:
+        if gradient is None:
             raise ValueError('A Calibrated weight with on=\'grad\' needs the '
                              "student's gradients: calibrate in training "
                              '(train_step), with gradients enabled.')
-        num, den = grad_norm(task), grad_norm(term)
+        task_grad, term_grad = gradient(task), gradient(term)
+        num, den = float(task_grad.norm()), float(term_grad.norm())
+        if num > 0 and den > 0:
+            cosine = float(task_grad @ term_grad) / (num * den)
     usable = math.isfinite(num) and math.isfinite(den) and den > 1e-12
-    estimate = torch.tensor(
-        [cal.ratio * num / den if usable else 0.0, 1.0 if usable else 0.0],
-        dtype=torch.float64)
+    sums = [cal.ratio * num / den, cosine, 1.0] if usable else [0.0] * 3
+    estimate = torch.tensor(sums, dtype=torch.float64)
     if get_world_size() > 1:
-        all_reduce(estimate, op='sum')  # (sum of estimates, ranks with one)
-    if estimate[1] == 0:
+        all_reduce(estimate, op='sum')  # (sums of estimates, ranks with one)
+    if estimate[2] == 0:
         return None
-    return float(estimate[0] / estimate[1])
+    weight, cosine = (estimate[:2] / estimate[2]).tolist()
+    return Estimate(weight, cosine if cal.on == 'grad' else None)
 
 
 def calibrated_names(calibrations) -> List[str]:

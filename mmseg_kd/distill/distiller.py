@@ -14,8 +14,8 @@ from mmseg.registry import MODELS
 from torch import Tensor, nn
 
 from ..losses.base import DistillLoss
-from .calibration import (Calibration, calibrated_names, estimate_weight,
-                          parse_loss_weight)
+from .calibration import (LOW_COSINE, Calibration, Estimate, calibrated_names,
+                          estimate_weight, parse_loss_weight)
 from .connectors import build_connector
 from .connectors.builder import channels_of
 from .discriminators import AdversarialInputs
@@ -258,8 +258,11 @@ class Distiller(BaseModule):
                     "reduction='batch_sum'); this one is a mean. Remove it.")
             self.losses[key] = loss
         self._warned_batch: set = set()
-        #: the calibrated weights and how many steps each has seen (both
-        #: in the checkpoint: a resumed run never calibrates again)
+        #: the calibrated weights and how many steps each has seen (both in
+        #: the checkpoint: a resumed run never calibrates again), and for
+        #: on='grad' the mean cosine of their gradients with the task's (a
+        #: diagnostic for the log, not in the checkpoint: older checkpoints
+        #: stay loadable)
         self.calibrated = calibrated_names(k for k, r in self.routes.items()
                                            if r.calibration)
         self.register_buffer(
@@ -267,6 +270,12 @@ class Distiller(BaseModule):
             torch.full((len(self.calibrated), ),
                        float('nan'),
                        dtype=torch.float64))
+        self.register_buffer(
+            'calibration_cosines',
+            torch.full((len(self.calibrated), ),
+                       float('nan'),
+                       dtype=torch.float64),
+            persistent=False)
         self.register_buffer(
             'calibration_steps',
             torch.zeros(len(self.calibrated), dtype=torch.long))
@@ -472,7 +481,7 @@ class Distiller(BaseModule):
                 iteration: int = 0,
                 critics: Optional[Mapping[str, nn.Module]] = None,
                 task_loss: Optional[Tensor] = None,
-                grad_norm: Optional[Callable[[Tensor], float]] = None,
+                gradient: Optional[Callable[[Tensor], Tensor]] = None,
                 calibrate: bool = True) -> DistillOutput:
         """Compute every loss term of one step.
 
@@ -488,7 +497,7 @@ class Distiller(BaseModule):
                 losses.
             task_loss (Tensor, optional): The student's task loss, needed
                 while a Calibrated weight is being set.
-            grad_norm (callable, optional): Tensor -> its gradient norm on
+            gradient (callable, optional): Tensor -> its flat gradient on
                 the student's parameters, for ``on='grad'`` calibration.
             calibrate (bool): Whether Calibrated weights still being set
                 learn from this step (training, the probe). False for an
@@ -532,7 +541,7 @@ class Distiller(BaseModule):
                 # sake) does not calibrate: its weight is set on the steps
                 # where it counts
                 weight = self._calibrated_weight(key, value, task_loss,
-                                                 grad_norm, calibrate
+                                                 gradient, calibrate
                                                  and factor != 0.0)
                 value = ({
                     k: v * weight
@@ -548,10 +557,10 @@ class Distiller(BaseModule):
                              teacher)
 
     def _calibrated_weight(self, key: str, value, task_loss: Optional[Tensor],
-                           grad_norm, calibrate: bool) -> float:
+                           gradient, calibrate: bool) -> float:
         """The calibrated weight of term ``key``, with ``calibrate`` updated
         from this step while it has seen fewer than its ``steps`` (then
-        fixed)."""
+        fixed, and announced in the log)."""
         cal = self.routes[key].calibration
         i = self.calibrated.index(key)
         seen = int(self.calibration_steps[i])
@@ -561,15 +570,56 @@ class Distiller(BaseModule):
                     f'Loss {key!r} has a Calibrated weight that is not set '
                     "yet: pass the student's task loss (task_loss=...).")
             total = sum(value.values()) if isinstance(value, dict) else value
-            estimate = estimate_weight(cal, total, task_loss, grad_norm)
+            estimate = estimate_weight(cal, total, task_loss, gradient)
             if estimate is not None:
-                old = float(self.calibrated_weights[i])
-                self.calibrated_weights[i] = estimate if seen == 0 else (
-                    old * seen + estimate) / (
-                        seen + 1)
-                self.calibration_steps[i] += 1
+                self._add_estimate(i, seen, estimate)
+                if seen + 1 == cal.steps:
+                    self._announce_calibration(key)
         weight = float(self.calibrated_weights[i])
         return 0.0 if math.isnan(weight) else weight
+
+    def _add_estimate(self, i: int, seen: int, estimate: Estimate) -> None:
+        """Fold one step's estimate into the running means of calibrated
+        term ``i``, which has seen ``seen`` steps (a mean that is NaN, the
+        cosine's after a resume, starts over)."""
+        values = (estimate.weight,
+                  math.nan if estimate.cosine is None else estimate.cosine)
+        buffers = (self.calibrated_weights, self.calibration_cosines)
+        for buffer, value in zip(buffers, values):
+            old = float(buffer[i])
+            buffer[i] = value if seen == 0 or math.isnan(old) else (
+                old * seen + value) / (
+                    seen + 1)
+        self.calibration_steps[i] += 1
+
+    def _announce_calibration(self, key: str) -> None:
+        """Log the weight term ``key`` was just set to; warn when its
+        gradient was (nearly) orthogonal to the task loss's or against it
+        (``on='grad'``): a term with no pull along the task's, forced to
+        the task's scale, can run away with the student."""
+        cal = self.routes[key].calibration
+        i = self.calibrated.index(key)
+        weight = float(self.calibrated_weights[i])
+        cosine = float(self.calibration_cosines[i])
+        what = 'value' if cal.on == 'value' else 'gradient norm'
+        message = (f'[mmseg_kd] Calibrated weight of {key!r} set to '
+                   f'{weight:.4g} over {cal.steps} step(s): its {what} is '
+                   f'{cal.ratio:g}x the task loss\'s.')
+        low = cal.on == 'grad' and not cosine >= LOW_COSINE
+        if cal.on == 'grad':
+            message += (f' Mean cosine of its gradient with the task loss\'s '
+                        f'on the student: {cosine:.3f}.')
+        if low:
+            message += (
+                f' Below {LOW_COSINE:g}: the term pulls (nearly) '
+                'orthogonally to the task or against it, and forcing such a '
+                "term to the task's scale has collapsed a student "
+                '(docs/benchmarks.md, calibration). Prefer a fixed '
+                f'loss_weight, or watch kd_cosine/{key} and the val score.')
+        print_log(
+            message,
+            logger='current',
+            level=logging.WARNING if low else logging.INFO)
 
     def _labels_for(self, key: str, student, labels: Optional[Tensor],
                     cache: Dict[tuple, Tensor]) -> Optional[Tensor]:

@@ -11,7 +11,7 @@ from mmseg.utils import ForwardResults, OptSampleList, SampleList
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ..distill.calibration import gradient_norm
+from ..distill.calibration import flat_gradient
 from ..distill.discriminators import DiscriminatorSet
 from ..distill.distiller import Distiller, DistillOutput
 from ..distill.network import forward_network, parts_needed
@@ -472,11 +472,11 @@ class DistillationSegmentor(BaseSegmentor):
                               for s in data_samples])[:, 0].long()
         critics = None if self.discriminator is None else unwrap(
             self.discriminator).critics
-        grad_norm = partial(gradient_norm, params=self._student_params()) \
+        gradient = partial(flat_gradient, params=self._student_params()) \
             if torch.is_grad_enabled() else None
         with frozen(critics):
             out = self.distiller(student_records, teacher_records, labels,
-                                 iteration, critics, task_total, grad_norm,
+                                 iteration, critics, task_total, gradient,
                                  calibrate)
         return DistillStep(task_losses, out, student_records, teacher_records,
                            task_total, labels)

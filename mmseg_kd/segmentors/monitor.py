@@ -3,9 +3,9 @@
 import math
 from typing import Dict, Iterable, Mapping, Optional, Sequence
 
-import torch
 from torch import Tensor
 
+from ..distill.calibration import flat_gradient
 from ..distill.distiller import DistillOutput, resize_labels
 from ..utils.log_keys import (AGREEMENT, COSINE, FACTOR, GRAD_RATIO, RATIO,
                               WEIGHT)
@@ -37,21 +37,13 @@ def gradient_alignment(task: Tensor, terms: Mapping[str, Tensor],
     Terms without a graph are left out.
     """
 
-    def flat_grad(value):
-        grads = torch.autograd.grad(
-            value, list(params), retain_graph=True, allow_unused=True)
-        return torch.cat([
-            (g if g is not None else torch.zeros_like(p)).reshape(-1).float()
-            for g, p in zip(grads, params)
-        ])
-
-    base = flat_grad(task)
+    base = flat_gradient(task, params)
     base_norm = base.norm()
     out = {}
     for name, value in terms.items():
         if not value.requires_grad:
             continue
-        grad = flat_grad(value)
+        grad = flat_gradient(value, params)
         norm = grad.norm()
         denom = base_norm * norm
         cosine = float(base @ grad / denom) if denom > 0 else 0.0

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from mmseg_kd.distill import Distiller
-from mmseg_kd.distill.calibration import (Calibration, gradient_norm,
-                                          parse_loss_weight)
+from mmseg_kd.distill.calibration import (LOW_COSINE, Calibration,
+                                          flat_gradient, parse_loss_weight)
 from mmseg_kd.losses import KDLoss
 
 
@@ -25,6 +25,10 @@ def kd(**calibrated):
                 teacher='logits',
                 loss_weight=dict(type='Calibrated', **calibrated))), s,
         t), s, t
+
+
+def gradient_norm(value, params):
+    return float(flat_gradient(value, params).norm())
 
 
 def test_parse_loss_weight():
@@ -94,7 +98,7 @@ def test_gradient_calibration():
     student = dict(logits=w * 1.5)
     task = (w**2).sum()
     out = distiller(
-        student, t, task_loss=task, grad_norm=lambda v: gradient_norm(v, [w]))
+        student, t, task_loss=task, gradient=lambda v: flat_gradient(v, [w]))
     term_grad = gradient_norm(out.terms['loss_kd'], [w])
     assert term_grad == pytest.approx(
         0.25 * gradient_norm(task, [w]), rel=1e-5)
@@ -131,3 +135,75 @@ def test_calibration_waits_for_the_terms_schedule():
     out = distiller(s, t, iteration=2, task_loss=torch.tensor(2.0))
     assert int(distiller.calibration_steps[0]) == 1
     assert out.terms['loss_cwd'].item() == pytest.approx(0.5 * 2.0)
+
+
+def test_flat_gradient_fills_unreached_parameters_with_zeros():
+    a, b = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(3))
+    grad = flat_gradient((3 * a).sum(), [a, b])
+    assert grad.tolist() == [3.0, 3.0, 0.0, 0.0, 0.0]
+
+
+def calibrate_on_grad(task_of, mmengine_log):
+    """Calibrate a KD term (student logits ``w2``) with ``on='grad'``
+    against the task loss ``task_of(w1, w2, kd_value)``; the distiller,
+    the unweighted KD gradient on w2, and the log."""
+    gen = torch.Generator().manual_seed(5)
+    w1 = torch.nn.Parameter(torch.randn(7, generator=gen))
+    w2 = torch.nn.Parameter(torch.randn(2, 5, 6, 6, generator=gen))
+    distiller, _, t = kd(ratio=2.0, on='grad')
+    kd_value = KDLoss()(w2, t['logits'])
+    task = task_of(w1, w2, kd_value)
+    distiller(
+        dict(logits=w2),
+        t,
+        task_loss=task,
+        gradient=lambda v: flat_gradient(v, [w1, w2]))
+    kd_grad = flat_gradient(kd_value, [w2])
+    return distiller, w1, kd_grad, mmengine_log
+
+
+def test_gradient_calibration_logs_the_weight_and_the_cosine(mmengine_log):
+    """The cosine is the one of the two flat gradients, checked against
+    the formula: task = KD + c |w1|^2 gives cos = |g| / sqrt(|g|^2 +
+    |2 c w1|^2), g the KD gradient."""
+    c = 1e-2
+    distiller, w1, g, log = calibrate_on_grad(
+        lambda w1, w2, kd_value: kd_value + c * (w1**2).sum(), mmengine_log)
+    expected = float(g.norm() / (g.norm()**2 +
+                                 (2 * c * w1.detach()).norm()**2).sqrt())
+    assert LOW_COSINE < expected < 0.99
+    assert float(distiller.calibration_cosines[0]) == pytest.approx(
+        expected, rel=1e-5)
+    weight = float(distiller.calibrated_weights[0])
+    [message] = [m for m in log if 'Calibrated weight' in m]
+    assert f"'loss_kd' set to {weight:.4g}" in message
+    assert f'{expected:.3f}' in message and 'Below' not in message
+    # a diagnostic, not training state: checkpoints do not change
+    assert 'calibration_cosines' not in distiller.state_dict()
+
+
+@pytest.mark.parametrize('task_of,cosine', [
+    (lambda w1, w2, kd_value: (w1**2).sum(), 0.0),
+    (lambda w1, w2, kd_value: -kd_value, -1.0),
+])
+def test_a_term_orthogonal_to_or_against_the_task_is_set_with_a_warning(
+        task_of, cosine, mmengine_log):
+    """A term whose gradient has no positive part along the task's still
+    gets its weight (the ratio holds), and the log warns, naming the term,
+    the cosine and what to do."""
+    distiller, _, _, log = calibrate_on_grad(task_of, mmengine_log)
+    assert float(distiller.calibration_cosines[0]) == pytest.approx(
+        cosine, abs=1e-6)
+    assert not distiller.calibrates_gradients
+    [message] = [m for m in log if 'Calibrated weight' in m]
+    assert 'Below 0.1' in message and 'kd_cosine/loss_kd' in message
+    assert 'fixed loss_weight' in message
+
+
+def test_value_calibration_logs_no_cosine(mmengine_log):
+    distiller, s, t = kd(ratio=0.5, steps=2)
+    distiller(s, t, task_loss=torch.tensor(2.0))
+    assert not any('Calibrated weight' in m for m in mmengine_log)
+    distiller(s, t, task_loss=torch.tensor(4.0))  # the last step announces
+    [message] = [m for m in mmengine_log if 'Calibrated weight' in m]
+    assert 'over 2 step(s)' in message and 'cosine' not in message
