@@ -3,7 +3,7 @@
 
     python tools/benchmarks/camvid_quality.py plan
     python tools/benchmarks/camvid_quality.py run [--stage S] [--jobs 2]
-        [--methods kd ...] [--max-runs N] [--stop-by HH:MM]
+        [--methods kd ...] [--max-runs N] [--stop-by HH:MM [--carry-over]]
     python tools/benchmarks/camvid_quality.py table [--out FILE]
     python tools/benchmarks/camvid_quality.py calibration [--out FILE]
     python tools/benchmarks/camvid_quality.py diagnostics [--out FILE]
@@ -91,6 +91,13 @@ def main(argv=None):
         help='run: HH:MM (local time) by which the machine goes away; no '
         'run is started that its measured rate says cannot finish by then, '
         'and a run whose own ETA passes it is stopped')
+    parser.add_argument(
+        '--carry-over',
+        action='store_true',
+        help='run, with --stop-by: once no run that can finish by then is '
+        'left, start the next that cannot, train it until its last '
+        'checkpoint before --stop-by, and stop it there; the next run '
+        'resumes it (for runs longer than a session)')
     parser.add_argument('--rerun-stale', action='store_true')
     parser.add_argument('--records', default=RECORDS)
     parser.add_argument(
@@ -101,6 +108,9 @@ def main(argv=None):
         default=osp.join(REPO, 'docs', 'benchmarks', 'camvid'),
         help='plot: where val_curves.png and results.png go')
     args = parser.parse_args(argv)
+    if args.carry_over and args.stop_by is None:
+        parser.error('--carry-over needs --stop-by: it trains a run that '
+                     'cannot finish until its last checkpoint before then')
     records = load_records(args.records)
     if args.command in ('plan', 'plot', 'table'):
         current, stale, plan = current_records(args.methods, records)

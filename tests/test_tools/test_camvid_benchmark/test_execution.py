@@ -173,16 +173,74 @@ def test_a_run_whose_eta_passes_the_deadline_is_stopped(tmp_path, monkeypatch):
     start = time.time()
     with pytest.raises(execution.CannotFinish, match='passes --stop-by'):
         # 1 s per iteration, 700 left: past the deadline
-        train_until(trainer(50), {}, str(log), deadline)
+        train_until(trainer(50), {}, str(log), execution.finish_by(deadline))
     assert time.time() - start < 25  # stopped, not waited for
     # the same slow pace over a stretch shorter than PACE_SPAN_SECONDS
     # (0.3 s per iteration, 210 s left against 100): not judged yet
     near = time.time() + execution.EVALUATION_SECONDS + 100
-    assert train_until(trainer(15, sleep=1), {}, str(log), near) == 0
+    assert train_until(
+        trainer(15, sleep=1), {}, str(log), execution.finish_by(near)) == 0
     quick = [sys.executable, '-c', f'print({line("10:00:00", 1)!r})']
-    assert train_until(quick, {}, str(log), deadline) == 0
+    assert train_until(quick, {}, str(log), execution.finish_by(deadline)) == 0
     failing = [sys.executable, '-c', 'exit(3)']
-    assert train_until(failing, {}, str(log), deadline) == 3
+    assert train_until(failing, {}, str(log),
+                       execution.finish_by(deadline)) == 3
+
+
+def _train_line(stamp, i, total=16000):
+    return (f'12/03 {stamp} - mmengine - INFO - Iter(train) '
+            f'[{i:>5}/{total}]  lr: 1e-2  eta: 0:00:01  time: 0.3\n')
+
+
+def test_a_carried_over_run_trains_to_its_last_checkpoint_before_the_deadline(
+        tmp_path, monkeypatch):
+    """save_by: a run that cannot finish trains on while its next
+    checkpoint lands before the deadline (its log's pace), and is stopped
+    (CarriedOver, naming the checkpoint the next run resumes from) once it
+    would not, or at the deadline."""
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_1000.pth'))
+    # 600 iterations in 180 s: 0.3 s each; at 1600, the next checkpoint
+    # (2000) is 120 s away
+    log = _train_line('10:00:00', 1000) + _train_line('10:03:00', 1600)
+    rule = execution.save_by(1000.0, str(tmp_path), 1000)
+    assert rule(log, 1000.0 - 121) is None
+    stop = rule(log, 1000.0 - 119)
+    assert isinstance(stop,
+                      execution.CarriedOver) and 'iteration 1000' in str(stop)
+    # while the checkpoint of 2000 is being written: not stopped
+    writing = log + _train_line('10:04:00', 2000)
+    assert rule(writing, 1000.0 - 10) is None
+    # no pace yet (too short a stretch): only the deadline stops it
+    short = _train_line('10:00:00', 1000) + _train_line('10:01:00', 1200)
+    assert rule(short, 999.0) is None
+    assert isinstance(rule(short, 1000.0), execution.CarriedOver)
+    assert isinstance(rule('', 1000.0), execution.CarriedOver)
+    # the rule a run gets: the protocol's checkpoint interval, or its pace
+    # against the deadline, or none
+    run = lr_runs()[0]
+    assert execution.stop_rule(run, str(tmp_path), None, True) is None
+    carried = execution.stop_rule(run, str(tmp_path), 1000.0, True)
+    assert carried(log, 1000.0 - 121) is None  # every 1000 iterations
+    assert carried(log, 1000.0 - 119) is not None
+    paced = execution.stop_rule(run, str(tmp_path), 1000.0, False)
+    assert paced(log, 1000.0 - 121) is None  # its pace is not judged yet
+    # the watch raises the rule's reason and stops the process
+    monkeypatch.setattr(execution, 'WATCH_SECONDS', 0.1)
+    sleeper = [sys.executable, '-c', 'import time; time.sleep(30)']
+    start = time.time()
+    with pytest.raises(execution.CarriedOver):
+        train_until(sleeper, {}, str(tmp_path / 'train.log'),
+                    execution.save_by(time.time() + 0.5, str(tmp_path), 1000))
+    assert time.time() - start < 20
+
+
+def test_a_runs_training_time_adds_up_over_its_attempts(tmp_path):
+    """A run carried over trains in several attempts: its record's time is
+    their sum, kept in its work dir between them."""
+    assert execution.add_training_seconds(str(tmp_path), 600.0) == 600.0
+    assert execution.add_training_seconds(str(tmp_path), 30.5) == 630.5
+    (tmp_path / 'training_seconds.txt').write_text('garbage')
+    assert execution.add_training_seconds(str(tmp_path), 5.0) == 5.0
 
 
 def test_a_run_trains_evaluates_and_writes_its_record(tmp_path, camvid_like,

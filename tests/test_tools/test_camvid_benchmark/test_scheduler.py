@@ -8,7 +8,8 @@ import time
 
 import pytest
 from camvid_benchmark import scheduler
-from camvid_benchmark.execution import EVALUATION_SECONDS, CannotFinish
+from camvid_benchmark.execution import (EVALUATION_SECONDS, CannotFinish,
+                                        CarriedOver)
 from camvid_benchmark.plan import final_runs, lr_runs, tune_runs
 from camvid_benchmark.protocol import (BASELINE_CONFIG, CONFIGS, FINAL_SEEDS,
                                        METHODS, STAGES)
@@ -58,7 +59,16 @@ def _records_with_a_timed_final() -> dict:
     return records
 
 
-def _run_finals_and_kd_tuning(tmp_path, records, stop_by) -> None:
+def _one_more_final_fits() -> float:
+    """A --stop-by with the time one more final at 0.1 s/it needs (the
+    rate of :func:`_records_with_a_timed_final`), and a minute."""
+    return time.time() + 0.1 * 16000 + EVALUATION_SECONDS + 60
+
+
+def _run_finals_and_kd_tuning(tmp_path,
+                              records,
+                              stop_by,
+                              carry_over=False) -> None:
     """run_all over the finals and KD's tuning, one run at a time."""
     args = argparse.Namespace(
         methods=['kd'],
@@ -67,7 +77,8 @@ def _run_finals_and_kd_tuning(tmp_path, records, stop_by) -> None:
         rerun_stale=False,
         work_dir=str(tmp_path),
         records=str(tmp_path),
-        stop_by=stop_by)
+        stop_by=stop_by,
+        carry_over=carry_over)
     run_all(('final', 'tune'), args, records)
 
 
@@ -185,11 +196,10 @@ def test_stop_by_starts_only_runs_that_can_finish(tmp_path, monkeypatch,
     not started (and one without an estimate neither); the others are."""
     monkeypatch.setattr(scheduler, 'teacher_ready', lambda: True)
     records = _records_with_a_timed_final()
-    # what one more final at 0.1 s/it needs, and a minute
-    stop_by = time.time() + 0.1 * 16000 + EVALUATION_SECONDS + 60
+    stop_by = _one_more_final_fits()
     started = []
 
-    def execute(run, work, records_dir, deadline):
+    def execute(run, work, records_dir, deadline, carry_over=False):
         assert deadline == stop_by
         started.append(run['name'])
         if run['name'] == 'final_baseline_s1':  # its own pace: too slow
@@ -208,6 +218,54 @@ def test_stop_by_starts_only_runs_that_can_finish(tmp_path, monkeypatch,
     assert 'not starting check_baseline_32000it_s0: needs ~58 min' in out
 
 
+def test_carry_over_gives_a_slot_no_run_can_finish_in_to_a_long_run(
+        tmp_path, monkeypatch, capsys):
+    """With --carry-over, once no run that can finish by --stop-by is
+    left, the next run that cannot (the plan's order) is started, to train
+    until its last checkpoint before --stop-by; one without an estimate, or
+    without the time to reach its next checkpoint, is not."""
+    started, records = [], _records_with_a_timed_final()
+    stop_by = _one_more_final_fits()
+    monkeypatch.setattr(scheduler, 'teacher_ready', lambda: True)
+
+    def execute(run, work, records_dir, deadline, carry_over=False):
+        assert deadline == stop_by
+        started.append((run['name'], carry_over))
+        if carry_over:
+            raise CarriedOver('stopped before --stop-by at its checkpoint '
+                              'of iteration 1000; the next run resumes it')
+        return _finished(run, train_seconds=1.0)
+
+    monkeypatch.setattr(scheduler, 'execute', execute)
+    _run_finals_and_kd_tuning(tmp_path, records, stop_by, carry_over=True)
+    # the 32000-iteration check cannot finish (~58 min) but reaches its
+    # first checkpoint (1000 iterations at 0.1 s, and the start-up); KD's
+    # tuning has no estimate at all
+    assert started == [('final_baseline_s1', False),
+                       ('final_baseline_s2', False),
+                       ('check_baseline_32000it_s0', True)]
+    out = capsys.readouterr().out
+    assert 'unless no run that can is left (--carry-over)' in out
+    assert 'started check_baseline_32000it_s0 (carried over' in out
+    assert 'check_baseline_32000it_s0: stopped before --stop-by' in out
+    assert ('not carrying over tune_kd_w0.1_s100: no finished run to '
+            'estimate') in out
+    # too little time left for even a checkpoint: nothing is started
+    started.clear()
+    records = _records_with_a_timed_final()
+    stop_by = time.time() + 0.1 * 1000 + EVALUATION_SECONDS - 60
+    _run_finals_and_kd_tuning(tmp_path, records, stop_by, carry_over=True)
+    assert started == []
+    assert 'not carrying over final_baseline_s1: its next checkpoint needs ' \
+        '~7 min, 6 left' in capsys.readouterr().out
+
+
+def test_carry_over_needs_stop_by():
+    import camvid_quality
+    with pytest.raises(SystemExit):
+        camvid_quality.main(['run', '--carry-over'])
+
+
 def test_a_run_another_runner_finished_is_not_started(tmp_path, monkeypatch):
     """Two runners side by side: a record that the other one wrote after
     this one started is read before each next run is chosen."""
@@ -216,7 +274,7 @@ def test_a_run_another_runner_finished_is_not_started(tmp_path, monkeypatch):
     runs = {r['name']: r for r in final_runs(['kd'], records)}
     started = []
 
-    def execute(run, work, records_dir, deadline):
+    def execute(run, work, records_dir, deadline, carry_over=False):
         started.append(run['name'])
         if run['name'] == 'final_baseline_s1':  # meanwhile, the other one
             with open(osp.join(records_dir, 'final_baseline_s2.json'),
@@ -225,7 +283,7 @@ def test_a_run_another_runner_finished_is_not_started(tmp_path, monkeypatch):
         return _finished(run, train_seconds=1.0)
 
     monkeypatch.setattr(scheduler, 'execute', execute)
-    stop_by = time.time() + 0.1 * 16000 + EVALUATION_SECONDS + 60
+    stop_by = _one_more_final_fits()
     _run_finals_and_kd_tuning(tmp_path, records, stop_by)
     assert started == ['final_baseline_s1']
 
@@ -243,16 +301,14 @@ def test_stop_by_learns_this_machines_pace(tmp_path, monkeypatch, capsys):
             record.update(_timing(800, 8000))
     started = []
 
-    def execute(run, work, records_dir, deadline):
+    def execute(run, work, records_dir, deadline, carry_over=False):
         started.append(run['name'])
         iters = planned_iterations(run)
         # half the records' pace
         return _finished(run, **_timing(0.05 * iters, iters))
 
     monkeypatch.setattr(scheduler, 'execute', execute)
-    _run_finals_and_kd_tuning(
-        tmp_path, records,
-        time.time() + 0.1 * 16000 + EVALUATION_SECONDS + 60)
+    _run_finals_and_kd_tuning(tmp_path, records, _one_more_final_fits())
     # the 32000-iteration check needs ~58 min at the records' pace, ~32 at
     # this machine's: it is started
     assert started == [
@@ -294,7 +350,8 @@ def test_run_refuses_only_stale_records_of_its_stages(tmp_path, monkeypatch):
         rerun_stale=False,
         work_dir=str(tmp_path),
         records=str(tmp_path),
-        stop_by=None)
+        stop_by=None,
+        carry_over=False)
     run_all(('tune', ), args, records)  # starts nothing, refuses not
     for stages in (('final', ), STAGES):
         with pytest.raises(SystemExit, match=f"{first['name']}.*--rerun"):

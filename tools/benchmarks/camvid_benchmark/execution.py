@@ -12,12 +12,12 @@ import re
 import subprocess
 import sys
 import time
-from typing import Dict, Iterator, List, NamedTuple, Optional, Union
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Union
 
 from .grid import term_multiple
 from .protocol import (CONFIGS, METHODS, REPO, TEACHER_CHECKPOINT,
-                       config_weights, is_distillation, published_row,
-                       published_weights)
+                       config_checkpoint_interval, config_weights,
+                       is_distillation, published_row, published_weights)
 from .records import (code_version, curves_of, file_hash, parse_metrics,
                       read_record, settings_of)
 
@@ -83,8 +83,18 @@ class CannotFinish(Exception):
     """A run's own measured pace says it would end after ``--stop-by``."""
 
 
+class CarriedOver(Exception):
+    """A run that could not finish by ``--stop-by`` (``--carry-over``) was
+    stopped before it, its work kept in its last checkpoint: the next
+    ``run`` resumes it."""
+
+
 #: seconds between two looks at a training run's log for its pace
 WATCH_SECONDS = 30.0
+
+#: the training time a carried-over run's log must span before the time
+#: to its next checkpoint is judged by its pace (seconds)
+CHECKPOINT_PACE_SPAN_SECONDS = 120.0
 
 #: the training time a run's log must span before its pace is judged
 #: against ``--stop-by`` (seconds): a few minutes of other work on the
@@ -103,16 +113,22 @@ _TRAIN_LINE = re.compile(
     r'\w+ - Iter\(train\)\s*\[\s*(\d+)/(\d+)\]', re.M)
 
 
-def remaining_seconds(log_text: str, min_span: float = 0.0) -> Optional[float]:
-    """The training time left at the pace that one attempt's log,
-    ``log_text``, shows between its first ``Iter(train)`` line and its
-    last (their time stamps and iterations); None until two such lines
-    are there, at least ``min_span`` seconds apart.
+class Pace(NamedTuple):
+    """How one attempt at a run trains, from its log."""
+    #: seconds per iteration between the attempt's first and last
+    #: ``Iter(train)`` lines
+    seconds_per_iteration: float
+    #: the iteration of its last line
+    iteration: int
+    #: the iterations the run trains for
+    max_iterations: int
 
-    Not mmengine's logged ETA: that averages over everything since the
-    process started, so after ``--resume`` it counts the start-up and the
-    dataloader's advance through every trained iteration (minutes) and
-    stays inflated long after."""
+
+def log_pace(log_text: str, min_span: float = 0.0) -> Optional[Pace]:
+    """The :class:`Pace` that one attempt's log, ``log_text``, shows
+    between its first ``Iter(train)`` line and its last (their time stamps
+    and iterations); None until two such lines are there, at least
+    ``min_span`` seconds apart."""
     found = _TRAIN_LINE.findall(log_text)
     if len(found) < 2:
         return None
@@ -128,18 +144,82 @@ def remaining_seconds(log_text: str, min_span: float = 0.0) -> Optional[float]:
         return None
     if span < min_span:  # too short a stretch to judge the pace by
         return None
-    return span / done * (int(last[6]) - int(last[5]))
+    return Pace(span / done, int(last[5]), int(last[6]))
+
+
+def remaining_seconds(log_text: str, min_span: float = 0.0) -> Optional[float]:
+    """The training time left at the pace that one attempt's log,
+    ``log_text``, shows (:func:`log_pace`); None until it shows one.
+
+    Not mmengine's logged ETA: that averages over everything since the
+    process started, so after ``--resume`` it counts the start-up and the
+    dataloader's advance through every trained iteration (minutes) and
+    stays inflated long after."""
+    pace = log_pace(log_text, min_span)
+    if pace is None:
+        return None
+    return pace.seconds_per_iteration * (pace.max_iterations - pace.iteration)
+
+
+#: A stop rule: (the log of this attempt so far, the time now) -> the
+#: reason to stop the run now, or None to let it train on.
+StopRule = Callable[[str, float], Optional[Exception]]
+
+
+def finish_by(deadline: float) -> StopRule:
+    """Stop a run as soon as its remaining time at the pace its log shows
+    (:func:`remaining_seconds`, over :data:`PACE_SPAN_SECONDS` of training
+    at least) plus its evaluation says it would end after ``deadline``
+    (:class:`CannotFinish`): a run that cannot finish only holds a slot
+    that a shorter run could use."""
+
+    def rule(log_text: str, now: float) -> Optional[Exception]:
+        left = remaining_seconds(log_text, PACE_SPAN_SECONDS)
+        if left is not None and now + left + EVALUATION_SECONDS > deadline:
+            return CannotFinish(
+                f'its pace ({left / 60:.0f} min of training left, then its '
+                'evaluation) passes --stop-by; stopped (--resume continues '
+                'it from its last checkpoint)')
+        return None
+
+    return rule
+
+
+def save_by(deadline: float, work: str, interval: int) -> StopRule:
+    """Let a run that cannot finish by ``deadline`` train while it can
+    still write another checkpoint (every ``interval`` iterations, in
+    ``work``) before it, and stop it once it cannot, or at ``deadline``
+    (:class:`CarriedOver`): what it trains after its last checkpoint
+    before the deadline would be lost, and the cores are free earlier.
+    Until its log shows a pace (:data:`CHECKPOINT_PACE_SPAN_SECONDS`),
+    only the deadline stops it."""
+
+    def rule(log_text: str, now: float) -> Optional[Exception]:
+        saved = checkpoint_iteration(work)
+        stop = CarriedOver(f'stopped before --stop-by at its checkpoint of '
+                           f'iteration {saved}; the next run resumes it')
+        if now >= deadline:
+            return stop
+        pace = log_pace(log_text, CHECKPOINT_PACE_SPAN_SECONDS)
+        if pace is None:
+            return None
+        next_save = (saved // interval + 1) * interval
+        if pace.iteration >= next_save:  # being written now
+            return None
+        to_next_save = (next_save -
+                        pace.iteration) * pace.seconds_per_iteration
+        return stop if now + to_next_save > deadline else None
+
+    return rule
 
 
 def train_until(command: List[str], env: dict, log_path: str,
-                deadline: Optional[float]) -> int:
+                stop: Optional[StopRule]) -> int:
     """Run the training ``command`` (its output appended to ``log_path``)
-    and return its exit code; with a ``deadline``, stop it as soon as its
-    remaining time at the pace its log shows (:func:`remaining_seconds`)
-    plus its evaluation says it would end after it
-    (:class:`CannotFinish`): a run that cannot finish only holds a slot
-    that a shorter run could use. Its pace is judged once its log spans
-    :data:`PACE_SPAN_SECONDS` of training, not before."""
+    and return its exit code; with a ``stop`` rule (:func:`finish_by`,
+    :func:`save_by`), looked at every :data:`WATCH_SECONDS` with this
+    attempt's log, stop it and raise the rule's reason as soon as it gives
+    one."""
     with open(log_path, 'a') as log:
         start = log.tell()
         process = subprocess.Popen(
@@ -150,17 +230,13 @@ def train_until(command: List[str], env: dict, log_path: str,
                 return process.wait(timeout=WATCH_SECONDS)
             except subprocess.TimeoutExpired:
                 pass
-            if deadline is None:
+            if stop is None:
                 continue
             with open(log_path) as log:
                 log.seek(start)
-                left = remaining_seconds(log.read(), PACE_SPAN_SECONDS)
-            if left is not None and (time.time() + left + EVALUATION_SECONDS
-                                     > deadline):
-                raise CannotFinish(
-                    f'its pace ({left / 60:.0f} min of training left, then '
-                    'its evaluation) passes --stop-by; stopped (--resume '
-                    'continues it from its last checkpoint)')
+                reason = stop(log.read(), time.time())
+            if reason is not None:
+                raise reason
     finally:
         if process.poll() is None:
             process.terminate()
@@ -174,13 +250,17 @@ def train_until(command: List[str], env: dict, log_path: str,
 def execute(run: dict,
             work_root: str,
             records_dir: str,
-            deadline: Optional[float] = None) -> dict:
+            deadline: Optional[float] = None,
+            carry_over: bool = False) -> dict:
     """Train ``run``, evaluate it on its splits, write its record (unless
     another runner holds it: :class:`RunningElsewhere`; or its pace says it
-    would end after ``deadline``: :class:`CannotFinish`)."""
+    would end after ``deadline``: :class:`CannotFinish`). With
+    ``carry_over``, a run that cannot finish by ``deadline`` trains until
+    its last checkpoint before it (:func:`save_by`,
+    :class:`CarriedOver`)."""
     work = osp.join(work_root, run['name'])
     with claimed(work):
-        return _execute(run, work, records_dir, deadline)
+        return _execute(run, work, records_dir, deadline, carry_over)
 
 
 #: the file in a work dir that names the settings of the run it holds
@@ -266,7 +346,8 @@ class Trained(NamedTuple):
     """What :func:`train` leaves for the evaluation and the record."""
     #: the final checkpoint (``work/last_checkpoint``)
     checkpoint: str
-    #: wall time of this attempt (seconds)
+    #: wall time of its training, over the attempts this runner saw end
+    #: (:func:`add_training_seconds`; seconds)
     seconds: float
     #: the iterations the run was resumed at, over all its attempts
     resumed_at: List[int]
@@ -285,23 +366,60 @@ def _cfg_options(run: dict) -> dict:
     return dict(run['options'], **{'randomness.seed': run['seed']})
 
 
-def train(run: dict, work: str, deadline: Optional[float]) -> Trained:
+def stop_rule(run: dict, work: str, deadline: Optional[float],
+              carry_over: bool) -> Optional[StopRule]:
+    """How ``run``, training in ``work``, keeps to ``deadline``: none
+    without one; carried over, it trains to its last checkpoint before it
+    (:func:`save_by`); else it is stopped once its pace says it cannot
+    finish by then (:func:`finish_by`)."""
+    if deadline is None:
+        return None
+    if carry_over:
+        return save_by(deadline, work,
+                       config_checkpoint_interval(run['config']))
+    return finish_by(deadline)
+
+
+#: the file in a work dir that adds up the training time of its run's
+#: attempts (a run carried over trains in several)
+TRAINING_SECONDS = 'training_seconds.txt'
+
+
+def add_training_seconds(work: str, seconds: float) -> float:
+    """Add one attempt's ``seconds`` to ``work``'s :data:`TRAINING_SECONDS`
+    and return the total. An attempt whose runner was killed with it (the
+    machine went away) adds nothing."""
+    path = osp.join(work, TRAINING_SECONDS)
+    try:
+        with open(path) as f:
+            seconds += float(f.read())
+    except (FileNotFoundError, ValueError):
+        pass
+    with open(path + '.tmp', 'w') as f:
+        f.write(f'{seconds:.1f}\n')
+    os.replace(path + '.tmp', path)
+    return seconds
+
+
+def train(run: dict, work: str, stop: Optional[StopRule]) -> Trained:
     """Train ``run`` in ``work`` with ``tools/train.py --resume``: a run
-    interrupted earlier (a session that ended) continues from its last
-    checkpoint, exactly; a fresh work dir starts from zero. Stopped at
-    ``deadline`` (:func:`train_until`).
+    interrupted earlier (a session that ended, a run carried over)
+    continues from its last checkpoint, exactly; a fresh work dir starts
+    from zero. Watched by ``stop`` (:func:`train_until`).
 
     Raises:
         RuntimeError: training failed (its log named).
     """
     log_path = osp.join(work, 'train.log')
     start = time.time()
-    code = train_until([
-        sys.executable, 'tools/train.py', run['config'], '--work-dir', work,
-        '--resume', '--cfg-options'
-    ] + _options_args(_cfg_options(run)), _subprocess_env(), log_path,
-                       deadline)
-    seconds = time.time() - start
+    try:
+        code = train_until([
+            sys.executable, 'tools/train.py', run['config'], '--work-dir',
+            work, '--resume', '--cfg-options'
+        ] + _options_args(_cfg_options(run)), _subprocess_env(), log_path,
+                           stop)
+    finally:
+        seconds = add_training_seconds(work, time.time() - start)
     if code != 0:
         raise RuntimeError(f'{run["name"]}: training failed; see {log_path}')
     with open(osp.join(work, 'last_checkpoint')) as f:
@@ -393,8 +511,8 @@ def write_record(record: dict, records_dir: str, name: str) -> None:
     os.replace(path + '.tmp', path)
 
 
-def _execute(run: dict, work: str, records_dir: str,
-             deadline: Optional[float]) -> dict:
+def _execute(run: dict, work: str, records_dir: str, deadline: Optional[float],
+             carry_over: bool) -> dict:
     """:func:`execute` in the claimed work dir ``work``: make it hold this
     run alone, :func:`train`, :func:`evaluate` on the run's splits, write
     and return the record (for the teacher, also its weights at
@@ -406,7 +524,7 @@ def _execute(run: dict, work: str, records_dir: str,
             f'{run["name"]}: its work dir held a run with other settings; '
             f'moved to {aside}',
             flush=True)
-    trained = train(run, work, deadline)
+    trained = train(run, work, stop_rule(run, work, deadline, carry_over))
     scores = {
         split: evaluate(run, work, trained.checkpoint, split)
         for split in run['splits']

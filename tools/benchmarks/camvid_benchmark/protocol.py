@@ -175,6 +175,13 @@ def config_max_iters(config: str) -> int:
     return load_config(config).train_cfg.max_iters
 
 
+def config_checkpoint_interval(config: str) -> int:
+    """How often ``config`` (a path relative to the repository) writes a
+    checkpoint to resume from (iterations): its
+    ``default_hooks.checkpoint.interval``."""
+    return load_config(config).default_hooks.checkpoint.interval
+
+
 def is_distillation(method: str) -> bool:
     """Whether a row trains a student with a teacher."""
     return method not in BASELINES and method != 'teacher'

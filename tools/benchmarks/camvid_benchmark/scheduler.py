@@ -1,7 +1,10 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 """The runner's schedule: the next run to train, ``--jobs`` runs at a
 time, starting only runs that their expected time (from the records,
-corrected by this machine's measured pace) lets finish by ``--stop-by``."""
+corrected by this machine's measured pace) lets finish by ``--stop-by``;
+with ``--carry-over``, a slot that no such run is left for goes to a run
+that cannot finish, trained until its last checkpoint before then and
+resumed by the next ``run``."""
 import argparse
 import concurrent.futures
 import os.path as osp
@@ -11,11 +14,13 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-from .execution import (EVALUATION_SECONDS, CannotFinish, RunningElsewhere,
-                        execute, resumable_iteration, teacher_ready)
+from .execution import (EVALUATION_SECONDS, CannotFinish, CarriedOver,
+                        RunningElsewhere, execute, resumable_iteration,
+                        teacher_ready)
 from .plan import current_records, stage_runs
 from .protocol import (BASELINES, RUN_ORDER, TEACHER_CHECKPOINT,
-                       config_max_iters, is_distillation, student_of)
+                       config_checkpoint_interval, config_max_iters,
+                       is_distillation, student_of)
 from .records import is_done, iterations_of, load_records, read_record
 
 
@@ -72,6 +77,23 @@ def expected_seconds(run: dict,
     if per_iteration is None:
         return None
     left = max(planned_iterations(run) - done, 0)
+    return pace * per_iteration * left + EVALUATION_SECONDS
+
+
+def seconds_to_a_checkpoint(run: dict,
+                            records: Dict[str, dict],
+                            pace: float = 1.0,
+                            done: int = 0) -> Optional[float]:
+    """How long ``run``, resumed from iteration ``done``, should take to
+    write its next checkpoint (start-up included, as in
+    :func:`expected_seconds`): the least a run carried over must have
+    before ``--stop-by`` for its start to keep anything. None without an
+    estimate."""
+    per_iteration = iteration_seconds(run, records)
+    if per_iteration is None:
+        return None
+    interval = config_checkpoint_interval(run['config'])
+    left = (done // interval + 1) * interval - done
     return pace * per_iteration * left + EVALUATION_SECONDS
 
 
@@ -172,6 +194,9 @@ def run_all(stages: Sequence[str], args: argparse.Namespace,
         print(f'Distillation runs wait for the teacher checkpoint '
               f'{TEACHER_CHECKPOINT}.')
     skip, cannot_finish, started = set(), set(), 0
+    # runs that cannot finish and cannot be carried over either (no
+    # estimate, or no time left to reach a checkpoint)
+    not_carried: Set[str] = set()
     # rates come from the records as they were at the start, corrected by
     # this machine's pace learned from the runs finished here (the runs
     # finished here in the rates as well would count this machine twice)
@@ -179,7 +204,9 @@ def run_all(stages: Sequence[str], args: argparse.Namespace,
     paces: List[float] = []
     if args.stop_by is not None:
         print('Starting no run that cannot finish by '
-              f'{time.strftime("%a %H:%M", time.localtime(args.stop_by))}.')
+              f'{time.strftime("%a %H:%M", time.localtime(args.stop_by))}' +
+              (', unless no run that can is left (--carry-over).' if args.
+               carry_over else '.'))
 
     def stamp() -> str:
         return f'[{time.strftime("%H:%M")}]'
@@ -191,10 +218,7 @@ def run_all(stages: Sequence[str], args: argparse.Namespace,
         while True:
             while len(running) < args.jobs and (args.max_runs is None
                                                 or started < args.max_runs):
-                busy = skip | cannot_finish | {
-                    r['name']
-                    for r, _ in running.values()
-                }
+                held = skip | {r['name'] for r, _ in running.values()}
                 # runs that another runner finished since (side by side)
                 on_disk, _, _ = current_records(args.methods,
                                                 load_records(args.records))
@@ -202,7 +226,14 @@ def run_all(stages: Sequence[str], args: argparse.Namespace,
                     n: r
                     for n, r in on_disk.items() if n not in records
                 })
-                run = next_run(stages, args.methods, records, busy)
+                run = next_run(stages, args.methods, records,
+                               held | cannot_finish)
+                carry_over = run is None and args.carry_over
+                if carry_over:
+                    # every run left cannot finish by --stop-by: the first
+                    # (the plan's order) trains to a checkpoint before it
+                    run = next_run(stages, args.methods, records,
+                                   held | not_carried)
                 if run is None:
                     break
                 if run['name'] in records and not args.rerun_stale:
@@ -216,12 +247,25 @@ def run_all(stages: Sequence[str], args: argparse.Namespace,
                     continue
                 if args.stop_by is not None:
                     pace = statistics.median(paces) if paces else 1.0
-                    need = expected_seconds(
+                    estimate = (
+                        seconds_to_a_checkpoint
+                        if carry_over else expected_seconds)
+                    need = estimate(
                         run, rated_records, pace,
                         resumable_iteration(
                             run, osp.join(args.work_dir, run['name']),
                             read_record(args.records, run['name'])))
                     left = args.stop_by - time.time()
+                    if carry_over and (need is None or need > left):
+                        print(
+                            f'{stamp()} not carrying over {run["name"]}: ' +
+                            ('no finished run to estimate its time from'
+                             if need is None else f'its next checkpoint '
+                             f'needs ~{need / 60:.0f} min, {left / 60:.0f} '
+                             'left before --stop-by'),
+                            flush=True)
+                        not_carried.add(run['name'])
+                        continue
                     if need is None or need > left:
                         cannot_finish.add(run['name'])
                         print(
@@ -232,12 +276,16 @@ def run_all(stages: Sequence[str], args: argparse.Namespace,
                              'before --stop-by'),
                             flush=True)
                         continue
-                running[pool.submit(execute, run, args.work_dir, args.records,
-                                    args.stop_by)] = (run,
-                                                      iteration_seconds(
-                                                          run, rated_records))
+                running[pool.submit(
+                    execute, run, args.work_dir, args.records, args.stop_by,
+                    carry_over)] = (run, iteration_seconds(run, rated_records))
                 started += 1
-                print(f'{stamp()} started {run["name"]}', flush=True)
+                print(
+                    f'{stamp()} started {run["name"]}' +
+                    (' (carried over: it cannot finish by --stop-by and '
+                     'trains to its last checkpoint before it)'
+                     if carry_over else ''),
+                    flush=True)
             if not running:
                 return
             done, _ = concurrent.futures.wait(
@@ -248,6 +296,10 @@ def run_all(stages: Sequence[str], args: argparse.Namespace,
                     record = future.result()
                 except RunningElsewhere as err:
                     print(f'{stamp()} skipped: {err}', flush=True)
+                    skip.add(run['name'])
+                    continue
+                except CarriedOver as err:
+                    print(f'{stamp()} {run["name"]}: {err}', flush=True)
                     skip.add(run['name'])
                     continue
                 except CannotFinish as err:
