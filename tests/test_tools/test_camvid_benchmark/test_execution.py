@@ -276,6 +276,9 @@ def test_a_run_trains_evaluates_and_writes_its_record(tmp_path, camvid_like,
         assert 0.0 <= record[f'{split}_mIoU'] <= 100.0
         assert 'Sky' in record[f'{split}_per_class_IoU']
     assert record['train_seconds'] > 0 and record['resumed_at'] == []
+    # kept in the work dir, where a next attempt would add to it
+    kept = tmp_path / 'work' / run['name'] / 'training_seconds.txt'
+    assert record['train_seconds'] == round(float(kept.read_text()))
     assert record['code_version']
     assert set(record['val_curve']) == {'2', '4'}
     assert set(record['train_curves']['loss']) == {'1000'}  # one window
