@@ -126,25 +126,41 @@ def fresh_message_hub(request):
     return MessageHub.get_instance(f'test-{request.node.name}-{id(request)}')
 
 
-@pytest.fixture
-def mmengine_log():
-    """The messages logged through mmengine's current logger (print_log
-    with logger='current') during the test, as a list of strings."""
+def _collect_mmengine_log(convert):
+    """Collect what mmengine's current logger logs (print_log with
+    logger='current') while the generator is suspended, each record as
+    ``convert`` makes it."""
     import logging
 
     from mmengine.logging import MMLogger
-    messages = []
+    collected = []
 
     class Collect(logging.Handler):
 
         def emit(self, record):
-            messages.append(record.getMessage())
+            collected.append(convert(record))
 
     logger = MMLogger.get_current_instance()
     handler = Collect(level=logging.DEBUG)
     logger.addHandler(handler)
-    yield messages
-    logger.removeHandler(handler)
+    try:
+        yield collected
+    finally:
+        logger.removeHandler(handler)
+
+
+@pytest.fixture
+def mmengine_log():
+    """The messages logged through mmengine's current logger (print_log
+    with logger='current') during the test, as a list of strings."""
+    yield from _collect_mmengine_log(lambda record: record.getMessage())
+
+
+@pytest.fixture
+def mmengine_log_levels():
+    """Like :func:`mmengine_log`, as (level name, message) pairs."""
+    yield from _collect_mmengine_log(lambda record:
+                                     (record.levelname, record.getMessage()))
 
 
 @pytest.fixture

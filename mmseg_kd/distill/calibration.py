@@ -127,6 +127,11 @@ def estimate_weight(
     return Estimate(weight, cosine if cal.on == 'grad' else None)
 
 
+def running_mean(mean: float, count: int, value: float) -> float:
+    """The mean of ``count`` values, ``mean``, with ``value`` added."""
+    return value if count == 0 else (mean * count + value) / (count + 1)
+
+
 def calibrated_names(calibrations) -> List[str]:
     """The calibrated term names, in a fixed order (buffer indices)."""
     return sorted(calibrations)

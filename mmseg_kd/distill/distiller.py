@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from ..losses.base import DistillLoss
 from .calibration import (LOW_COSINE, Calibration, Estimate, calibrated_names,
-                          estimate_weight, parse_loss_weight)
+                          estimate_weight, parse_loss_weight, running_mean)
 from .connectors import build_connector
 from .connectors.builder import channels_of
 from .discriminators import AdversarialInputs
@@ -260,9 +260,10 @@ class Distiller(BaseModule):
         self._warned_batch: set = set()
         #: the calibrated weights and how many steps each has seen (both in
         #: the checkpoint: a resumed run never calibrates again), and for
-        #: on='grad' the mean cosine of their gradients with the task's (a
-        #: diagnostic for the log, not in the checkpoint: older checkpoints
-        #: stay loadable)
+        #: on='grad' the mean cosine of their gradients with the task's and
+        #: how many steps it has seen (a diagnostic for the log, not in the
+        #: checkpoint: older checkpoints stay loadable; after a resume it
+        #: covers the steps since)
         self.calibrated = calibrated_names(k for k, r in self.routes.items()
                                            if r.calibration)
         self.register_buffer(
@@ -275,6 +276,10 @@ class Distiller(BaseModule):
             torch.full((len(self.calibrated), ),
                        float('nan'),
                        dtype=torch.float64),
+            persistent=False)
+        self.register_buffer(
+            'calibration_cosine_steps',
+            torch.zeros(len(self.calibrated), dtype=torch.long),
             persistent=False)
         self.register_buffer(
             'calibration_steps',
@@ -580,17 +585,15 @@ class Distiller(BaseModule):
 
     def _add_estimate(self, i: int, seen: int, estimate: Estimate) -> None:
         """Fold one step's estimate into the running means of calibrated
-        term ``i``, which has seen ``seen`` steps (a mean that is NaN, the
-        cosine's after a resume, starts over)."""
-        values = (estimate.weight,
-                  math.nan if estimate.cosine is None else estimate.cosine)
-        buffers = (self.calibrated_weights, self.calibration_cosines)
-        for buffer, value in zip(buffers, values):
-            old = float(buffer[i])
-            buffer[i] = value if seen == 0 or math.isnan(old) else (
-                old * seen + value) / (
-                    seen + 1)
+        term ``i``, whose weight has seen ``seen`` steps."""
+        self.calibrated_weights[i] = running_mean(
+            float(self.calibrated_weights[i]), seen, estimate.weight)
         self.calibration_steps[i] += 1
+        if estimate.cosine is not None:
+            self.calibration_cosines[i] = running_mean(
+                float(self.calibration_cosines[i]),
+                int(self.calibration_cosine_steps[i]), estimate.cosine)
+            self.calibration_cosine_steps[i] += 1
 
     def _announce_calibration(self, key: str) -> None:
         """Log the weight term ``key`` was just set to; warn when its

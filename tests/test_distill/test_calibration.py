@@ -162,20 +162,23 @@ def calibrate_on_grad(task_of, mmengine_log):
     return distiller, w1, kd_grad, mmengine_log
 
 
-def test_gradient_calibration_logs_the_weight_and_the_cosine(mmengine_log):
+def test_gradient_calibration_logs_the_weight_and_the_cosine(
+        mmengine_log_levels):
     """The cosine is the one of the two flat gradients, checked against
     the formula: task = KD + c |w1|^2 gives cos = |g| / sqrt(|g|^2 +
     |2 c w1|^2), g the KD gradient."""
     c = 1e-2
     distiller, w1, g, log = calibrate_on_grad(
-        lambda w1, w2, kd_value: kd_value + c * (w1**2).sum(), mmengine_log)
+        lambda w1, w2, kd_value: kd_value + c * (w1**2).sum(),
+        mmengine_log_levels)
     expected = float(g.norm() / (g.norm()**2 +
                                  (2 * c * w1.detach()).norm()**2).sqrt())
     assert LOW_COSINE < expected < 0.99
     assert float(distiller.calibration_cosines[0]) == pytest.approx(
         expected, rel=1e-5)
     weight = float(distiller.calibrated_weights[0])
-    [message] = [m for m in log if 'Calibrated weight' in m]
+    [(level, message)] = [(v, m) for v, m in log if 'Calibrated weight' in m]
+    assert level == 'INFO'
     assert f"'loss_kd' set to {weight:.4g}" in message
     assert f'{expected:.3f}' in message and 'Below' not in message
     # a diagnostic, not training state: checkpoints do not change
@@ -187,15 +190,16 @@ def test_gradient_calibration_logs_the_weight_and_the_cosine(mmengine_log):
     (lambda w1, w2, kd_value: -kd_value, -1.0),
 ])
 def test_a_term_orthogonal_to_or_against_the_task_is_set_with_a_warning(
-        task_of, cosine, mmengine_log):
+        task_of, cosine, mmengine_log_levels):
     """A term whose gradient has no positive part along the task's still
     gets its weight (the ratio holds), and the log warns, naming the term,
     the cosine and what to do."""
-    distiller, _, _, log = calibrate_on_grad(task_of, mmengine_log)
+    distiller, _, _, log = calibrate_on_grad(task_of, mmengine_log_levels)
     assert float(distiller.calibration_cosines[0]) == pytest.approx(
         cosine, abs=1e-6)
     assert not distiller.calibrates_gradients
-    [message] = [m for m in log if 'Calibrated weight' in m]
+    [(level, message)] = [(v, m) for v, m in log if 'Calibrated weight' in m]
+    assert level == 'WARNING'
     assert 'Below 0.1' in message and 'kd_cosine/loss_kd' in message
     assert 'fixed loss_weight' in message
 
@@ -207,3 +211,39 @@ def test_value_calibration_logs_no_cosine(mmengine_log):
     distiller(s, t, task_loss=torch.tensor(4.0))  # the last step announces
     [message] = [m for m in mmengine_log if 'Calibrated weight' in m]
     assert 'over 2 step(s)' in message and 'cosine' not in message
+
+
+def test_the_cosine_after_a_resume_is_the_mean_of_the_steps_since():
+    """The cosine is not in the checkpoint: a run resumed while its weight
+    is still being set averages the cosines of the steps after the resume
+    (the weight, of all its steps)."""
+    gen = torch.Generator().manual_seed(7)
+    w = torch.nn.Parameter(torch.randn(2, 5, 6, 6, generator=gen))
+    t = tensors(1)
+
+    def step(distiller, task_scale):
+        kd_value = KDLoss()(w, t['logits'])
+        task = task_scale * kd_value + (w**2).sum()
+        distiller(
+            dict(logits=w),
+            t,
+            task_loss=task,
+            gradient=lambda v: flat_gradient(v, [w]))
+        # this step's cosine, computed apart
+        return float(
+            torch.nn.functional.cosine_similarity(
+                flat_gradient(task, [w]), flat_gradient(kd_value, [w]), dim=0))
+
+    first, _, _ = kd(ratio=1.0, on='grad', steps=3)
+    one = step(first, 1.0)
+    resumed, _, _ = kd(ratio=1.0, on='grad', steps=3)
+    resumed.load_state_dict(first.state_dict())
+    assert int(resumed.calibration_steps[0]) == 1
+    assert float(first.calibration_cosines[0]) == pytest.approx(one)
+    two = step(resumed, -50.0)
+    three = step(resumed, 50.0)
+    assert int(resumed.calibration_cosine_steps[0]) == 2
+    assert float(resumed.calibration_cosines[0]) == pytest.approx(
+        (two + three) / 2)
+    assert len({round(one, 3), round(two, 3), round(three, 3)}) == 3
+    assert int(resumed.calibration_steps[0]) == 3

@@ -90,7 +90,7 @@ def main(argv=None):
         type=lambda text: parse_deadline(text, time.time()),
         help='run: HH:MM (local time) by which the machine goes away; no '
         'run is started that its measured rate says cannot finish by then, '
-        'and a run whose own ETA passes it is stopped')
+        'and a run whose own ETA passes it is stopped (see --carry-over)')
     parser.add_argument(
         '--carry-over',
         action='store_true',

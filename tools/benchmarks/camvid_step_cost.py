@@ -9,11 +9,11 @@ Builds each row's config of ``distillation_configs/benchmarks/camvid_cpu/``
 as the benchmark trains it (the protocol's crop, images per step and
 models; the teacher keeps a random initialisation, which costs the same as
 its checkpoint), with the student alone (``baseline``) and KD, and times
-one training step of each, interleaved round by round, in process CPU time
-(all threads), which other load on the machine disturbs far less than wall
-time. The training monitor's gradient cosines, computed every 500
-iterations in the benchmark's runs, are left out (a twentieth of a percent
-of a run).
+one training step of each, interleaved round by round, with one thread as
+the benchmark's runs have (``--threads``), in process CPU time, which
+other load on the machine disturbs far less than wall time. The training
+monitor's gradient cosines, computed every 500 iterations in the
+benchmark's runs, are left out (a twentieth of a percent of a run).
 
 Reported: median seconds per step and the ratio to KD's step, the row the
 benchmark has the most records of: a run of a row with a ratio r takes
@@ -106,6 +106,8 @@ def rows_to_time(methods: Sequence[str]) -> List[str]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> str:
+    """Time the rows the command line names; print the table (and write it
+    with ``--out``) and return it."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         '--methods',
@@ -115,18 +117,28 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
         help='rows to time besides the student alone and KD (default: '
         'all)')
     parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=1,
+        help='torch threads (default 1, as each benchmark run)')
     parser.add_argument('--out', help='also write the table (markdown)')
     args = parser.parse_args(argv)
-    if args.repeats < 1:
-        parser.error('--repeats must be at least 1')
+    if args.repeats < 1 or args.threads < 1:
+        parser.error('--repeats and --threads must be at least 1')
     rows = rows_to_time(args.methods)
-    steps = {row: training_step(row) for row in rows}
-    seconds = median_seconds(steps, args.repeats)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(args.threads)
+    try:
+        steps = {row: training_step(row) for row in rows}
+        seconds = median_seconds(steps, args.repeats)
+    finally:
+        torch.set_num_threads(threads)  # the caller's, as it was
     text = ('# CamVid benchmark: what a training step of each row costs\n\n'
             '`python tools/benchmarks/camvid_step_cost.py` (the protocol\'s '
             'crop, images per step and models; random teacher; gradient '
             'cosines off; CPU time, '
-            f'{torch.get_num_threads()} thread(s), torch {torch.__version__}; '
+            f'{args.threads} thread(s), torch {torch.__version__}; '
             f'median of {args.repeats} interleaved rounds)\n\n' +
             cost_table(seconds))
     print(text)

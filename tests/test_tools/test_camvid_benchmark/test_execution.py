@@ -200,11 +200,12 @@ def test_a_carried_over_run_trains_to_its_last_checkpoint_before_the_deadline(
     would not, or at the deadline."""
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_1000.pth'))
     # 600 iterations in 180 s: 0.3 s each; at 1600, the next checkpoint
-    # (2000) is 120 s away
+    # (2000) is 120 s away, and it must land with the margin to spare
     log = _train_line('10:00:00', 1000) + _train_line('10:03:00', 1600)
+    need = 120 + execution.CHECKPOINT_MARGIN_SECONDS
     rule = execution.save_by(1000.0, str(tmp_path), 1000)
-    assert rule(log, 1000.0 - 121) is None
-    stop = rule(log, 1000.0 - 119)
+    assert rule(log, 1000.0 - need - 1) is None
+    stop = rule(log, 1000.0 - need + 1)
     assert isinstance(stop,
                       execution.CarriedOver) and 'iteration 1000' in str(stop)
     # while the checkpoint of 2000 is being written: not stopped
@@ -215,15 +216,20 @@ def test_a_carried_over_run_trains_to_its_last_checkpoint_before_the_deadline(
     assert rule(short, 999.0) is None
     assert isinstance(rule(short, 1000.0), execution.CarriedOver)
     assert isinstance(rule('', 1000.0), execution.CarriedOver)
+    # the last checkpoint is followed by the evaluation: it needs its time
+    ending = log.replace('/16000]', '/2000]')
+    need_last = need + execution.EVALUATION_SECONDS
+    assert rule(ending, 1000.0 - need_last - 1) is None
+    assert rule(ending, 1000.0 - need_last + 1) is not None
     # the rule a run gets: the protocol's checkpoint interval, or its pace
     # against the deadline, or none
     run = lr_runs()[0]
     assert execution.stop_rule(run, str(tmp_path), None, True) is None
     carried = execution.stop_rule(run, str(tmp_path), 1000.0, True)
-    assert carried(log, 1000.0 - 121) is None  # every 1000 iterations
-    assert carried(log, 1000.0 - 119) is not None
+    assert carried(log, 1000.0 - need - 1) is None  # every 1000 iterations
+    assert carried(log, 1000.0 - need + 1) is not None
     paced = execution.stop_rule(run, str(tmp_path), 1000.0, False)
-    assert paced(log, 1000.0 - 121) is None  # its pace is not judged yet
+    assert paced(log, 1000.0 - need - 1) is None  # its pace: not judged yet
     # the watch raises the rule's reason and stops the process
     monkeypatch.setattr(execution, 'WATCH_SECONDS', 0.1)
     sleeper = [sys.executable, '-c', 'import time; time.sleep(30)']
@@ -234,13 +240,17 @@ def test_a_carried_over_run_trains_to_its_last_checkpoint_before_the_deadline(
     assert time.time() - start < 20
 
 
-def test_a_runs_training_time_adds_up_over_its_attempts(tmp_path):
+def test_a_runs_training_time_adds_up_over_the_attempts_it_resumes(tmp_path):
     """A run carried over trains in several attempts: its record's time is
-    their sum, kept in its work dir between them."""
-    assert execution.add_training_seconds(str(tmp_path), 600.0) == 600.0
-    assert execution.add_training_seconds(str(tmp_path), 30.5) == 630.5
+    their sum, kept in its work dir between them; a run that starts over
+    (no checkpoint) counts from zero, whatever attempts came before."""
+    work = str(tmp_path)
+    execution.write_training_seconds(work, 600.25)
+    assert execution.earlier_training_seconds(work) == 0.0  # no checkpoint
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_1000.pth'))
+    assert execution.earlier_training_seconds(work) == 600.25
     (tmp_path / 'training_seconds.txt').write_text('garbage')
-    assert execution.add_training_seconds(str(tmp_path), 5.0) == 5.0
+    assert execution.earlier_training_seconds(work) == 0.0
 
 
 def test_a_run_trains_evaluates_and_writes_its_record(tmp_path, camvid_like,

@@ -2,6 +2,7 @@
 """tools/benchmarks/camvid_step_cost.py: each row's training step, timed as
 the benchmark trains it, as a ratio to KD's."""
 import pytest
+import torch
 from camvid_step_cost import cost_table, main, row_config, rows_to_time
 
 
@@ -29,8 +30,11 @@ def test_a_row_is_the_benchmarks_config_without_the_checkpoint_or_cosines():
 
 def test_the_tool_times_the_rows(tmp_path, fresh_message_hub):
     out = tmp_path / 'cost.md'
+    threads = torch.get_num_threads()
     text = main(['--methods', 'fitnet', '--repeats', '1', '--out', str(out)])
     assert out.read_text() == text
+    assert '1 thread(s)' in text  # as each benchmark run
+    assert torch.get_num_threads() == threads  # the caller's, restored
     rows = {
         line.split('|')[1].strip(): [float(v) for v in line.split('|')[2:4]]
         for line in text.splitlines()

@@ -96,6 +96,11 @@ WATCH_SECONDS = 30.0
 #: to its next checkpoint is judged by its pace (seconds)
 CHECKPOINT_PACE_SPAN_SECONDS = 120.0
 
+#: what a checkpoint due before ``--stop-by`` must leave before it: a look
+#: at the log (:data:`WATCH_SECONDS`), the checkpoint's writing and some
+#: noise in the pace (seconds)
+CHECKPOINT_MARGIN_SECONDS = 90.0
+
 #: the training time a run's log must span before its pace is judged
 #: against ``--stop-by`` (seconds): a few minutes of other work on the
 #: cores (a test suite, an install) slows a one-thread run for a while,
@@ -185,12 +190,20 @@ def finish_by(deadline: float) -> StopRule:
     return rule
 
 
+def next_checkpoint(done: int, interval: int) -> int:
+    """The iteration of the next checkpoint of a run that has one at
+    ``done`` (0: none) and writes one every ``interval`` iterations."""
+    return (done // interval + 1) * interval
+
+
 def save_by(deadline: float, work: str, interval: int) -> StopRule:
-    """Let a run that cannot finish by ``deadline`` train while it can
-    still write another checkpoint (every ``interval`` iterations, in
-    ``work``) before it, and stop it once it cannot, or at ``deadline``
-    (:class:`CarriedOver`): what it trains after its last checkpoint
-    before the deadline would be lost, and the cores are free earlier.
+    """Let a run train while it can still write another checkpoint (every
+    ``interval`` iterations, in ``work``) before ``deadline``, with
+    :data:`CHECKPOINT_MARGIN_SECONDS` to spare (and its evaluation after
+    its last), and stop it once it cannot, or at ``deadline``
+    (:class:`CarriedOver`): what it would train after its last checkpoint
+    before the deadline would be lost, and the cores are free earlier; the
+    next run resumes it. A run that can finish by then trains to its end.
     Until its log shows a pace (:data:`CHECKPOINT_PACE_SPAN_SECONDS`),
     only the deadline stops it."""
 
@@ -203,12 +216,14 @@ def save_by(deadline: float, work: str, interval: int) -> StopRule:
         pace = log_pace(log_text, CHECKPOINT_PACE_SPAN_SECONDS)
         if pace is None:
             return None
-        next_save = (saved // interval + 1) * interval
+        next_save = next_checkpoint(saved, interval)
         if pace.iteration >= next_save:  # being written now
             return None
-        to_next_save = (next_save -
-                        pace.iteration) * pace.seconds_per_iteration
-        return stop if now + to_next_save > deadline else None
+        need = ((next_save - pace.iteration) * pace.seconds_per_iteration +
+                CHECKPOINT_MARGIN_SECONDS)
+        if next_save >= pace.max_iterations:  # the last: then evaluated
+            need += EVALUATION_SECONDS
+        return stop if now + need > deadline else None
 
     return rule
 
@@ -256,7 +271,7 @@ def execute(run: dict,
     another runner holds it: :class:`RunningElsewhere`; or its pace says it
     would end after ``deadline``: :class:`CannotFinish`). With
     ``carry_over``, a run that cannot finish by ``deadline`` trains until
-    its last checkpoint before it (:func:`save_by`,
+    its last checkpoint before it instead (:func:`save_by`,
     :class:`CarriedOver`)."""
     work = osp.join(work_root, run['name'])
     with claimed(work):
@@ -346,8 +361,9 @@ class Trained(NamedTuple):
     """What :func:`train` leaves for the evaluation and the record."""
     #: the final checkpoint (``work/last_checkpoint``)
     checkpoint: str
-    #: wall time of its training, over the attempts this runner saw end
-    #: (:func:`add_training_seconds`; seconds)
+    #: wall time of its training, over the attempts since it last started
+    #: over that this runner saw end (:func:`earlier_training_seconds`;
+    #: seconds)
     seconds: float
     #: the iterations the run was resumed at, over all its attempts
     resumed_at: List[int]
@@ -385,20 +401,27 @@ def stop_rule(run: dict, work: str, deadline: Optional[float],
 TRAINING_SECONDS = 'training_seconds.txt'
 
 
-def add_training_seconds(work: str, seconds: float) -> float:
-    """Add one attempt's ``seconds`` to ``work``'s :data:`TRAINING_SECONDS`
-    and return the total. An attempt whose runner was killed with it (the
-    machine went away) adds nothing."""
-    path = osp.join(work, TRAINING_SECONDS)
+def earlier_training_seconds(work: str) -> float:
+    """The training time of the attempts that the checkpoint a run in
+    ``work`` resumes from holds (:data:`TRAINING_SECONDS`): 0 for a run
+    that starts over (no checkpoint), whatever attempts came before. An
+    attempt whose runner was killed with it (the machine went away) is not
+    counted."""
+    if not checkpoint_iteration(work):
+        return 0.0
     try:
-        with open(path) as f:
-            seconds += float(f.read())
+        with open(osp.join(work, TRAINING_SECONDS)) as f:
+            return float(f.read())
     except (FileNotFoundError, ValueError):
-        pass
+        return 0.0
+
+
+def write_training_seconds(work: str, seconds: float) -> None:
+    """``work``'s :data:`TRAINING_SECONDS`, written whole."""
+    path = osp.join(work, TRAINING_SECONDS)
     with open(path + '.tmp', 'w') as f:
-        f.write(f'{seconds:.1f}\n')
+        f.write(f'{seconds!r}\n')
     os.replace(path + '.tmp', path)
-    return seconds
 
 
 def train(run: dict, work: str, stop: Optional[StopRule]) -> Trained:
@@ -411,6 +434,7 @@ def train(run: dict, work: str, stop: Optional[StopRule]) -> Trained:
         RuntimeError: training failed (its log named).
     """
     log_path = osp.join(work, 'train.log')
+    earlier = earlier_training_seconds(work)
     start = time.time()
     try:
         code = train_until([
@@ -419,7 +443,8 @@ def train(run: dict, work: str, stop: Optional[StopRule]) -> Trained:
         ] + _options_args(_cfg_options(run)), _subprocess_env(), log_path,
                            stop)
     finally:
-        seconds = add_training_seconds(work, time.time() - start)
+        seconds = earlier + time.time() - start
+        write_training_seconds(work, seconds)
     if code != 0:
         raise RuntimeError(f'{run["name"]}: training failed; see {log_path}')
     with open(osp.join(work, 'last_checkpoint')) as f:

@@ -15,8 +15,8 @@ import time
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from .execution import (EVALUATION_SECONDS, CannotFinish, CarriedOver,
-                        RunningElsewhere, execute, resumable_iteration,
-                        teacher_ready)
+                        RunningElsewhere, execute, next_checkpoint,
+                        resumable_iteration, teacher_ready)
 from .plan import current_records, stage_runs
 from .protocol import (BASELINES, RUN_ORDER, TEACHER_CHECKPOINT,
                        config_checkpoint_interval, config_max_iters,
@@ -85,15 +85,15 @@ def seconds_to_a_checkpoint(run: dict,
                             pace: float = 1.0,
                             done: int = 0) -> Optional[float]:
     """How long ``run``, resumed from iteration ``done``, should take to
-    write its next checkpoint (start-up included, as in
-    :func:`expected_seconds`): the least a run carried over must have
-    before ``--stop-by`` for its start to keep anything. None without an
+    write its next checkpoint, with :data:`EVALUATION_SECONDS` to spare
+    for its start-up: the least a run carried over must have before
+    ``--stop-by`` for its start to keep anything. None without an
     estimate."""
     per_iteration = iteration_seconds(run, records)
     if per_iteration is None:
         return None
-    interval = config_checkpoint_interval(run['config'])
-    left = (done // interval + 1) * interval - done
+    left = next_checkpoint(done, config_checkpoint_interval(
+        run['config'])) - done
     return pace * per_iteration * left + EVALUATION_SECONDS
 
 
@@ -131,7 +131,8 @@ def observed_pace(record: dict, estimate: Optional[float]) -> Optional[float]:
 def parse_deadline(text: str, now: float) -> float:
     """``HH:MM`` (local time) as epoch seconds: the next such time after
     ``now``, when the machine will be gone, so that no run is started that
-    cannot finish by then (its work dir would be lost with it).
+    cannot finish by then (its work dir may be lost with it), unless
+    carried over (``--carry-over``).
 
     Raises:
         argparse.ArgumentTypeError: not a time of day, or one that passed
@@ -247,14 +248,11 @@ def run_all(stages: Sequence[str], args: argparse.Namespace,
                     continue
                 if args.stop_by is not None:
                     pace = statistics.median(paces) if paces else 1.0
-                    estimate = (
-                        seconds_to_a_checkpoint
-                        if carry_over else expected_seconds)
-                    need = estimate(
-                        run, rated_records, pace,
-                        resumable_iteration(
-                            run, osp.join(args.work_dir, run['name']),
-                            read_record(args.records, run['name'])))
+                    done = resumable_iteration(
+                        run, osp.join(args.work_dir, run['name']),
+                        read_record(args.records, run['name']))
+                    need = (seconds_to_a_checkpoint if carry_over else
+                            expected_seconds)(run, rated_records, pace, done)
                     left = args.stop_by - time.time()
                     if carry_over and (need is None or need > left):
                         print(
@@ -276,9 +274,13 @@ def run_all(stages: Sequence[str], args: argparse.Namespace,
                              'before --stop-by'),
                             flush=True)
                         continue
+                # under --carry-over, a run slower than its estimate also
+                # trains to its last checkpoint before --stop-by, rather
+                # than being stopped on its pace and started over later
                 running[pool.submit(
                     execute, run, args.work_dir, args.records, args.stop_by,
-                    carry_over)] = (run, iteration_seconds(run, rated_records))
+                    args.carry_over)] = (run,
+                                         iteration_seconds(run, rated_records))
                 started += 1
                 print(
                     f'{stamp()} started {run["name"]}' +
