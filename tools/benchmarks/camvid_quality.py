@@ -67,12 +67,23 @@ import os.path as osp
 import time
 
 from camvid_benchmark.calibration_report import calibration_document
+from camvid_benchmark.execution import resumable_iteration
 from camvid_benchmark.plan import current_records
 from camvid_benchmark.plots import plot_results, plot_val_curves
 from camvid_benchmark.protocol import METHODS, RECORDS, REPO, STAGES
 from camvid_benchmark.records import is_done, load_records
 from camvid_benchmark.reports import diagnostics_document, quality_document
-from camvid_benchmark.scheduler import parse_deadline, run_all, work_left
+from camvid_benchmark.scheduler import (parse_deadline, planned_iterations,
+                                        run_all, work_left)
+
+
+def resume_note(run: dict, work_root: str, record) -> str:
+    """Where a run not done would resume in ``work_root`` (a run carried
+    over, or interrupted), as a note for ``plan``; '' from scratch."""
+    done = resumable_iteration(run, osp.join(work_root, run['name']), record)
+    if not done:
+        return ''
+    return f'  (resumes at iteration {done} of {planned_iterations(run)})'
 
 
 def main(argv=None):
@@ -121,7 +132,9 @@ def main(argv=None):
         for run in plan:
             state = 'done' if is_done(run, current) else (
                 'stale' if run['name'] in stale else 'todo')
-            print(f'{state:5s} {run["name"]}')
+            print(f'{state:5s} {run["name"]}' +
+                  ('' if state == 'done' else resume_note(
+                      run, args.work_dir, records.get(run['name']))))
         todo = [run for run in plan if not is_done(run, current)]
         seconds, unknown = work_left(todo, current, args.work_dir,
                                      args.records)

@@ -374,3 +374,27 @@ def test_work_left_counts_what_each_run_still_needs(tmp_path):
     assert seconds == pytest.approx(0.1 * (4000 + 16000) +
                                     2 * EVALUATION_SECONDS)
     assert unknown == 1  # no distillation run yet to estimate KD's from
+
+
+def test_plan_says_where_a_run_would_resume(tmp_path, capsys):
+    """`plan` notes the checkpoint a run not done would resume from (a run
+    carried over from an earlier session), and nothing for one that starts
+    from scratch."""
+    import camvid_quality
+    records = tmp_path / 'records'
+    records.mkdir()
+    camvid_quality.main(
+        ['plan', '--records',
+         str(records), '--work-dir',
+         str(tmp_path)])
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith('todo') and 'resumes' not in first
+    name = first.split()[1]
+    (tmp_path / name).mkdir()
+    (tmp_path / name / 'last_checkpoint').write_text('x/iter_3000.pth')
+    camvid_quality.main(
+        ['plan', '--records',
+         str(records), '--work-dir',
+         str(tmp_path)])
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.endswith(f'{name}  (resumes at iteration 3000 of 16000)')
