@@ -86,6 +86,12 @@ def flat_gradient(value: Tensor, params: Sequence[Tensor]) -> Tensor:
     ])
 
 
+def gradient_cosine(first: Tensor, second: Tensor) -> float:
+    """Cosine between two flat gradients; 0.0 when either is zero."""
+    denom = first.norm() * second.norm()
+    return float(first @ second / denom) if denom > 0 else 0.0
+
+
 def estimate_weight(
         cal: Calibration, term: Tensor, task: Tensor,
         gradient: Optional[Callable[[Tensor], Tensor]]) -> Optional[Estimate]:
@@ -114,8 +120,7 @@ def estimate_weight(
                              '(train_step), with gradients enabled.')
         task_grad, term_grad = gradient(task), gradient(term)
         num, den = float(task_grad.norm()), float(term_grad.norm())
-        if num > 0 and den > 0:
-            cosine = float(task_grad @ term_grad) / (num * den)
+        cosine = gradient_cosine(task_grad, term_grad)
     usable = math.isfinite(num) and math.isfinite(den) and den > 1e-12
     sums = [cal.ratio * num / den, cosine, 1.0] if usable else [0.0] * 3
     estimate = torch.tensor(sums, dtype=torch.float64)

@@ -5,7 +5,7 @@ from typing import Dict, Iterable, Mapping, Optional, Sequence
 
 from torch import Tensor
 
-from ..distill.calibration import flat_gradient
+from ..distill.calibration import flat_gradient, gradient_cosine
 from ..distill.distiller import DistillOutput, resize_labels
 from ..utils.log_keys import (AGREEMENT, COSINE, FACTOR, GRAD_RATIO, RATIO,
                               WEIGHT)
@@ -44,11 +44,9 @@ def gradient_alignment(task: Tensor, terms: Mapping[str, Tensor],
         if not value.requires_grad:
             continue
         grad = flat_gradient(value, params)
-        norm = grad.norm()
-        denom = base_norm * norm
-        cosine = float(base @ grad / denom) if denom > 0 else 0.0
-        ratio = float(norm / base_norm) if base_norm > 0 else float('nan')
-        out[name] = (cosine, ratio)
+        ratio = float(grad.norm() /
+                      base_norm) if base_norm > 0 else float('nan')
+        out[name] = (gradient_cosine(base, grad), ratio)
     return out
 
 

@@ -4,7 +4,7 @@ ratio=r)."""
 import pytest
 import torch
 
-from mmseg_kd.distill import Distiller
+from mmseg_kd.distill import Distiller, calibration
 from mmseg_kd.distill.calibration import (LOW_COSINE, Calibration,
                                           flat_gradient, parse_loss_weight)
 from mmseg_kd.losses import KDLoss
@@ -141,6 +141,15 @@ def test_flat_gradient_fills_unreached_parameters_with_zeros():
     a, b = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(3))
     grad = flat_gradient((3 * a).sum(), [a, b])
     assert grad.tolist() == [3.0, 3.0, 0.0, 0.0, 0.0]
+
+
+def test_gradient_cosine_matches_torch_and_is_zero_for_a_zero_gradient():
+    gen = torch.Generator().manual_seed(3)
+    a, b = torch.randn(7, generator=gen), torch.randn(7, generator=gen)
+    expected = float(torch.nn.functional.cosine_similarity(a, b, dim=0))
+    assert calibration.gradient_cosine(a, b) == pytest.approx(expected)
+    assert calibration.gradient_cosine(a, -a) == pytest.approx(-1.0)
+    assert calibration.gradient_cosine(a, torch.zeros(7)) == 0.0
 
 
 def calibrate_on_grad(task_of, mmengine_log):
