@@ -319,6 +319,37 @@ def test_stop_by_learns_this_machines_pace(tmp_path, monkeypatch, capsys):
     assert 'not starting check_baseline' not in capsys.readouterr().out
 
 
+def test_a_methods_first_runs_teach_no_pace(tmp_path, monkeypatch, capsys):
+    """Runs estimated from their kind's records (KD's, with only CWD's to go
+    by) and finished ten times faster say how KD differs from CWD, not how
+    fast this machine is: the 32000-iteration check, ~58 min at the records'
+    pace, is still not started."""
+    monkeypatch.setattr(scheduler, 'teacher_ready', lambda: True)
+    records = _records_with_a_timed_final()
+    for name, record in records.items():
+        if name.startswith('tune_'):
+            record.update(_timing(800, 8000))
+    records['tune_cwd_logits_w1_s100'] = dict(
+        method='cwd_logits', stage='tune', **_timing(800, 8000))
+    started = []
+
+    def execute(run, work, records_dir, deadline, carry_over=False):
+        started.append(run['name'])
+        iters = planned_iterations(run)
+        rate = 0.01 if run['method'] == 'kd' else 0.1
+        return dict(
+            tuned_record(run, 50.0),
+            **_finished(run, **_timing(rate * iters, iters)))
+
+    monkeypatch.setattr(scheduler, 'execute', execute)
+    _run_finals_and_kd_tuning(tmp_path, records, _one_more_final_fits())
+    kd_runs = [n for n in started if '_kd_' in n]
+    assert len(kd_runs) >= 3  # enough to outvote the two finals' pace
+    assert 'check_baseline_32000it_s0' not in started
+    assert 'not starting check_baseline_32000it_s0: needs ~58 min (pace ' \
+        'x1.00)' in capsys.readouterr().out
+
+
 def test_stop_by_is_the_next_such_time():
     """Later today, or tomorrow when it passed more than 12 hours ago; a
     time just passed is refused (a late start, not tomorrow's deadline)."""

@@ -12,7 +12,7 @@ import re
 import statistics
 import sys
 import time
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from .execution import (EVALUATION_SECONDS, CannotFinish, CarriedOver,
                         RunningElsewhere, execute, next_checkpoint,
@@ -32,6 +32,24 @@ def planned_iterations(run: dict) -> int:
     return config_max_iters(run['config'])
 
 
+def median_rate(records: Dict[str, dict],
+                match: Callable[[str], bool]) -> Optional[float]:
+    """The median seconds per iteration of the finished, uninterrupted runs
+    whose method ``match`` accepts; None without any."""
+    rates = [
+        r['train_seconds'] / iterations_of(r) for r in records.values()
+        if match(r.get('method', '')) and not r.get('resumed_at')
+        and iterations_of(r) and r.get('train_seconds')
+    ]
+    return statistics.median(rates) if rates else None
+
+
+def own_iteration_seconds(run: dict, records: dict) -> Optional[float]:
+    """Seconds per iteration of ``run``'s own method's finished runs
+    (:func:`median_rate`); None for a method's first run."""
+    return median_rate(records, lambda m: m == run['method'])
+
+
 def iteration_seconds(run: dict, records: Dict[str, dict]) -> Optional[float]:
     """Seconds per training iteration ``run`` should take, from finished,
     uninterrupted runs: of the same method; else of the same kind (student
@@ -41,23 +59,20 @@ def iteration_seconds(run: dict, records: Dict[str, dict]) -> Optional[float]:
     machines the records were made on: :func:`run_all` corrects it by this
     machine's pace."""
 
-    def rate(match) -> Optional[float]:
-        rates = [
-            r['train_seconds'] / iterations_of(r) for r in records.values()
-            if match(r.get('method', '')) and not r.get('resumed_at')
-            and iterations_of(r) and r.get('train_seconds')
-        ]
-        return statistics.median(rates) if rates else None
-
     method = run['method']
-    per_iteration = rate(lambda m: m == method) or rate(
-        lambda m: student_of(m) == student_of(method) and is_distillation(
-            m) == is_distillation(method))
+
+    def same_kind(m: str) -> bool:
+        return student_of(m) == student_of(method) and is_distillation(
+            m) == is_distillation(method)
+
+    per_iteration = own_iteration_seconds(run, records) or median_rate(
+        records, same_kind)
     if per_iteration is None and is_distillation(method):
-        alone = rate(lambda m: m == student_of(method))
-        with_teacher = rate(
+        alone = median_rate(records, lambda m: m == student_of(method))
+        with_teacher = median_rate(
+            records,
             lambda m: is_distillation(m) and student_of(m) == 'baseline')
-        pspnet_alone = rate(lambda m: m == 'baseline')
+        pspnet_alone = median_rate(records, lambda m: m == 'baseline')
         if None not in (alone, with_teacher, pspnet_alone):
             per_iteration = alone + with_teacher - pspnet_alone
     return per_iteration
@@ -120,8 +135,9 @@ def work_left(runs: Sequence[dict], records: Dict[str, dict], work_root: str,
 
 def observed_pace(record: dict, estimate: Optional[float]) -> Optional[float]:
     """A finished run's seconds per iteration over ``estimate`` (its
-    :func:`iteration_seconds` when it started); None for a resumed run (its
-    time covers a part) or without an estimate."""
+    :func:`own_iteration_seconds` when it started); None for a resumed run
+    (its time covers a part) or without an estimate (a method's first
+    run)."""
     iterations = iterations_of(record)
     if not estimate or record.get('resumed_at') or not iterations:
         return None
@@ -277,10 +293,15 @@ def run_all(stages: Sequence[str], args: argparse.Namespace,
                 # under --carry-over, a run slower than its estimate also
                 # trains to its last checkpoint before --stop-by, rather
                 # than being stopped on its pace and started over later
-                running[pool.submit(
-                    execute, run, args.work_dir, args.records, args.stop_by,
-                    args.carry_over)] = (run,
-                                         iteration_seconds(run, rated_records))
+                # the pace is learned only from runs estimated from their
+                # own method's records: a method's first run, estimated
+                # from its kind's, says how the method differs from its
+                # kind (MGD's step is 1.5x KD's), not how this machine
+                # differs from the records' machines
+                own_rate = own_iteration_seconds(run, rated_records)
+                running[pool.submit(execute, run, args.work_dir, args.records,
+                                    args.stop_by,
+                                    args.carry_over)] = (run, own_rate)
                 started += 1
                 print(
                     f'{stamp()} started {run["name"]}' +
