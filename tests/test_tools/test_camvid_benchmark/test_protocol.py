@@ -13,6 +13,7 @@ from camvid_benchmark.protocol import (BASELINE_CONFIG, CONFIGS,
                                        config_weights, load_config,
                                        published_row, published_weights)
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmseg.registry import MODELS
 
@@ -64,10 +65,13 @@ def test_rows_build_and_train(method, fresh_message_hub):
     assert any(k.startswith('kd_grad_ratio/') for k in log)
 
 
-def test_configs_are_parsed_again_when_they_change(tmp_path, monkeypatch):
+def test_configs_are_parsed_again_when_they_change(tmp_path, monkeypatch,
+                                                   mmengine_log):
     """Parsed once while the files stay as they are, each caller given its
     own copy; a changed file (size or time) or environment is read again,
-    so a runner never plans from configs that a checkout replaced."""
+    so a runner never plans from configs that a checkout replaced. The
+    environment variables it fills are not announced (mmengine's INFO line
+    for each config would bury the plan)."""
     path = tmp_path / 'protocol.py'
     path.write_text("x = 1\ny = '{{$MMSEG_KD_TEST_VALUE:a}}'\n")
     first = load_config(str(path))
@@ -81,7 +85,11 @@ def test_configs_are_parsed_again_when_they_change(tmp_path, monkeypatch):
     assert load_config(str(path)).x == 33  # the same size, a later time
     assert load_config(str(path)).y == 'a'
     monkeypatch.setenv('MMSEG_KD_TEST_VALUE', 'b')
+    logger = MMLogger.get_current_instance()
+    level = logger.level
     assert load_config(str(path)).y == 'b'
+    assert not [m for m in mmengine_log if 'Using env variable' in m]
+    assert logger.level == level
 
 
 def test_the_calibrated_dist_config_sets_its_weights_from_iteration_1000(

@@ -6,6 +6,7 @@ import copy
 import functools
 import hashlib
 import json
+import logging
 import os
 import os.path as osp
 from typing import TYPE_CHECKING, Dict, Union
@@ -114,9 +115,18 @@ def config_files_state(config: str) -> str:
 
 @functools.lru_cache(maxsize=None)
 def _parsed_config(path: str, state: str) -> 'Config':
-    """``path`` parsed, once per :func:`config_files_state` ``state``."""
+    """``path`` parsed, once per :func:`config_files_state` ``state``;
+    mmengine's INFO line for each ``{{$VAR}}`` it fills (CAMVID_ROOT) is
+    left out of the runner's and the planner's output."""
     from mmengine.config import Config
-    return Config.fromfile(path)
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        return Config.fromfile(path)
+    finally:
+        logger.setLevel(level)
 
 
 def load_config(config: str) -> 'Config':
