@@ -1,7 +1,8 @@
 # Copyright (c) mmseg_kd contributors. All rights reserved.
 """camvid_benchmark.reports: the tables compute what they say."""
 
-from camvid_benchmark.reports import diagnostics_table, table
+from camvid_benchmark.reports import (class_gains, diagnostics_table,
+                                      finals_by_method, table)
 
 
 def test_table_mean_std_and_gap():
@@ -147,3 +148,39 @@ def test_diagnostics_table_spans_every_term_curve():
     assert fit == ('| kd | tune x3 | loss_fit |  | 2 -> 2 (2 .. 2) |  |  '
                    '| 50.00 |')
     assert '| at |' not in diagnostics_table(['kd', 'cwd_logits'], records)
+
+
+def test_class_gains_per_class_over_the_seeds():
+    """Each row's per-class test IoU (mean over its seeds) minus its
+    student alone's, with the val and test mIoU gains; ESPNet's rows
+    against the ESPNet student; a row without its student alone left
+    out."""
+
+    def rec(method, seed, val, test, road, car):
+        return dict(
+            method=method,
+            seed=seed,
+            stage='final',
+            val_mIoU=val,
+            test_mIoU=test,
+            test_per_class_IoU=dict(Road=road, Car=car))
+
+    records = {
+        'b0': rec('baseline', 0, 50.0, 40.0, 80.0, 10.0),
+        'b1': rec('baseline', 1, 52.0, 42.0, 82.0, 20.0),
+        'k0': rec('kd', 0, 51.0, 44.0, 81.0, 30.0),
+        'k1': rec('kd', 1, 52.0, 45.0, 80.0, 31.0),
+        'e0': rec('espnet_skd_pixel_pair', 0, 40.0, 30.0, 70.0, 5.0),
+    }
+    text = class_gains(finals_by_method(records))
+    lines = text.splitlines()
+    assert lines[0] == '| method | val mIoU | test mIoU | Road | Car |'
+    assert lines[1] == '|---|---|---|---|---|'
+    # kd: val 51.5 - 51, test 44.5 - 41, Road 80.5 - 81, Car 30.5 - 15
+    assert lines[2] == '| kd (2 of 3 seeds) | +0.5 | +3.5 | -0.5 | +15.5 |'
+    assert len(lines) == 3  # no ESPNet student alone to compare with
+    records['eb0'] = rec('espnet_baseline', 0, 41.0, 29.0, 71.0, 2.0)
+    lines = class_gains(finals_by_method(records)).splitlines()
+    assert lines[3] == ('| espnet_skd_pixel_pair (1 of 3 seeds) | -1.0 | '
+                        '+1.0 | -1.0 | +3.0 |')
+    assert class_gains(finals_by_method({'b0': records['b0']})) == ''

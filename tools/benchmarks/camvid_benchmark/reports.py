@@ -56,6 +56,14 @@ def finals_by_method(
     return by_method
 
 
+def current_finals(records: Dict[str, dict],
+                   superseded: Iterable[str]) -> Dict[str, List[dict]]:
+    """:func:`finals_by_method` of the final runs not ``superseded``."""
+    superseded = set(superseded)
+    return finals_by_method(records,
+                            [n for n in records if n not in superseded])
+
+
 def table(records: Dict[str, dict], superseded: Iterable[str] = ()) -> str:
     """The markdown table of the final runs (mean, std and per-seed test
     mIoU; chosen and published weights; the gap to the student alone).
@@ -68,8 +76,7 @@ def table(records: Dict[str, dict], superseded: Iterable[str] = ()) -> str:
             mixes seeds of two settings.
     """
     superseded = set(superseded)
-    current = finals_by_method(records,
-                               [n for n in records if n not in superseded])
+    current = current_finals(records, superseded)
     teacher = records.get(run_name('teacher', 'teacher', 0))
     lines = []
     if teacher:
@@ -91,6 +98,62 @@ def table(records: Dict[str, dict], superseded: Iterable[str] = ()) -> str:
     return '\n'.join(lines)
 
 
+def row_order() -> List[str]:
+    """The methods in the tables' order: the PSPNet student alone, its
+    distillation rows, then each other student alone with its rows."""
+    order = ['baseline'] + [m for m in METHODS if m not in STUDENT_OF]
+    for name in FIXED_BASELINES:
+        order += [name] + [m for m, s in STUDENT_OF.items() if s == name]
+    return order
+
+
+def class_gains(by_method: Dict[str, List[dict]]) -> str:
+    """Where each row's gain over its student alone lies: per class, the
+    test IoU averaged over the row's seeds minus its student alone's, with
+    the val and test mIoU gains beside (rows whose student alone has
+    final runs).
+
+    Args:
+        by_method (dict): method -> its final runs' records
+            (:func:`finals_by_method`), each with ``test_per_class_IoU``.
+
+    Returns:
+        str: a markdown table, or '' while no distillation row has a
+        student alone to compare with.
+    """
+
+    def mean_of(runs: List[dict],
+                key: str,
+                name: Optional[str] = None) -> float:
+        return statistics.mean(r[key] if name is None else r[key][name]
+                               for r in runs)
+
+    rows = []
+    for method in row_order():
+        student = by_method.get(STUDENT_OF.get(method, 'baseline'))
+        runs = by_method.get(method)
+        if method in BASELINES or not runs or not student:
+            continue
+        classes = list(student[0]['test_per_class_IoU'])
+        gains = [
+            mean_of(runs, key) - mean_of(student, key)
+            for key in ('val_mIoU', 'test_mIoU')
+        ] + [
+            mean_of(runs, 'test_per_class_IoU', c) -
+            mean_of(student, 'test_per_class_IoU', c) for c in classes
+        ]
+        partial = (f' ({len(runs)} of {len(FINAL_SEEDS)} seeds)'
+                   if len(runs) < len(FINAL_SEEDS) else '')
+        rows.append(f'| {method}{partial} | ' +
+                    ' | '.join(f'{g:+.1f}' for g in gains) + ' |')
+    if not rows:
+        return ''
+    return '\n'.join([
+        '| method | val mIoU | test mIoU | ' + ' | '.join(classes) +
+        ' |', '|---' * (len(classes) + 3) + '|'
+    ] + rows) + '\n'
+
+
 def final_rows(by_method: Dict[str, List[dict]],
                students: Dict[str, Tuple[float, float]]) -> str:
     """The rows of :func:`table` for ``by_method``'s final runs, each
@@ -101,10 +164,7 @@ def final_rows(by_method: Dict[str, List[dict]],
         'vs. student alone | per seed | val mIoU |',
         '|---|---|---|---|---|---|'
     ]
-    order = ['baseline'] + [m for m in METHODS if m not in STUDENT_OF]
-    for name in FIXED_BASELINES:
-        order += [name] + [m for m, s in STUDENT_OF.items() if s == name]
-    for method in order:
+    for method in row_order():
         runs = by_method.get(method)
         if not runs:
             continue
@@ -224,9 +284,11 @@ def diagnostics_document(methods: Sequence[str], records: Dict[str,
 def quality_document(records: Dict[str, dict], superseded: Iterable[str],
                      done: int, planned: int) -> str:
     """docs/benchmarks/camvid_quality.md: :func:`table` (``superseded``: as
-    there) and :func:`tuning_table` under a heading that says how they were
-    made and how far the plan is (``done`` of its ``planned`` runs so
-    far)."""
+    there), :func:`class_gains` and :func:`tuning_table` under a heading
+    that says how they were made and how far the plan is (``done`` of its
+    ``planned`` runs so far)."""
+    superseded = set(superseded)
+    current = current_finals(records, superseded)
     return ('# CamVid distillation quality (CPU protocol)\n\n'
             'Written by `python tools/benchmarks/camvid_quality.py '
             'table --out docs/benchmarks/camvid_quality.md` from the '
@@ -242,5 +304,8 @@ def quality_document(records: Dict[str, dict], superseded: Iterable[str],
             'the larger std) and "(falls short)" where the row is '
             'below the student alone (the measurements that explain '
             'it: docs/benchmarks/camvid_diagnostics.md).\n\n' +
-            table(records, superseded) + '\nTuning (val split):\n\n' +
-            tuning_table(records))
+            table(records, superseded) +
+            '\nGain over the student alone per class (test IoU, the mean '
+            'over the row\'s seeds minus the student alone\'s), with the '
+            'val and test mIoU gains:\n\n' + class_gains(current) +
+            '\nTuning (val split):\n\n' + tuning_table(records))
