@@ -5,6 +5,7 @@ import json
 import os
 import os.path as osp
 import sys
+import threading
 import time
 
 import pytest
@@ -238,6 +239,38 @@ def test_a_carried_over_run_trains_to_its_last_checkpoint_before_the_deadline(
         train_until(sleeper, {}, str(tmp_path / 'train.log'),
                     execution.save_by(time.time() + 0.5, str(tmp_path), 1000))
     assert time.time() - start < 20
+
+
+def test_a_run_stops_when_its_runner_is_asked_to(tmp_path, monkeypatch):
+    """Once the runner is asked to stop (the event its signal handler sets),
+    a training is stopped at the watch's next look, its process ended
+    (Stopped); one that died with the runner's signal is Stopped too, not
+    a failure; one that finished returns its exit code."""
+    monkeypatch.setattr(execution, 'WATCH_SECONDS', 0.1)
+    log, pid_file = str(tmp_path / 'train.log'), tmp_path / 'pid'
+    sleeper = [
+        sys.executable, '-c', 'import os, time; '
+        f'open({str(pid_file)!r}, "w").write(str(os.getpid())); '
+        'time.sleep(30)'
+    ]
+    requested = threading.Event()
+    timer = threading.Timer(1.0, requested.set)
+    timer.start()
+    start = time.time()
+    with pytest.raises(execution.Stopped, match='last checkpoint'):
+        train_until(sleeper, {}, log, None, requested)
+    assert time.time() - start < 20
+    timer.join()
+    with pytest.raises(ProcessLookupError):  # ended and reaped
+        os.kill(int(pid_file.read_text()), 0)
+    with pytest.raises(execution.Stopped):
+        train_until([sys.executable, '-c', 'exit(143)'], {}, log, None,
+                    requested)
+    assert train_until([sys.executable, '-c', 'pass'], {}, log, None,
+                       requested) == 0
+    # not asked to stop: a failure is the training's exit code
+    assert train_until([sys.executable, '-c', 'exit(3)'], {}, log, None,
+                       threading.Event()) == 3
 
 
 def test_a_runs_training_time_adds_up_over_the_attempts_it_resumes(tmp_path):

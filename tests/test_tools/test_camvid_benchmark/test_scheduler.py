@@ -3,13 +3,15 @@
 --stop-by."""
 import argparse
 import json
+import os
 import os.path as osp
+import signal
 import time
 
 import pytest
 from camvid_benchmark import scheduler
 from camvid_benchmark.execution import (EVALUATION_SECONDS, CannotFinish,
-                                        CarriedOver)
+                                        CarriedOver, Stopped)
 from camvid_benchmark.plan import final_runs, lr_runs, tune_runs
 from camvid_benchmark.protocol import (BASELINE_CONFIG, CONFIGS, FINAL_SEEDS,
                                        METHODS, STAGES)
@@ -199,7 +201,7 @@ def test_stop_by_starts_only_runs_that_can_finish(tmp_path, monkeypatch,
     stop_by = _one_more_final_fits()
     started = []
 
-    def execute(run, work, records_dir, deadline, carry_over=False):
+    def execute(run, work, records_dir, deadline, carry_over=False, **_):
         assert deadline == stop_by
         started.append(run['name'])
         if run['name'] == 'final_baseline_s1':  # its own pace: too slow
@@ -228,7 +230,7 @@ def test_carry_over_gives_a_slot_no_run_can_finish_in_to_a_long_run(
     stop_by = _one_more_final_fits()
     monkeypatch.setattr(scheduler, 'teacher_ready', lambda: True)
 
-    def execute(run, work, records_dir, deadline, carry_over=False):
+    def execute(run, work, records_dir, deadline, carry_over=False, **_):
         assert deadline == stop_by and carry_over  # every run may carry over
         started.append(run['name'])
         if run['name'].startswith('check_'):  # 58 min: cannot finish
@@ -276,7 +278,7 @@ def test_a_run_another_runner_finished_is_not_started(tmp_path, monkeypatch):
     runs = {r['name']: r for r in final_runs(['kd'], records)}
     started = []
 
-    def execute(run, work, records_dir, deadline, carry_over=False):
+    def execute(run, work, records_dir, deadline, carry_over=False, **_):
         started.append(run['name'])
         if run['name'] == 'final_baseline_s1':  # meanwhile, the other one
             with open(osp.join(records_dir, 'final_baseline_s2.json'),
@@ -303,7 +305,7 @@ def test_stop_by_learns_this_machines_pace(tmp_path, monkeypatch, capsys):
             record.update(_timing(800, 8000))
     started = []
 
-    def execute(run, work, records_dir, deadline, carry_over=False):
+    def execute(run, work, records_dir, deadline, carry_over=False, **_):
         started.append(run['name'])
         iters = planned_iterations(run)
         # half the records' pace
@@ -333,7 +335,7 @@ def test_a_methods_first_runs_teach_no_pace(tmp_path, monkeypatch, capsys):
         method='cwd_logits', stage='tune', **_timing(800, 8000))
     started = []
 
-    def execute(run, work, records_dir, deadline, carry_over=False):
+    def execute(run, work, records_dir, deadline, carry_over=False, **_):
         started.append(run['name'])
         iters = planned_iterations(run)
         rate = 0.01 if run['method'] == 'kd' else 0.1
@@ -348,6 +350,30 @@ def test_a_methods_first_runs_teach_no_pace(tmp_path, monkeypatch, capsys):
     assert 'check_baseline_32000it_s0' not in started
     assert 'not starting check_baseline_32000it_s0: needs ~58 min (pace ' \
         'x1.00)' in capsys.readouterr().out
+
+
+def test_a_signal_stops_the_runner_and_its_runs(tmp_path, monkeypatch, capsys):
+    """SIGTERM (or Ctrl-C) does not kill the runner outright: it sets the
+    event its runs are watched with, the running run stops (Stopped) and
+    no other run is started; the earlier handlers are back afterwards."""
+    monkeypatch.setattr(scheduler, 'teacher_ready', lambda: True)
+    records = _records_with_a_timed_final()
+    started = []
+    handler = signal.getsignal(signal.SIGTERM)
+
+    def execute(run, work, records_dir, deadline, carry_over, *, requested):
+        started.append(run['name'])
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert requested.wait(10)  # the handler runs in the main thread
+        raise Stopped('stopped on request; its last checkpoint is kept')
+
+    monkeypatch.setattr(scheduler, 'execute', execute)
+    _run_finals_and_kd_tuning(tmp_path, records, None)
+    assert started == ['final_baseline_s1']
+    out = capsys.readouterr().out
+    assert 'SIGTERM: stopping; each run stops within' in out
+    assert 'final_baseline_s1: stopped on request' in out
+    assert signal.getsignal(signal.SIGTERM) is handler
 
 
 def test_stop_by_is_the_next_such_time():

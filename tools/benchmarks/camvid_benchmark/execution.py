@@ -11,6 +11,7 @@ import os.path as osp
 import re
 import subprocess
 import sys
+import threading
 import time
 from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Union
 
@@ -87,6 +88,12 @@ class CarriedOver(Exception):
     """A run that could not finish by ``--stop-by`` (``--carry-over``) was
     stopped before it, its work kept in its last checkpoint: the next
     ``run`` resumes it."""
+
+
+class Stopped(Exception):
+    """The runner was asked to stop (SIGTERM, Ctrl-C): the run's training
+    was stopped, its work kept in its last checkpoint and its training time
+    written; the next ``run`` resumes it."""
 
 
 #: seconds between two looks at a training run's log for its pace
@@ -228,13 +235,19 @@ def save_by(deadline: float, work: str, interval: int) -> StopRule:
     return rule
 
 
-def train_until(command: List[str], env: dict, log_path: str,
-                stop: Optional[StopRule]) -> int:
+def train_until(command: List[str],
+                env: dict,
+                log_path: str,
+                stop: Optional[StopRule],
+                requested: Optional[threading.Event] = None) -> int:
     """Run the training ``command`` (its output appended to ``log_path``)
     and return its exit code; with a ``stop`` rule (:func:`finish_by`,
     :func:`save_by`), looked at every :data:`WATCH_SECONDS` with this
     attempt's log, stop it and raise the rule's reason as soon as it gives
-    one."""
+    one. Once ``requested`` is set (the runner was asked to stop), stop it
+    at the next look and raise :class:`Stopped`; likewise when it fails
+    after the request (a signal to the runner's process group reaches the
+    training too)."""
     with open(log_path, 'a') as log:
         start = log.tell()
         process = subprocess.Popen(
@@ -242,9 +255,14 @@ def train_until(command: List[str], env: dict, log_path: str,
     try:
         while True:
             try:
-                return process.wait(timeout=WATCH_SECONDS)
+                code = process.wait(timeout=WATCH_SECONDS)
             except subprocess.TimeoutExpired:
-                pass
+                code = None
+            if requested is not None and requested.is_set() and code != 0:
+                raise Stopped('stopped on request; its last checkpoint '
+                              'is kept and the next run resumes it')
+            if code is not None:
+                return code
             if stop is None:
                 continue
             with open(log_path) as log:
@@ -266,16 +284,18 @@ def execute(run: dict,
             work_root: str,
             records_dir: str,
             deadline: Optional[float] = None,
-            carry_over: bool = False) -> dict:
+            carry_over: bool = False,
+            requested: Optional[threading.Event] = None) -> dict:
     """Train ``run``, evaluate it on its splits, write its record (unless
     another runner holds it: :class:`RunningElsewhere`; or its pace says it
-    would end after ``deadline``: :class:`CannotFinish`). With
-    ``carry_over``, a run that cannot finish by ``deadline`` trains until
-    its last checkpoint before it instead (:func:`save_by`,
-    :class:`CarriedOver`)."""
+    would end after ``deadline``: :class:`CannotFinish`; or ``requested``
+    was set while it trained: :class:`Stopped`). With ``carry_over``, a
+    run that cannot finish by ``deadline`` trains until its last
+    checkpoint before it instead (:func:`save_by`, :class:`CarriedOver`)."""
     work = osp.join(work_root, run['name'])
     with claimed(work):
-        return _execute(run, work, records_dir, deadline, carry_over)
+        return _execute(run, work, records_dir, deadline, carry_over,
+                        requested)
 
 
 #: the file in a work dir that names the settings of the run it holds
@@ -424,11 +444,14 @@ def write_training_seconds(work: str, seconds: float) -> None:
     os.replace(path + '.tmp', path)
 
 
-def train(run: dict, work: str, stop: Optional[StopRule]) -> Trained:
+def train(run: dict,
+          work: str,
+          stop: Optional[StopRule],
+          requested: Optional[threading.Event] = None) -> Trained:
     """Train ``run`` in ``work`` with ``tools/train.py --resume``: a run
     interrupted earlier (a session that ended, a run carried over)
     continues from its last checkpoint, exactly; a fresh work dir starts
-    from zero. Watched by ``stop`` (:func:`train_until`).
+    from zero. Watched by ``stop`` and ``requested`` (:func:`train_until`).
 
     Raises:
         RuntimeError: training failed (its log named).
@@ -441,7 +464,7 @@ def train(run: dict, work: str, stop: Optional[StopRule]) -> Trained:
             sys.executable, 'tools/train.py', run['config'], '--work-dir',
             work, '--resume', '--cfg-options'
         ] + _options_args(_cfg_options(run)), _subprocess_env(), log_path,
-                           stop)
+                           stop, requested)
     finally:
         seconds = earlier + time.time() - start
         write_training_seconds(work, seconds)
@@ -537,7 +560,7 @@ def write_record(record: dict, records_dir: str, name: str) -> None:
 
 
 def _execute(run: dict, work: str, records_dir: str, deadline: Optional[float],
-             carry_over: bool) -> dict:
+             carry_over: bool, requested: Optional[threading.Event]) -> dict:
     """:func:`execute` in the claimed work dir ``work``: make it hold this
     run alone, :func:`train`, :func:`evaluate` on the run's splits, write
     and return the record (for the teacher, also its weights at
@@ -549,7 +572,8 @@ def _execute(run: dict, work: str, records_dir: str, deadline: Optional[float],
             f'{run["name"]}: its work dir held a run with other settings; '
             f'moved to {aside}',
             flush=True)
-    trained = train(run, work, stop_rule(run, work, deadline, carry_over))
+    trained = train(run, work, stop_rule(run, work, deadline, carry_over),
+                    requested)
     scores = {
         split: evaluate(run, work, trained.checkpoint, split)
         for split in run['splits']

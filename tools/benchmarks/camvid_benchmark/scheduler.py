@@ -7,16 +7,20 @@ that cannot finish, trained until its last checkpoint before then and
 resumed by the next ``run``."""
 import argparse
 import concurrent.futures
+import contextlib
 import os.path as osp
 import re
+import signal
 import statistics
 import sys
+import threading
 import time
-from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import (Callable, Dict, Iterator, List, Optional, Sequence, Set,
+                    Tuple)
 
-from .execution import (EVALUATION_SECONDS, CannotFinish, CarriedOver,
-                        RunningElsewhere, execute, next_checkpoint,
-                        resumable_iteration, teacher_ready)
+from .execution import (EVALUATION_SECONDS, WATCH_SECONDS, CannotFinish,
+                        CarriedOver, RunningElsewhere, Stopped, execute,
+                        next_checkpoint, resumable_iteration, teacher_ready)
 from .plan import current_records, stage_runs
 from .protocol import (BASELINES, RUN_ORDER, TEACHER_CHECKPOINT,
                        config_checkpoint_interval, config_max_iters,
@@ -191,6 +195,32 @@ def next_run(stages: Sequence[str], methods: Sequence[str],
     return None
 
 
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event set when the process gets SIGTERM or SIGINT (Ctrl-C),
+    instead of dying at once: the runner then starts no more runs, and
+    each training stops at its next look (:class:`Stopped`), its training
+    time written and its work dir released, for the next ``run`` to resume.
+    The signals' earlier handlers are restored on exit."""
+    requested = threading.Event()
+
+    def request(signum, frame) -> None:
+        requested.set()
+        print(
+            f'[{time.strftime("%H:%M")}] {signal.Signals(signum).name}: '
+            'stopping; each run stops within '
+            f'{WATCH_SECONDS:.0f} s, keeping its last checkpoint',
+            flush=True)
+
+    handled = (signal.SIGTERM, signal.SIGINT)
+    earlier = {s: signal.signal(s, request) for s in handled}
+    try:
+        yield requested
+    finally:
+        for s, handler in earlier.items():
+            signal.signal(s, handler)
+
+
 def run_all(stages: Sequence[str], args: argparse.Namespace,
             records: Dict[str, dict]) -> None:
     """Train runs of ``stages``, ``args.jobs`` at a time, choosing each
@@ -228,13 +258,14 @@ def run_all(stages: Sequence[str], args: argparse.Namespace,
     def stamp() -> str:
         return f'[{time.strftime("%H:%M")}]'
 
-    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+    with stop_on_signals() as requested, \
+            concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         # each run with its seconds per iteration estimated at its start
         running: Dict[concurrent.futures.Future, Tuple[dict,
                                                        Optional[float]]] = {}
         while True:
-            while len(running) < args.jobs and (args.max_runs is None
-                                                or started < args.max_runs):
+            while (len(running) < args.jobs and not requested.is_set()
+                   and (args.max_runs is None or started < args.max_runs)):
                 held = skip | {r['name'] for r, _ in running.values()}
                 # runs that another runner finished since (side by side)
                 on_disk, _, _ = current_records(args.methods,
@@ -299,9 +330,14 @@ def run_all(stages: Sequence[str], args: argparse.Namespace,
                 # kind (MGD's step is 1.5x KD's), not how this machine
                 # differs from the records' machines
                 own_rate = own_iteration_seconds(run, rated_records)
-                running[pool.submit(execute, run, args.work_dir, args.records,
-                                    args.stop_by,
-                                    args.carry_over)] = (run, own_rate)
+                running[pool.submit(
+                    execute,
+                    run,
+                    args.work_dir,
+                    args.records,
+                    args.stop_by,
+                    args.carry_over,
+                    requested=requested)] = (run, own_rate)
                 started += 1
                 print(
                     f'{stamp()} started {run["name"]}' +
@@ -321,7 +357,7 @@ def run_all(stages: Sequence[str], args: argparse.Namespace,
                     print(f'{stamp()} skipped: {err}', flush=True)
                     skip.add(run['name'])
                     continue
-                except CarriedOver as err:
+                except (CarriedOver, Stopped) as err:
                     print(f'{stamp()} {run["name"]}: {err}', flush=True)
                     skip.add(run['name'])
                     continue
