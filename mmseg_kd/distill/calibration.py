@@ -87,7 +87,15 @@ def flat_gradient(value: Tensor, params: Sequence[Tensor]) -> Tensor:
 
 
 def gradient_cosine(first: Tensor, second: Tensor) -> float:
-    """Cosine between two flat gradients; 0.0 when either is zero."""
+    """Cosine between two flat gradients.
+
+    Args:
+        first (Tensor): A flat gradient (:func:`flat_gradient`).
+        second (Tensor): Another, of the same length.
+
+    Returns:
+        float: Their cosine; 0.0 when either is zero.
+    """
     denom = first.norm() * second.norm()
     return float(first @ second / denom) if denom > 0 else 0.0
 

@@ -13,9 +13,8 @@ import torch
 from camvid_benchmark import execution
 from camvid_benchmark.execution import (checkpoint_iteration, claimed, execute,
                                         remaining_seconds, resumable_iteration,
-                                        save_teacher_weights,
-                                        set_aside_other_run, train_until,
-                                        work_settings)
+                                        run_watched, save_teacher_weights,
+                                        set_aside_other_run, work_settings)
 from camvid_benchmark.plan import lr_runs, schedule_options, tune_runs
 from camvid_benchmark.protocol import BASELINE_CONFIG, TEACHER_CONFIG
 from camvid_benchmark.records import settings_of
@@ -174,17 +173,17 @@ def test_a_run_whose_eta_passes_the_deadline_is_stopped(tmp_path, monkeypatch):
     start = time.time()
     with pytest.raises(execution.CannotFinish, match='passes --stop-by'):
         # 1 s per iteration, 700 left: past the deadline
-        train_until(trainer(50), {}, str(log), execution.finish_by(deadline))
+        run_watched(trainer(50), {}, str(log), execution.finish_by(deadline))
     assert time.time() - start < 25  # stopped, not waited for
     # the same slow pace over a stretch shorter than PACE_SPAN_SECONDS
     # (0.3 s per iteration, 210 s left against 100): not judged yet
     near = time.time() + execution.EVALUATION_SECONDS + 100
-    assert train_until(
+    assert run_watched(
         trainer(15, sleep=1), {}, str(log), execution.finish_by(near)) == 0
     quick = [sys.executable, '-c', f'print({line("10:00:00", 1)!r})']
-    assert train_until(quick, {}, str(log), execution.finish_by(deadline)) == 0
+    assert run_watched(quick, {}, str(log), execution.finish_by(deadline)) == 0
     failing = [sys.executable, '-c', 'exit(3)']
-    assert train_until(failing, {}, str(log),
+    assert run_watched(failing, {}, str(log),
                        execution.finish_by(deadline)) == 3
 
 
@@ -236,16 +235,16 @@ def test_a_carried_over_run_trains_to_its_last_checkpoint_before_the_deadline(
     sleeper = [sys.executable, '-c', 'import time; time.sleep(30)']
     start = time.time()
     with pytest.raises(execution.CarriedOver):
-        train_until(sleeper, {}, str(tmp_path / 'train.log'),
+        run_watched(sleeper, {}, str(tmp_path / 'train.log'),
                     execution.save_by(time.time() + 0.5, str(tmp_path), 1000))
     assert time.time() - start < 20
 
 
 def test_a_run_stops_when_its_runner_is_asked_to(tmp_path, monkeypatch):
     """Once the runner is asked to stop (the event its signal handler sets),
-    a training is stopped at the watch's next look, its process ended
-    (Stopped); one that died with the runner's signal is Stopped too, not
-    a failure; one that finished returns its exit code."""
+    a training or an evaluation is stopped at the watch's next look, its
+    process ended (Stopped), and no other is started; until then, a
+    command's exit code is returned."""
     monkeypatch.setattr(execution, 'WATCH_SECONDS', 0.1)
     log, pid_file = str(tmp_path / 'train.log'), tmp_path / 'pid'
     sleeper = [
@@ -254,23 +253,24 @@ def test_a_run_stops_when_its_runner_is_asked_to(tmp_path, monkeypatch):
         'time.sleep(30)'
     ]
     requested = threading.Event()
+    assert run_watched([sys.executable, '-c', 'exit(3)'], {}, log, None,
+                       requested) == 3
     timer = threading.Timer(1.0, requested.set)
     timer.start()
     start = time.time()
     with pytest.raises(execution.Stopped, match='last checkpoint'):
-        train_until(sleeper, {}, log, None, requested)
+        run_watched(sleeper, {}, log, None, requested)
     assert time.time() - start < 20
     timer.join()
     with pytest.raises(ProcessLookupError):  # ended and reaped
         os.kill(int(pid_file.read_text()), 0)
+
+    def not_to_be_started(*args, **kwargs):
+        raise AssertionError('started after the request')
+
+    monkeypatch.setattr(execution.subprocess, 'Popen', not_to_be_started)
     with pytest.raises(execution.Stopped):
-        train_until([sys.executable, '-c', 'exit(143)'], {}, log, None,
-                    requested)
-    assert train_until([sys.executable, '-c', 'pass'], {}, log, None,
-                       requested) == 0
-    # not asked to stop: a failure is the training's exit code
-    assert train_until([sys.executable, '-c', 'exit(3)'], {}, log, None,
-                       threading.Event()) == 3
+        run_watched(sleeper, {}, log, None, requested)
 
 
 def test_a_runs_training_time_adds_up_over_the_attempts_it_resumes(tmp_path):

@@ -6,6 +6,7 @@ import json
 import os
 import os.path as osp
 import signal
+import threading
 import time
 
 import pytest
@@ -354,26 +355,73 @@ def test_a_methods_first_runs_teach_no_pace(tmp_path, monkeypatch, capsys):
 
 def test_a_signal_stops_the_runner_and_its_runs(tmp_path, monkeypatch, capsys):
     """SIGTERM (or Ctrl-C) does not kill the runner outright: it sets the
-    event its runs are watched with, the running run stops (Stopped) and
-    no other run is started; the earlier handlers are back afterwards."""
+    event its runs are watched with; the running runs stop (Stopped, or a
+    command the signal ended first) and no other run is started; the
+    runner then exits with an error saying so; the earlier handlers are
+    back afterwards, and a signal ignored before stays ignored."""
     monkeypatch.setattr(scheduler, 'teacher_ready', lambda: True)
     records = _records_with_a_timed_final()
     started = []
-    handler = signal.getsignal(signal.SIGTERM)
+    handlers = {
+        s: signal.getsignal(s)
+        for s in (signal.SIGTERM, signal.SIGINT)
+    }
+    both_running = threading.Barrier(2, timeout=10)
 
     def execute(run, work, records_dir, deadline, carry_over, *, requested):
         started.append(run['name'])
-        os.kill(os.getpid(), signal.SIGTERM)
-        assert requested.wait(10)  # the handler runs in the main thread
-        raise Stopped('stopped on request; its last checkpoint is kept')
+        both_running.wait()
+        if run['name'] == 'final_baseline_s1':
+            os.kill(os.getpid(), signal.SIGTERM)
+            assert requested.wait(10)  # the handler runs in the main thread
+            raise Stopped('stopped on request; its last checkpoint is kept')
+        assert requested.wait(10)
+        raise RuntimeError(f'{run["name"]}: evaluation on test failed')
 
     monkeypatch.setattr(scheduler, 'execute', execute)
-    _run_finals_and_kd_tuning(tmp_path, records, None)
-    assert started == ['final_baseline_s1']
-    out = capsys.readouterr().out
+    args = argparse.Namespace(
+        methods=['kd'],
+        jobs=2,
+        max_runs=None,
+        rerun_stale=False,
+        work_dir=str(tmp_path),
+        records=str(tmp_path),
+        stop_by=None,
+        carry_over=False)
+    with pytest.raises(SystemExit, match='Stopped on request'):
+        run_all(('final', 'tune'), args, records)
+    assert started == ['final_baseline_s1', 'final_baseline_s2']
+    out = ''
+    for _ in range(50):  # the handler prints from a thread of its own
+        out += capsys.readouterr().out
+        if 'SIGTERM: stopping' in out:
+            break
+        time.sleep(0.1)
     assert 'SIGTERM: stopping; each run stops within' in out
     assert 'final_baseline_s1: stopped on request' in out
-    assert signal.getsignal(signal.SIGTERM) is handler
+    assert ('stopped on request: final_baseline_s2: evaluation on test '
+            'failed') in out
+    assert 'FAILED' not in out
+    assert {s: signal.getsignal(s) for s in handlers} == handlers
+    # started with SIGINT ignored (a background job): it stays ignored
+    monkeypatch.setattr(signal, 'SIGINT', signal.SIGUSR1)  # a harmless one
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    try:
+        with scheduler.stop_on_signals():
+            assert signal.getsignal(signal.SIGUSR1) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+
+
+def test_an_error_in_the_runner_stops_its_runs():
+    """An error leaving the runner's loop sets the stop event first, so that
+    its trainings stop instead of being waited for."""
+    seen = []
+    with pytest.raises(KeyError):
+        with scheduler.stop_on_signals() as requested:
+            seen.append(requested)
+            raise KeyError('a bug')
+    assert seen[0].is_set()
 
 
 def test_stop_by_is_the_next_such_time():

@@ -235,19 +235,37 @@ def save_by(deadline: float, work: str, interval: int) -> StopRule:
     return rule
 
 
-def train_until(command: List[str],
+def run_watched(command: List[str],
                 env: dict,
                 log_path: str,
                 stop: Optional[StopRule],
                 requested: Optional[threading.Event] = None) -> int:
-    """Run the training ``command`` (its output appended to ``log_path``)
-    and return its exit code; with a ``stop`` rule (:func:`finish_by`,
-    :func:`save_by`), looked at every :data:`WATCH_SECONDS` with this
-    attempt's log, stop it and raise the rule's reason as soon as it gives
-    one. Once ``requested`` is set (the runner was asked to stop), stop it
-    at the next look and raise :class:`Stopped`; likewise when it fails
-    after the request (a signal to the runner's process group reaches the
-    training too)."""
+    """Run ``command`` (a training or an evaluation; its output appended to
+    ``log_path``) and return its exit code, looked at every
+    :data:`WATCH_SECONDS`: with a ``stop`` rule (:func:`finish_by`,
+    :func:`save_by`), given this attempt's log, it is stopped and the
+    rule's reason raised as soon as the rule gives one; once ``requested``
+    is set (the runner was asked to stop), it is stopped, or not started,
+    and :class:`Stopped` raised.
+
+    Args:
+        command (list[str]): The command, run in the repository.
+        env (dict): Its environment.
+        log_path (str): The file its output is appended to.
+        stop (StopRule, optional): When to stop it before it ends.
+        requested (threading.Event, optional): Set when the runner is
+            asked to stop (:func:`scheduler.stop_on_signals`).
+
+    Returns:
+        int: The command's exit code.
+    """
+
+    def stop_requested() -> None:
+        if requested is not None and requested.is_set():
+            raise Stopped('stopped on request; its last checkpoint is kept '
+                          'and the next run resumes it')
+
+    stop_requested()
     with open(log_path, 'a') as log:
         start = log.tell()
         process = subprocess.Popen(
@@ -255,14 +273,10 @@ def train_until(command: List[str],
     try:
         while True:
             try:
-                code = process.wait(timeout=WATCH_SECONDS)
+                return process.wait(timeout=WATCH_SECONDS)
             except subprocess.TimeoutExpired:
-                code = None
-            if requested is not None and requested.is_set() and code != 0:
-                raise Stopped('stopped on request; its last checkpoint '
-                              'is kept and the next run resumes it')
-            if code is not None:
-                return code
+                pass
+            stop_requested()
             if stop is None:
                 continue
             with open(log_path) as log:
@@ -425,8 +439,10 @@ def earlier_training_seconds(work: str) -> float:
     """The training time of the attempts that the checkpoint a run in
     ``work`` resumes from holds (:data:`TRAINING_SECONDS`): 0 for a run
     that starts over (no checkpoint), whatever attempts came before. An
-    attempt whose runner was killed with it (the machine went away) is not
-    counted."""
+    attempt whose runner was killed with it (the machine went away, or
+    SIGKILL) is not counted; an attempt stopped after its last checkpoint
+    (on request, or on its pace) counts its time past that checkpoint too,
+    although the next attempt trains those iterations again."""
     if not checkpoint_iteration(work):
         return 0.0
     try:
@@ -451,7 +467,7 @@ def train(run: dict,
     """Train ``run`` in ``work`` with ``tools/train.py --resume``: a run
     interrupted earlier (a session that ended, a run carried over)
     continues from its last checkpoint, exactly; a fresh work dir starts
-    from zero. Watched by ``stop`` and ``requested`` (:func:`train_until`).
+    from zero. Watched by ``stop`` and ``requested`` (:func:`run_watched`).
 
     Raises:
         RuntimeError: training failed (its log named).
@@ -460,7 +476,7 @@ def train(run: dict,
     earlier = earlier_training_seconds(work)
     start = time.time()
     try:
-        code = train_until([
+        code = run_watched([
             sys.executable, 'tools/train.py', run['config'], '--work-dir',
             work, '--resume', '--cfg-options'
         ] + _options_args(_cfg_options(run)), _subprocess_env(), log_path,
@@ -477,29 +493,31 @@ def train(run: dict,
     return Trained(checkpoint, seconds, [int(i) for i in resumed])
 
 
-def evaluate(run: dict, work: str, checkpoint: str, split: str) -> dict:
+def evaluate(run: dict,
+             work: str,
+             checkpoint: str,
+             split: str,
+             requested: Optional[threading.Event] = None) -> dict:
     """mIoU and per-class IoU of ``checkpoint`` on ``split`` (``'val'`` or
-    ``'test'``), with ``tools/test.py`` (its log: ``work/<split>.log``).
+    ``'test'``), with ``tools/test.py`` (its log: ``work/<split>.log``),
+    stopped once ``requested`` is set (:func:`run_watched`).
 
     Raises:
         RuntimeError: the evaluation failed (its log named).
+        Stopped: the runner was asked to stop.
     """
     split_options = {} if split == 'test' else {
         'test_dataloader.dataset.data_prefix.img_path': 'img_dir/val',
         'test_dataloader.dataset.data_prefix.seg_map_path': 'ann_dir/val'
     }
     log_path = osp.join(work, f'{split}.log')
-    with open(log_path, 'w') as log:
-        code = subprocess.call(
-            [
-                sys.executable, 'tools/test.py', run['config'], checkpoint,
-                '--work-dir',
-                osp.join(work, split), '--cfg-options'
-            ] + _options_args(dict(_cfg_options(run), **split_options)),
-            cwd=REPO,
-            env=_subprocess_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT)
+    open(log_path, 'w').close()  # this evaluation's output alone
+    code = run_watched([
+        sys.executable, 'tools/test.py', run['config'], checkpoint,
+        '--work-dir',
+        osp.join(work, split), '--cfg-options'
+    ] + _options_args(dict(_cfg_options(run), **split_options)),
+                       _subprocess_env(), log_path, None, requested)
     if code != 0:
         raise RuntimeError(f'{run["name"]}: evaluation on {split} '
                            f'failed; see {log_path}')
@@ -575,7 +593,7 @@ def _execute(run: dict, work: str, records_dir: str, deadline: Optional[float],
     trained = train(run, work, stop_rule(run, work, deadline, carry_over),
                     requested)
     scores = {
-        split: evaluate(run, work, trained.checkpoint, split)
+        split: evaluate(run, work, trained.checkpoint, split, requested)
         for split in run['splits']
     }
     record = make_record(run, work, trained, scores)

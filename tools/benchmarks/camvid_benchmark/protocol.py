@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import os.path as osp
+import threading
 from typing import TYPE_CHECKING, Dict, Union
 
 if TYPE_CHECKING:  # mmengine is imported only to read configs
@@ -113,6 +114,10 @@ def config_files_state(config: str) -> str:
     return digest.hexdigest()
 
 
+#: held while a config is parsed with mmengine's logger quietened
+_QUIET_PARSING = threading.Lock()
+
+
 @functools.lru_cache(maxsize=None)
 def _parsed_config(path: str, state: str) -> 'Config':
     """``path`` parsed, once per :func:`config_files_state` ``state``;
@@ -121,12 +126,13 @@ def _parsed_config(path: str, state: str) -> 'Config':
     from mmengine.config import Config
     from mmengine.logging import MMLogger
     logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        return Config.fromfile(path)
-    finally:
-        logger.setLevel(level)
+    with _QUIET_PARSING:  # the runner's threads parse configs too
+        level = logger.level
+        logger.setLevel(logging.WARNING)
+        try:
+            return Config.fromfile(path)
+        finally:
+            logger.setLevel(level)
 
 
 def load_config(config: str) -> 'Config':

@@ -58,7 +58,15 @@ def finals_by_method(
 
 def current_finals(records: Dict[str, dict],
                    superseded: Iterable[str]) -> Dict[str, List[dict]]:
-    """:func:`finals_by_method` of the final runs not ``superseded``."""
+    """The final runs of the settings the plan wants now.
+
+    Args:
+        records (dict): run name -> record.
+        superseded (Iterable[str]): Final runs to leave out (:func:`table`).
+
+    Returns:
+        dict: method -> its final runs' records (:func:`finals_by_method`).
+    """
     superseded = set(superseded)
     return finals_by_method(records,
                             [n for n in records if n not in superseded])
@@ -99,8 +107,12 @@ def table(records: Dict[str, dict], superseded: Iterable[str] = ()) -> str:
 
 
 def row_order() -> List[str]:
-    """The methods in the tables' order: the PSPNet student alone, its
-    distillation rows, then each other student alone with its rows."""
+    """The methods in the tables' order.
+
+    Returns:
+        list[str]: The PSPNet student alone, its distillation rows, then
+        each other student alone with its rows.
+    """
     order = ['baseline'] + [m for m in METHODS if m not in STUDENT_OF]
     for name in FIXED_BASELINES:
         order += [name] + [m for m, s in STUDENT_OF.items() if s == name]
@@ -128,13 +140,16 @@ def class_gains(by_method: Dict[str, List[dict]]) -> str:
         return statistics.mean(r[key] if name is None else r[key][name]
                                for r in runs)
 
+    students = [by_method[m] for m in BASELINES if by_method.get(m)]
+    if not students:
+        return ''
+    classes = list(students[0][0]['test_per_class_IoU'])
     rows = []
     for method in row_order():
         student = by_method.get(STUDENT_OF.get(method, 'baseline'))
         runs = by_method.get(method)
         if method in BASELINES or not runs or not student:
             continue
-        classes = list(student[0]['test_per_class_IoU'])
         gains = [
             mean_of(runs, key) - mean_of(student, key)
             for key in ('val_mIoU', 'test_mIoU')

@@ -15,6 +15,7 @@ import statistics
 import sys
 import threading
 import time
+from types import FrameType
 from typing import (Callable, Dict, Iterator, List, Optional, Sequence, Set,
                     Tuple)
 
@@ -38,8 +39,16 @@ def planned_iterations(run: dict) -> int:
 
 def median_rate(records: Dict[str, dict],
                 match: Callable[[str], bool]) -> Optional[float]:
-    """The median seconds per iteration of the finished, uninterrupted runs
-    whose method ``match`` accepts; None without any."""
+    """The median seconds per iteration of some finished runs.
+
+    Args:
+        records (dict): run name -> record.
+        match (callable): method name -> whether its runs count.
+
+    Returns:
+        float, optional: The median over the finished, uninterrupted runs
+        whose method ``match`` accepts; None without any.
+    """
     rates = [
         r['train_seconds'] / iterations_of(r) for r in records.values()
         if match(r.get('method', '')) and not r.get('resumed_at')
@@ -48,9 +57,18 @@ def median_rate(records: Dict[str, dict],
     return statistics.median(rates) if rates else None
 
 
-def own_iteration_seconds(run: dict, records: dict) -> Optional[float]:
-    """Seconds per iteration of ``run``'s own method's finished runs
-    (:func:`median_rate`); None for a method's first run."""
+def own_iteration_seconds(run: dict, records: Dict[str,
+                                                   dict]) -> Optional[float]:
+    """Seconds per iteration from ``run``'s own method's records.
+
+    Args:
+        run (dict): The planned run.
+        records (dict): run name -> record.
+
+    Returns:
+        float, optional: :func:`median_rate` of the method's finished runs;
+        None for a method's first run.
+    """
     return median_rate(records, lambda m: m == run['method'])
 
 
@@ -195,27 +213,50 @@ def next_run(stages: Sequence[str], methods: Sequence[str],
     return None
 
 
+def stamp() -> str:
+    """The time of day, as the runner's lines start: ``[HH:MM]``."""
+    return f'[{time.strftime("%H:%M")}]'
+
+
 @contextlib.contextmanager
 def stop_on_signals() -> Iterator[threading.Event]:
-    """An event set when the process gets SIGTERM or SIGINT (Ctrl-C),
-    instead of dying at once: the runner then starts no more runs, and
-    each training stops at its next look (:class:`Stopped`), its training
-    time written and its work dir released, for the next ``run`` to resume.
-    The signals' earlier handlers are restored on exit."""
+    """Stop on SIGTERM or SIGINT (Ctrl-C) cleanly rather than at once.
+
+    The signal sets the event yielded: the runner then starts no more
+    runs, and each training or evaluation stops at its next look
+    (:class:`Stopped`), its training time written and its work dir
+    released, for the next ``run`` to resume. An error leaving the block
+    sets it too, so that nothing waits hours for trainings left running.
+    A signal that the process was started ignoring (SIGINT in a background
+    job) stays ignored. The earlier handlers are restored on exit.
+
+    Yields:
+        threading.Event: Set once the runner is to stop.
+    """
     requested = threading.Event()
 
-    def request(signum, frame) -> None:
+    def request(signum: int, frame: Optional[FrameType]) -> None:
         requested.set()
-        print(
-            f'[{time.strftime("%H:%M")}] {signal.Signals(signum).name}: '
-            'stopping; each run stops within '
-            f'{WATCH_SECONDS:.0f} s, keeping its last checkpoint',
-            flush=True)
+        # printed from another thread: the main thread may be printing
+        threading.Thread(
+            target=print,
+            args=(f'{stamp()} {signal.Signals(signum).name}: stopping; each '
+                  f'run stops within {WATCH_SECONDS:.0f} s, keeping its last '
+                  'checkpoint', ),
+            kwargs=dict(flush=True)).start()
 
-    handled = (signal.SIGTERM, signal.SIGINT)
-    earlier = {s: signal.signal(s, request) for s in handled}
+    earlier = {
+        s: signal.getsignal(s)
+        for s in (signal.SIGTERM, signal.SIGINT)
+        if signal.getsignal(s) not in (signal.SIG_IGN, None)
+    }
+    for s in earlier:
+        signal.signal(s, request)
     try:
         yield requested
+    except BaseException:
+        requested.set()
+        raise
     finally:
         for s, handler in earlier.items():
             signal.signal(s, handler)
@@ -255,11 +296,10 @@ def run_all(stages: Sequence[str], args: argparse.Namespace,
               (', unless no run that can is left (--carry-over).' if args.
                carry_over else '.'))
 
-    def stamp() -> str:
-        return f'[{time.strftime("%H:%M")}]'
-
-    with stop_on_signals() as requested, \
-            concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+    # the pool's exit waits for its runs: after stop_on_signals' (which
+    # stops them on an error)
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool, \
+            stop_on_signals() as requested:
         # each run with its seconds per iteration estimated at its start
         running: Dict[concurrent.futures.Future, Tuple[dict,
                                                        Optional[float]]] = {}
@@ -346,9 +386,14 @@ def run_all(stages: Sequence[str], args: argparse.Namespace,
                      if carry_over else ''),
                     flush=True)
             if not running:
-                return
-            done, _ = concurrent.futures.wait(
-                running, return_when=concurrent.futures.FIRST_COMPLETED)
+                break
+            done: Set[concurrent.futures.Future] = set()
+            while not done:  # woken each second: a signal delivered to
+                # another thread runs its handler only when this one wakes
+                done, _ = concurrent.futures.wait(
+                    running,
+                    timeout=1.0,
+                    return_when=concurrent.futures.FIRST_COMPLETED)
             for future in done:
                 run, estimate = running.pop(future)
                 try:
@@ -367,7 +412,13 @@ def run_all(stages: Sequence[str], args: argparse.Namespace,
                     cannot_finish.add(run['name'])
                     continue
                 except RuntimeError as err:
-                    print(f'{stamp()} FAILED {err}', flush=True)
+                    # after a stop request, the signal (sent to the process
+                    # group) may have ended the command first
+                    print(
+                        f'{stamp()} ' +
+                        ('stopped on request: '
+                         if requested.is_set() else 'FAILED ') + str(err),
+                        flush=True)
                     skip.add(run['name'])
                     continue
                 records[run['name']] = record
@@ -380,3 +431,6 @@ def run_all(stages: Sequence[str], args: argparse.Namespace,
                     f'{stamp()} {run["name"]}: {scores} '
                     f'({record["train_seconds"] / 60:.0f} min)',
                     flush=True)
+    if requested.is_set():
+        raise SystemExit('Stopped on request; the next run resumes the runs '
+                         'it stopped.')
