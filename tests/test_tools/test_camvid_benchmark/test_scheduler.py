@@ -71,11 +71,12 @@ def _one_more_final_fits() -> float:
 def _run_finals_and_kd_tuning(tmp_path,
                               records,
                               stop_by,
-                              carry_over=False) -> None:
-    """run_all over the finals and KD's tuning, one run at a time."""
+                              carry_over=False,
+                              jobs=1) -> None:
+    """run_all over the finals and KD's tuning, ``jobs`` runs at a time."""
     args = argparse.Namespace(
         methods=['kd'],
-        jobs=1,
+        jobs=jobs,
         max_runs=None,
         rerun_stale=False,
         work_dir=str(tmp_path),
@@ -379,17 +380,8 @@ def test_a_signal_stops_the_runner_and_its_runs(tmp_path, monkeypatch, capsys):
         raise RuntimeError(f'{run["name"]}: evaluation on test failed')
 
     monkeypatch.setattr(scheduler, 'execute', execute)
-    args = argparse.Namespace(
-        methods=['kd'],
-        jobs=2,
-        max_runs=None,
-        rerun_stale=False,
-        work_dir=str(tmp_path),
-        records=str(tmp_path),
-        stop_by=None,
-        carry_over=False)
     with pytest.raises(SystemExit, match='Stopped on request'):
-        run_all(('final', 'tune'), args, records)
+        _run_finals_and_kd_tuning(tmp_path, records, None, jobs=2)
     assert started == ['final_baseline_s1', 'final_baseline_s2']
     out = ''
     for _ in range(50):  # the handler prints from a thread of its own
