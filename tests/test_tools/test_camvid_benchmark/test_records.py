@@ -8,7 +8,8 @@ import os.path as osp
 import pytest
 from camvid_benchmark.plan import lr_runs
 from camvid_benchmark.plots import plot_results, plot_val_curves
-from camvid_benchmark.protocol import BASELINE_CONFIG, FINAL_SEEDS, TUNE_ITERS
+from camvid_benchmark.protocol import (BASELINE_CONFIG, CONFIGS, FINAL_SEEDS,
+                                       METHODS, TUNE_ITERS)
 from camvid_benchmark.records import (curves_of, file_hash, is_done,
                                       load_records, parse_metrics, settings_of)
 from mmengine.config import Config
@@ -48,6 +49,18 @@ def test_settings_do_not_depend_on_where_camvid_is(monkeypatch):
     assert settings_of(run) == one
     changed = dict(run, options=dict(run['options'], **{'randomness.seed': 7}))
     assert settings_of(changed)['resolved'] != one['resolved']
+
+
+def test_settings_of_a_distillation_row_are_read_quietly(
+        monkeypatch, mmengine_log):
+    """Hashing a row resolves its teacher's and student's configs too; the
+    planner does it for hundreds of runs, without mmengine's INFO line for
+    each environment variable filled."""
+    run = dict(
+        lr_runs()[0], method='kd', config=osp.join(CONFIGS, METHODS['kd']))
+    monkeypatch.setenv('CAMVID_ROOT', '/data/quiet')
+    settings_of(run)
+    assert not [m for m in mmengine_log if 'Using env variable' in m]
 
 
 def test_a_file_is_hashed_again_when_it_changes(tmp_path):

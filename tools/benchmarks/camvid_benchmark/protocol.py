@@ -2,6 +2,7 @@
 """The CamVid benchmark's fixed protocol: its configs, its rows (the
 methods and the students alone they are compared with), its grids, seeds
 and schedules, and the names of its runs."""
+import contextlib
 import copy
 import functools
 import hashlib
@@ -10,7 +11,7 @@ import logging
 import os
 import os.path as osp
 import threading
-from typing import TYPE_CHECKING, Dict, Union
+from typing import TYPE_CHECKING, Dict, Iterator, Union
 
 if TYPE_CHECKING:  # mmengine is imported only to read configs
     from mmengine.config import Config
@@ -114,25 +115,35 @@ def config_files_state(config: str) -> str:
     return digest.hexdigest()
 
 
-#: held while a config is parsed with mmengine's logger quietened
-_QUIET_PARSING = threading.Lock()
+#: held while configs are parsed with mmengine's logger quietened
+_QUIET_PARSING = threading.RLock()
+
+
+@contextlib.contextmanager
+def quiet_config_parsing() -> Iterator[None]:
+    """Configs parsed in the block leave out mmengine's INFO line for each
+    ``{{$VAR}}`` they fill (CAMVID_ROOT): the planner and the runner parse
+    the protocol's configs, and their teachers' and students', hundreds of
+    times. The logger's level is restored after; one block at a time (the
+    runner's threads parse configs too)."""
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    with _QUIET_PARSING:
+        level = logger.level
+        logger.setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            logger.setLevel(level)
 
 
 @functools.lru_cache(maxsize=None)
 def _parsed_config(path: str, state: str) -> 'Config':
-    """``path`` parsed, once per :func:`config_files_state` ``state``;
-    mmengine's INFO line for each ``{{$VAR}}`` it fills (CAMVID_ROOT) is
-    left out of the runner's and the planner's output."""
+    """``path`` parsed, once per :func:`config_files_state` ``state``
+    (:func:`quiet_config_parsing`)."""
     from mmengine.config import Config
-    from mmengine.logging import MMLogger
-    logger = MMLogger.get_current_instance()
-    with _QUIET_PARSING:  # the runner's threads parse configs too
-        level = logger.level
-        logger.setLevel(logging.WARNING)
-        try:
-            return Config.fromfile(path)
-        finally:
-            logger.setLevel(level)
+    with quiet_config_parsing():
+        return Config.fromfile(path)
 
 
 def load_config(config: str) -> 'Config':

@@ -14,7 +14,7 @@ import subprocess
 from typing import Any, Dict, List, Optional, Tuple
 
 from .protocol import (BASELINES, REPO, TEACHER_CHECKPOINT, config_files_state,
-                       load_config)
+                       load_config, quiet_config_parsing)
 
 #: the sections of a config that decide a run's result (not helper
 #: variables, logging or checkpoint intervals)
@@ -64,7 +64,8 @@ def _hash_resolved_config(config: str, options: dict) -> str:
     model = cfg.model.to_dict()
     for side in ('teacher', 'student'):  # the models, not their files
         if model.get('type') == 'DistillationSegmentor' and side in model:
-            resolved, opts = resolve_model_entry(model[side], side)
+            with quiet_config_parsing():
+                resolved, opts = resolve_model_entry(model[side], side)
             model[side] = dict(opts, model=resolved.to_dict())
     sections['model'] = model
     text = json.dumps(
